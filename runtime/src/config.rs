@@ -1,0 +1,248 @@
+//! Configuration: from the pinned environment variables, or built in code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::context::EventContext;
+use crate::log::LogLevel;
+use crate::wire::Repo;
+
+/// Default API base URL (`TRUNK_PUBLIC_API_ADDRESS`).
+pub const DEFAULT_API_ADDRESS: &str = "https://api.trunk.io";
+/// Default longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`).
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// The API token. Its `Debug` and `Display` never show the value.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::Token;
+/// let t = Token::new("secret-value");
+/// assert!(!format!("{t:?} {t}").contains("secret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Token(value.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything the runtime needs to know. [`Config::from_env`] reads the pinned variables;
+/// the builder methods set the same in code.
+///
+/// ```
+/// use std::time::Duration;
+/// use trunk_ci_analytics_runtime::Config;
+///
+/// let config = Config::from_env()
+///     .events_file("target/events.jsonl")
+///     .flush_timeout(Duration::from_millis(500));
+/// assert_eq!(config.flush_timeout_value(), Duration::from_millis(500));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) token: Option<Token>,
+    pub(crate) api_address: String,
+    pub(crate) repo: Option<Repo>,
+    pub(crate) enabled: bool,
+    pub(crate) events_file: Option<PathBuf>,
+    pub(crate) spool_dir: Option<PathBuf>,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) log_level: LogLevel,
+    pub(crate) parent: Option<EventContext>,
+    pub(crate) summary: bool,
+    pub(crate) tuning: Tuning,
+}
+
+/// Uploader limits; the defaults suit CI. Exposed for tests and benchmarks.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    /// Most events in one request.
+    pub batch_size: usize,
+    /// Longest an event waits before its batch is sent.
+    pub linger: Duration,
+    /// Most finished events held in memory before the overflow goes to the spool.
+    pub memory_events: usize,
+    /// Most bytes the spool directory may hold; the oldest files are evicted past it.
+    pub spool_bytes: u64,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+    /// Retries of one batch before it is spooled.
+    pub max_retries: u32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            batch_size: 500,
+            linger: Duration::from_millis(1000),
+            memory_events: 100_000,
+            spool_bytes: 256 * 1024 * 1024,
+            request_timeout: Duration::from_secs(10),
+            max_retries: 5,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: None,
+            api_address: DEFAULT_API_ADDRESS.to_owned(),
+            repo: None,
+            enabled: true,
+            events_file: None,
+            spool_dir: None,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            log_level: LogLevel::Warn,
+            parent: None,
+            summary: true,
+            tuning: Tuning::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads every pinned variable from the process environment. A bad value is reported
+    /// once on stderr, naming the variable, and replaced by its default.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics_runtime::Config::from_env();
+    /// # let _ = config;
+    /// ```
+    pub fn from_env() -> Self {
+        let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
+        crate::log::set_level(config.log_level);
+        for w in warnings {
+            crate::log!(Warn, "{w}");
+        }
+        config
+    }
+
+    /// Reads the pinned variables through `get`; returns the config and one message per bad
+    /// value (each names the variable and the default used instead).
+    ///
+    /// ```
+    /// use trunk_ci_analytics_runtime::Config;
+    /// let (config, warnings) = Config::from_vars(|name| match name {
+    ///     "TRUNK_FLUSH_TIMEOUT_MS" => Some("soon".into()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(config.flush_timeout_value().as_millis(), 2000);
+    /// assert!(warnings[0].contains("TRUNK_FLUSH_TIMEOUT_MS"));
+    /// ```
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        crate::config_env::parse(&get)
+    }
+
+    /// Sets the API token (`TRUNK_API_TOKEN`); without one nothing is uploaded.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.token = (!token.trim().is_empty()).then(|| Token::new(token));
+        self
+    }
+
+    /// Sets the API base URL (`TRUNK_PUBLIC_API_ADDRESS`). Must be https, or http to a
+    /// loopback address; otherwise a warning is printed and the default is kept.
+    pub fn api_address(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        match crate::config_env::check_api_address(&url) {
+            Ok(url) => self.api_address = url,
+            Err(e) => crate::log!(Warn, "{e}"),
+        }
+        self
+    }
+
+    /// Sets the repository (`TRUNK_REPO`), overriding detection.
+    pub fn repo(mut self, owner: impl Into<String>, name: impl Into<String>) -> Self {
+        self.repo = Some(Repo {
+            host: "github.com".into(),
+            owner: owner.into(),
+            name: name.into(),
+        });
+        self
+    }
+
+    /// Turns everything on or off (`TRUNK_CI_ANALYTICS=off`).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Appends every finished event as one JSON line to `path` (`TRUNK_EVENTS_FILE`).
+    pub fn events_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.events_file = Some(path.into());
+        self
+    }
+
+    /// Where undelivered events wait for a later run (`TRUNK_SPOOL_DIR`).
+    pub fn spool_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(path.into());
+        self
+    }
+
+    /// Longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`).
+    pub fn flush_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// What is printed on stderr (`TRUNK_CI_ANALYTICS_LOG`).
+    pub fn log_level(mut self, level: LogLevel) -> Self {
+        self.log_level = level;
+        self
+    }
+
+    /// Parent of this process's root events (normally read from `TRUNK_CHAIN_ID`,
+    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`).
+    pub fn parent(mut self, parent: Option<EventContext>) -> Self {
+        self.parent = parent;
+        self
+    }
+
+    /// Prints the tree summary on stderr when a root event ends without a token (default on).
+    pub fn summary(mut self, on: bool) -> Self {
+        self.summary = on;
+        self
+    }
+
+    #[doc(hidden)]
+    pub fn tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
+        self
+    }
+
+    /// The configured exit wait.
+    pub fn flush_timeout_value(&self) -> Duration {
+        self.flush_timeout
+    }
+
+    /// Whether a token is set (events are uploaded).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Whether analytics is on.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+}

@@ -1,0 +1,332 @@
+//! The context stack: which event is "current" on this thread, and the handle
+//! ([`EventContext`]) that carries it to other threads, tasks and processes.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::event::Frame;
+use crate::site::Meta;
+
+/// Environment variables that hand the current event to a child process.
+pub(crate) const ENV_CHAIN_ID: &str = "TRUNK_CHAIN_ID";
+pub(crate) const ENV_PARENT_EVENT_ID: &str = "TRUNK_PARENT_EVENT_ID";
+pub(crate) const ENV_PARENT_SEQUENCE_KEY: &str = "TRUNK_PARENT_SEQUENCE_KEY";
+
+/// The run an event belongs to: the root's id, ours or one inherited from a parent process.
+#[derive(Clone, Debug)]
+pub(crate) enum Chain {
+    Local(u64),
+    Remote(Arc<str>),
+}
+
+impl Chain {
+    pub(crate) fn to_wire(&self) -> String {
+        match self {
+            Chain::Local(id) => crate::id::format(*id),
+            Chain::Remote(s) => s.to_string(),
+        }
+    }
+}
+
+/// An event that can be a parent.
+#[derive(Clone, Debug)]
+pub(crate) enum ParentRef {
+    Local { id: u64, meta: Meta },
+    Remote(Arc<RemoteParent>),
+}
+
+#[derive(Debug)]
+pub(crate) struct RemoteParent {
+    pub(crate) event_id: String,
+    pub(crate) sequence_key: String,
+}
+
+impl ParentRef {
+    pub(crate) fn event_id(&self) -> String {
+        match self {
+            ParentRef::Local { id, .. } => crate::id::format(*id),
+            ParentRef::Remote(r) => r.event_id.clone(),
+        }
+    }
+
+    pub(crate) fn sequence_key(&self) -> String {
+        match self {
+            ParentRef::Local { meta, .. } => meta.key().to_owned(),
+            ParentRef::Remote(r) => r.sequence_key.clone(),
+        }
+    }
+}
+
+/// A handle on a running (or finished) event, to make it the parent of work elsewhere:
+/// another thread ([`attach`](Self::attach)), an async task ([`instrument`](Self::instrument))
+/// or a child process ([`env_vars`](Self::env_vars), [`CommandExt`](crate::CommandExt)).
+///
+/// ```
+/// use trunk_ci_analytics_runtime::{current_context, EventContext};
+///
+/// // Outside any event (or with analytics off) there is no context.
+/// let ctx: Option<EventContext> = current_context();
+/// if let Some(ctx) = ctx {
+///     std::thread::spawn(move || ctx.attach(|| { /* events here are children */ }));
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct EventContext {
+    pub(crate) parent: ParentRef,
+    pub(crate) chain: Chain,
+}
+
+impl EventContext {
+    /// Builds a context from the values a parent process passed on, e.g. read from another
+    /// tool's output. `chain_id` is the root event's id.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_runtime::EventContext;
+    /// let ctx = EventContext::from_ids("root-1", "step-2", "ci::build");
+    /// assert_eq!(ctx.event_id(), "step-2");
+    /// assert_eq!(ctx.chain_id(), "root-1");
+    /// ```
+    pub fn from_ids(
+        chain_id: impl Into<String>,
+        event_id: impl Into<String>,
+        sequence_key: impl Into<String>,
+    ) -> Self {
+        EventContext {
+            parent: ParentRef::Remote(Arc::new(RemoteParent {
+                event_id: event_id.into(),
+                sequence_key: sequence_key.into(),
+            })),
+            chain: Chain::Remote(chain_id.into().into()),
+        }
+    }
+
+    /// Reads the context a parent process handed over through `TRUNK_CHAIN_ID`,
+    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`, from any variable source.
+    /// All three must be present and non-empty.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_runtime::EventContext;
+    /// let vars = [("TRUNK_CHAIN_ID", "c"), ("TRUNK_PARENT_EVENT_ID", "p"), ("TRUNK_PARENT_SEQUENCE_KEY", "k")];
+    /// let ctx = EventContext::from_vars(|name| {
+    ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    /// });
+    /// assert_eq!(ctx.map(|c| c.event_id()), Some("p".to_string()));
+    /// ```
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let chain = non_empty(ENV_CHAIN_ID)?;
+        let id = non_empty(ENV_PARENT_EVENT_ID)?;
+        let key = non_empty(ENV_PARENT_SEQUENCE_KEY)?;
+        Some(EventContext::from_ids(chain, id, key))
+    }
+
+    /// The event's id, as sent on the wire.
+    ///
+    /// ```
+    /// # use trunk_ci_analytics_runtime::EventContext;
+    /// assert_eq!(EventContext::from_ids("c", "e", "k").event_id(), "e");
+    /// ```
+    pub fn event_id(&self) -> String {
+        self.parent.event_id()
+    }
+
+    /// The id of the run's root event (the wire `chainId`).
+    ///
+    /// ```
+    /// # use trunk_ci_analytics_runtime::EventContext;
+    /// assert_eq!(EventContext::from_ids("c", "e", "k").chain_id(), "c");
+    /// ```
+    pub fn chain_id(&self) -> String {
+        self.chain.to_wire()
+    }
+
+    /// The event's sequence key.
+    ///
+    /// ```
+    /// # use trunk_ci_analytics_runtime::EventContext;
+    /// assert_eq!(EventContext::from_ids("c", "e", "k").sequence_key(), "k");
+    /// ```
+    pub fn sequence_key(&self) -> String {
+        self.parent.sequence_key()
+    }
+
+    /// The variables that make a root event in a child process a child of this event.
+    /// Pass them to any process launcher; for `std::process::Command` use
+    /// [`CommandExt::with_event_context`](crate::CommandExt::with_event_context).
+    ///
+    /// ```
+    /// use trunk_ci_analytics_runtime::EventContext;
+    /// let ctx = EventContext::from_ids("c", "e", "k");
+    /// let vars = ctx.env_vars();
+    /// assert!(vars.contains(&("TRUNK_PARENT_EVENT_ID", "e".to_string())));
+    /// ```
+    pub fn env_vars(&self) -> [(&'static str, String); 3] {
+        [
+            (ENV_CHAIN_ID, self.chain_id()),
+            (ENV_PARENT_EVENT_ID, self.event_id()),
+            (ENV_PARENT_SEQUENCE_KEY, self.sequence_key()),
+        ]
+    }
+
+    /// Runs `f` with this context as the current parent: events `f` starts become children
+    /// of this event. Use it in spawned threads.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_runtime::{current_context, EventContext};
+    /// let ctx = EventContext::from_ids("c", "e", "k");
+    /// let seen = ctx.attach(|| current_context().map(|c| c.event_id()));
+    /// // With analytics enabled the attached context is current inside `f`.
+    /// assert!(seen.is_none() || seen.as_deref() == Some("e"));
+    /// ```
+    pub fn attach<R>(&self, f: impl FnOnce() -> R) -> R {
+        if !crate::global::enabled() {
+            return f();
+        }
+        let _entered = Entered::push(Entry::Attached(self.clone()));
+        f()
+    }
+
+    /// Wraps a future so that it runs under this context on every poll, wherever it is
+    /// polled; for spawned tasks (`tokio::spawn(ctx.instrument(fut))`).
+    ///
+    /// ```
+    /// use trunk_ci_analytics_runtime::EventContext;
+    /// let ctx = EventContext::from_ids("c", "e", "k");
+    /// let fut = ctx.instrument(async { 1 + 1 });
+    /// # let _ = fut;
+    /// ```
+    pub fn instrument<F: std::future::Future>(&self, fut: F) -> crate::future::WithContext<F> {
+        crate::future::WithContext::new(self.clone(), fut)
+    }
+}
+
+/// One level of the stack: an event running on this thread, or a context attached to it.
+pub(crate) enum Entry {
+    Event(Frame),
+    Attached(EventContext),
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's stack. Not reentrant: `f` must not call back into the stack.
+#[inline]
+pub(crate) fn with_stack<R>(f: impl FnOnce(&mut Vec<Entry>) -> R) -> Option<R> {
+    // `try_with` fails only during thread teardown, `try_borrow_mut` only if an event
+    // starts from inside a Drop the stack itself runs; both are skipped, never a panic.
+    STACK
+        .try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+        .ok()
+        .flatten()
+}
+
+/// The parent and chain an event starting now on this thread gets.
+#[inline]
+pub(crate) fn parent_of(stack: &[Entry]) -> Option<(ParentRef, Chain)> {
+    match stack.last() {
+        Some(Entry::Event(f)) => Some((
+            ParentRef::Local {
+                id: f.id,
+                meta: f.meta.clone(),
+            },
+            f.chain.clone(),
+        )),
+        Some(Entry::Attached(c)) => Some((c.parent.clone(), c.chain.clone())),
+        None => crate::global::process_parent().map(|c| (c.parent.clone(), c.chain.clone())),
+    }
+}
+
+/// Pops its entry when dropped, also on unwinding.
+pub(crate) struct Entered;
+
+impl Entered {
+    pub(crate) fn push(entry: Entry) -> Entered {
+        with_stack(|s| s.push(entry));
+        Entered
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let _ = with_stack(|s| s.pop());
+    }
+}
+
+/// The innermost current event or attached context, if any.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::current_context;
+/// // No event is running here.
+/// assert!(current_context().is_none() || std::env::var_os("TRUNK_CHAIN_ID").is_some());
+/// ```
+pub fn current_context() -> Option<EventContext> {
+    if !crate::global::enabled() {
+        return None;
+    }
+    with_stack(|s| parent_of(s))
+        .flatten()
+        .map(|(parent, chain)| EventContext { parent, chain })
+}
+
+/// Hands the current event to child processes started with [`std::process::Command`].
+///
+/// ```no_run
+/// use std::process::Command;
+/// use trunk_ci_analytics_runtime::CommandExt;
+///
+/// let status = Command::new("cargo").arg("build").with_event_context().status();
+/// ```
+pub trait CommandExt {
+    /// Sets `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY` for
+    /// the child from [`current_context`]; without a current event it leaves the command as
+    /// it is.
+    fn with_event_context(&mut self) -> &mut Self;
+}
+
+impl CommandExt for std::process::Command {
+    fn with_event_context(&mut self) -> &mut Self {
+        if let Some(ctx) = current_context() {
+            for (k, v) in ctx.env_vars() {
+                self.env(k, v);
+            }
+        }
+        self
+    }
+}
+
+/// Removes the event frame `id` from this thread's stack (normally the top).
+pub(crate) fn remove_frame(id: u64) -> Option<Frame> {
+    with_stack(|s| {
+        let pos = s
+            .iter()
+            .rposition(|e| matches!(e, Entry::Event(f) if f.id == id))?;
+        match s.remove(pos) {
+            Entry::Event(f) => Some(f),
+            Entry::Attached(_) => None,
+        }
+    })
+    .flatten()
+}
+
+/// Lends a frame to this thread's stack for a scope and takes it back when dropped, also
+/// during unwinding (so a panicking body still finds its frame to record FAILURE).
+pub(crate) struct FrameScope<'a> {
+    slot: &'a mut Option<Frame>,
+    id: u64,
+}
+
+impl<'a> FrameScope<'a> {
+    pub(crate) fn enter(slot: &'a mut Option<Frame>) -> Option<FrameScope<'a>> {
+        let frame = slot.take()?;
+        let id = frame.id;
+        with_stack(|s| s.push(Entry::Event(frame)));
+        Some(FrameScope { slot, id })
+    }
+}
+
+impl Drop for FrameScope<'_> {
+    fn drop(&mut self) {
+        *self.slot = remove_frame(self.id);
+    }
+}

@@ -1,0 +1,231 @@
+//! The hot path: starting and finishing an event.
+//!
+//! Start reads the clock, draws an id, takes the parent from the context stack and pushes a
+//! [`Frame`]. Finish pops it, reads the clock again and hands the frame, as a [`Record`], to
+//! the background thread. Nothing here formats, allocates (unless the user declared tags or
+//! metrics) or touches the disk or network.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use crate::context::{self, Chain, Entry, ParentRef};
+use crate::site::{Meta, Site};
+use crate::values::{Extras, MetricValue};
+use crate::wire::TagValue;
+use crate::{Conclusion, clock, global, id};
+
+/// A running event's state. It lives on the context stack while its code runs on a thread,
+/// and inside the guard or future otherwise.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    pub(crate) id: u64,
+    pub(crate) meta: Meta,
+    pub(crate) chain: Chain,
+    pub(crate) parent: Option<ParentRef>,
+    pub(crate) start: u64,
+    pub(crate) conclusion: Option<Conclusion>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// A finished event on its way to the background thread.
+#[derive(Debug)]
+pub(crate) struct Record {
+    pub(crate) frame: Frame,
+    pub(crate) end: u64,
+    pub(crate) conclusion: Conclusion,
+}
+
+impl Frame {
+    /// A frame whose parent is whatever is current in `stack` (unless `root`).
+    #[inline]
+    pub(crate) fn new(
+        stack: &[Entry],
+        meta: Meta,
+        root: bool,
+        extras: Option<Box<Extras>>,
+    ) -> Frame {
+        let id = id::next();
+        let (parent, chain) = match if root {
+            None
+        } else {
+            context::parent_of(stack)
+        } {
+            Some((p, c)) => (Some(p), c),
+            None => (None, Chain::Local(id)),
+        };
+        Frame {
+            id,
+            meta,
+            chain,
+            parent,
+            start: clock::now(),
+            conclusion: None,
+            extras,
+        }
+    }
+
+    /// Ends the event: the conclusion set inside the body wins over `returned`.
+    #[inline]
+    pub(crate) fn finish(mut self, returned: Conclusion) {
+        let end = clock::now();
+        let conclusion = self.conclusion.take().unwrap_or(returned);
+        let flush = self.meta.flush();
+        global::submit(Record {
+            frame: self,
+            end,
+            conclusion,
+        });
+        if flush {
+            global::flush_at_exit();
+        }
+    }
+
+    pub(crate) fn extras_mut(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Default::default)
+    }
+}
+
+/// The conclusion of an event whose code did not return: a panic is a failure, anything
+/// else (a dropped future, a forgotten manual event) was cancelled.
+pub(crate) fn abandoned() -> Conclusion {
+    if std::thread::panicking() {
+        Conclusion::Failure
+    } else {
+        Conclusion::Cancelled
+    }
+}
+
+/// Guard of a synchronous `#[track_event]` call; its frame is on this thread's stack.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SyncGuard {
+    id: u64,
+    finished: bool,
+    // The frame is on this thread's stack: the guard must not move to another thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl SyncGuard {
+    /// Starts an event of `site` as a child of the current context.
+    #[inline]
+    pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
+        let id = context::with_stack(|s| {
+            let frame = Frame::new(s, Meta::Static(site), site.root(), extras);
+            let id = frame.id;
+            s.push(Entry::Event(frame));
+            id
+        })
+        .unwrap_or(0);
+        SyncGuard {
+            id,
+            finished: false,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Ends the event with the conclusion of the function's return value.
+    #[inline]
+    pub fn finish(mut self, returned: Conclusion) {
+        self.finished = true;
+        if let Some(frame) = self.pop() {
+            frame.finish(returned);
+        }
+    }
+
+    fn pop(&self) -> Option<Frame> {
+        if self.id == 0 {
+            None
+        } else {
+            context::remove_frame(self.id)
+        }
+    }
+}
+
+impl Drop for SyncGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            if let Some(frame) = self.pop() {
+                frame.finish(abandoned());
+            }
+        }
+    }
+}
+
+/// An event of an `async fn`, started at its first poll; see [`Instrumented`](crate::future::Instrumented).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct AsyncEvent {
+    pub(crate) frame: Frame,
+}
+
+impl AsyncEvent {
+    /// Starts an event of `site` whose parent is the current context.
+    #[inline]
+    pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> Option<AsyncEvent> {
+        context::with_stack(|s| AsyncEvent {
+            frame: Frame::new(s, Meta::Static(site), site.root(), extras),
+        })
+    }
+}
+
+/// Runs `f` on the innermost event running on this thread, if there is one.
+fn with_current(f: impl FnOnce(&mut Frame)) {
+    let found = context::with_stack(|s| match s.last_mut() {
+        Some(Entry::Event(frame)) => {
+            f(frame);
+            true
+        }
+        _ => false,
+    });
+    if found != Some(true) {
+        crate::log!(
+            Debug,
+            "tag, metric or conclusion set outside of any event: ignored"
+        );
+    }
+}
+
+/// Adds a tag to the innermost current event. Strings and numbers are accepted.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::tag;
+/// tag("target", "x86_64-unknown-linux-gnu");
+/// tag("shard", 3);
+/// ```
+pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
+    if !global::enabled() {
+        return;
+    }
+    let (key, value) = (key.into(), value.into());
+    with_current(|f| f.extras_mut().tags.push((key, value)));
+}
+
+/// Adds a metric to the innermost current event. Non-finite values are dropped with one
+/// warning when the event is sent.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::metric;
+/// metric("crates_compiled", 42);
+/// metric("cache_hit_ratio", 0.93);
+/// ```
+pub fn metric(key: impl Into<Cow<'static, str>>, value: impl MetricValue) {
+    if !global::enabled() {
+        return;
+    }
+    let (key, value) = (key.into(), value.to_metric());
+    with_current(|f| f.extras_mut().metrics.push((key, value)));
+}
+
+/// Sets the innermost current event's conclusion; it wins over the one derived from the
+/// return value or a panic.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::{set_conclusion, Conclusion};
+/// set_conclusion(Conclusion::Skipped);
+/// ```
+pub fn set_conclusion(conclusion: Conclusion) {
+    if !global::enabled() {
+        return;
+    }
+    with_current(|f| f.conclusion = Some(conclusion));
+}

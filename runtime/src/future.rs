@@ -1,0 +1,144 @@
+//! Futures that carry an event or a context across `.await` points: the context is entered
+//! on every poll and left after it, so interleaved futures on one thread and tasks that move
+//! between worker threads each see their own parent.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::Conclusion;
+use crate::context::{Entered, Entry, EventContext, FrameScope};
+use crate::event::{AsyncEvent, Frame, abandoned};
+
+/// The body of an `async fn` under its event. Resolves to the body's output and a
+/// [`Finisher`] that records the conclusion; dropped before completion, the event is
+/// recorded as `CANCELLED`.
+#[doc(hidden)]
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Instrumented<F> {
+    fut: F,
+    frame: Option<Frame>,
+}
+
+/// Wraps the body; with `None` (analytics disabled) it only forwards polls.
+#[doc(hidden)]
+#[inline]
+pub fn instrument<F: Future>(event: Option<AsyncEvent>, fut: F) -> Instrumented<F> {
+    Instrumented {
+        fut,
+        frame: event.map(|e| e.frame),
+    }
+}
+
+/// Records the end of an async event once its conclusion is known.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Finisher {
+    frame: Option<Frame>,
+}
+
+impl Finisher {
+    /// Ends the event with the conclusion of the body's output.
+    #[inline]
+    pub fn finish(mut self, returned: Conclusion) {
+        if let Some(frame) = self.frame.take() {
+            frame.finish(returned);
+        }
+    }
+}
+
+impl Drop for Finisher {
+    fn drop(&mut self) {
+        if let Some(frame) = self.frame.take() {
+            frame.finish(abandoned());
+        }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = (F::Output, Finisher);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `fut` is structurally pinned and never moved; `frame` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
+        let scope = FrameScope::enter(&mut this.frame);
+        let poll = fut.poll(cx);
+        drop(scope);
+        poll.map(|out| {
+            (
+                out,
+                Finisher {
+                    frame: this.frame.take(),
+                },
+            )
+        })
+    }
+}
+
+impl<F> Drop for Instrumented<F> {
+    fn drop(&mut self) {
+        if let Some(frame) = self.frame.take() {
+            frame.finish(abandoned());
+        }
+    }
+}
+
+/// A future that runs under an [`EventContext`]; made by [`EventContext::instrument`] or
+/// [`FutureExt::with_current_context`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct WithContext<F> {
+    fut: F,
+    ctx: Option<EventContext>,
+}
+
+impl<F> WithContext<F> {
+    pub(crate) fn new(ctx: EventContext, fut: F) -> Self {
+        WithContext {
+            fut,
+            ctx: Some(ctx),
+        }
+    }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `fut` is structurally pinned and never moved; `ctx` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
+        match (&this.ctx, crate::global::enabled()) {
+            (Some(ctx), true) => {
+                let _entered = Entered::push(Entry::Attached(ctx.clone()));
+                fut.poll(cx)
+            }
+            _ => fut.poll(cx),
+        }
+    }
+}
+
+/// Runs futures under the current event from wherever they are polled.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::FutureExt;
+/// # async fn work() {}
+/// # async fn demo() {
+/// // tokio::spawn(work().with_current_context());
+/// let fut = work().with_current_context();
+/// fut.await;
+/// # }
+/// ```
+pub trait FutureExt: Future + Sized {
+    /// Captures [`current_context`](crate::current_context) now and enters it on every poll.
+    fn with_current_context(self) -> WithContext<Self> {
+        WithContext {
+            fut: self,
+            ctx: crate::current_context(),
+        }
+    }
+}
+
+impl<F: Future> FutureExt for F {}

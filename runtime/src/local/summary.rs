@@ -1,0 +1,190 @@
+//! The tree printed on stderr when a root event ends in local mode:
+//!
+//! ```text
+//! trunk-ci-analytics: ci ✔ 4.21 s (5 events, local mode: not uploaded)
+//!   ✔ ci                     4.21 s
+//!     ✔ fmt                  0.31 s
+//!     ✘ test                 2.10 s
+//! ```
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::Conclusion;
+
+/// Events remembered per process for summaries; beyond it they are only counted.
+const MAX_NODES: usize = 10_000;
+
+/// What the summary needs of one finished event.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub(crate) id: u64,
+    pub(crate) parent: Option<u64>,
+    pub(crate) chain: u64,
+    pub(crate) name: String,
+    pub(crate) conclusion: Conclusion,
+    pub(crate) duration_ms: f64,
+    pub(crate) start: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    by_chain: HashMap<u64, Vec<Node>>,
+    held: usize,
+    overflow: usize,
+}
+
+impl Summary {
+    /// Remembers `node`; returns the rendered tree when it is the root of its chain.
+    pub(crate) fn add(&mut self, node: Node, uploading: bool) -> Option<String> {
+        if node.parent.is_none() {
+            let mut nodes = self.by_chain.remove(&node.chain).unwrap_or_default();
+            self.held -= nodes.len();
+            nodes.push(node);
+            let overflow = std::mem::take(&mut self.overflow);
+            return Some(render(&nodes, overflow, uploading));
+        }
+        if self.held >= MAX_NODES {
+            self.overflow += 1;
+            return None;
+        }
+        self.held += 1;
+        self.by_chain.entry(node.chain).or_default().push(node);
+        None
+    }
+}
+
+fn render(nodes: &[Node], overflow: usize, uploading: bool) -> String {
+    let mut children: HashMap<u64, Vec<&Node>> = HashMap::new();
+    let mut root = None;
+    for n in nodes {
+        match n.parent {
+            Some(p) => children.entry(p).or_default().push(n),
+            None => root = Some(n),
+        }
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|n| n.start);
+    }
+    let Some(root) = root else {
+        return String::new();
+    };
+    let mode = if uploading {
+        "uploading"
+    } else {
+        "local mode: not uploaded"
+    };
+    let mut out = format!(
+        "trunk-ci-analytics: {} {} {} ({} event{}, {mode})\n",
+        root.name,
+        root.conclusion.symbol(),
+        fmt_duration(root.duration_ms),
+        nodes.len(),
+        if nodes.len() == 1 { "" } else { "s" },
+    );
+    let width = nodes
+        .iter()
+        .map(|n| n.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2 * 8;
+    let mut stack = vec![(root, 1usize)];
+    while let Some((node, depth)) = stack.pop() {
+        let label = format!(
+            "{}{} {}",
+            "  ".repeat(depth),
+            node.conclusion.symbol(),
+            node.name
+        );
+        let pad = width.saturating_sub(label.chars().count()) + 2;
+        let _ = writeln!(
+            out,
+            "{label}{:pad$}{}{}",
+            "",
+            fmt_duration(node.duration_ms),
+            match node.conclusion {
+                Conclusion::Success | Conclusion::Failure => String::new(),
+                other => format!(
+                    "  ({})",
+                    other.as_str().to_ascii_lowercase().replace('_', " ")
+                ),
+            }
+        );
+        if let Some(kids) = children.get(&node.id) {
+            stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
+        }
+    }
+    if overflow > 0 {
+        let _ = writeln!(out, "  … {overflow} more events not shown");
+    }
+    out
+}
+
+fn fmt_duration(ms: f64) -> String {
+    if ms >= 60_000.0 {
+        format!(
+            "{}m{:04.1}s",
+            (ms / 60_000.0).floor(),
+            (ms % 60_000.0) / 1000.0
+        )
+    } else if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: u64, parent: Option<u64>, name: &str, c: Conclusion, start: u64) -> Node {
+        Node {
+            id,
+            parent,
+            chain: 1,
+            name: name.into(),
+            conclusion: c,
+            duration_ms: 12.5,
+            start,
+        }
+    }
+
+    #[test]
+    fn prints_the_tree_when_the_root_ends() {
+        let mut s = Summary::default();
+        assert!(
+            s.add(node(3, Some(2), "unit", Conclusion::Success, 3), false)
+                .is_none()
+        );
+        assert!(
+            s.add(node(2, Some(1), "test", Conclusion::Failure, 2), false)
+                .is_none()
+        );
+        assert!(
+            s.add(node(4, Some(1), "fmt", Conclusion::Success, 1), false)
+                .is_none()
+        );
+        let out = s
+            .add(node(1, None, "ci", Conclusion::Failure, 0), false)
+            .unwrap_or_default();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("trunk-ci-analytics: ci ✘ 12.5 ms (4 events"),
+            "{out}"
+        );
+        assert!(lines[1].starts_with("  ✘ ci"), "{out}");
+        // Children in start order, each one level deeper than its parent.
+        assert!(lines[2].starts_with("    ✔ fmt"), "{out}");
+        assert!(lines[3].starts_with("    ✘ test"), "{out}");
+        assert!(lines[4].starts_with("      ✔ unit"), "{out}");
+        assert_eq!(s.held, 0);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(fmt_duration(0.26), "0.3 ms");
+        assert_eq!(fmt_duration(1500.0), "1.50 s");
+        assert_eq!(fmt_duration(61_000.0), "1m01.0s");
+    }
+}

@@ -1,0 +1,100 @@
+//! One-line diagnostics on stderr, filtered by `TRUNK_CI_ANALYTICS_LOG`.
+//!
+//! Analytics must never drown a build log: problems that repeat per event are reported with
+//! [`warn_once!`](crate::warn_once), which prints the first occurrence only.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// How much the runtime prints on stderr (`TRUNK_CI_ANALYTICS_LOG`).
+///
+/// ```
+/// use trunk_ci_analytics_runtime::LogLevel;
+/// assert_eq!("debug".parse::<LogLevel>(), Ok(LogLevel::Debug));
+/// assert!(LogLevel::Warn < LogLevel::Info);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Nothing at all, not even the local tree summary.
+    Off = 0,
+    /// Errors only.
+    Error = 1,
+    /// Errors and warnings (the default).
+    #[default]
+    Warn = 2,
+    /// Also what the uploader did (batches sent, spool replayed).
+    Info = 3,
+    /// Everything, for troubleshooting.
+    Debug = 4,
+}
+
+impl std::str::FromStr for LogLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" | "0" => Ok(LogLevel::Off),
+            "error" => Ok(LogLevel::Error),
+            "warn" | "warning" => Ok(LogLevel::Warn),
+            "info" => Ok(LogLevel::Info),
+            "debug" | "trace" => Ok(LogLevel::Debug),
+            other => Err(format!(
+                "unknown log level `{other}` (expected off, error, warn, info or debug)"
+            )),
+        }
+    }
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Warn as u8);
+
+pub(crate) fn set_level(level: LogLevel) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+pub(crate) fn enabled(level: LogLevel) -> bool {
+    level != LogLevel::Off && level as u8 <= LEVEL.load(Ordering::Relaxed)
+}
+
+#[doc(hidden)]
+pub fn emit(level: LogLevel, args: std::fmt::Arguments<'_>) {
+    if !enabled(level) {
+        return;
+    }
+    let label = match level {
+        LogLevel::Off => return,
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warning",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+    };
+    // One write per line so concurrent processes sharing a terminal do not interleave.
+    let line = format!("trunk-ci-analytics: {label}: {args}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+}
+
+/// Logs at a level: `log!(Warn, "...", args)`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! log {
+    ($level:ident, $($arg:tt)+) => {
+        $crate::log::emit($crate::LogLevel::$level, format_args!($($arg)+))
+    };
+}
+
+/// Logs at a level, only the first time this call site is reached in the process.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! log_once {
+    ($level:ident, $($arg:tt)+) => {{
+        static ONCE: ::std::sync::atomic::AtomicBool = ::std::sync::atomic::AtomicBool::new(false);
+        if !ONCE.swap(true, ::std::sync::atomic::Ordering::Relaxed) {
+            $crate::log!($level, $($arg)+);
+        }
+    }};
+}
+
+/// Warns once per call site and process.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! warn_once {
+    ($($arg:tt)+) => { $crate::log_once!(Warn, $($arg)+) };
+}

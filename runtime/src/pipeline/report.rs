@@ -1,0 +1,53 @@
+//! What a flush achieved.
+
+/// Outcome of [`flush`](crate::flush): counts of events since the previous flush.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::FlushReport;
+/// let report = FlushReport::default();
+/// assert!(report.is_complete());
+/// assert_eq!(report.to_string(), "0 delivered, 0 spooled, 0 dropped, 0 rejected");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlushReport {
+    /// Accepted by the API.
+    pub delivered: u64,
+    /// Written to the spool, to be sent by a later run.
+    pub spooled: u64,
+    /// Lost: the memory bound and the spool bound were both exhausted.
+    pub dropped: u64,
+    /// Rejected by the API as malformed (each reported on stderr with the reason).
+    pub rejected: u64,
+    /// The flush ran out of time; what was not delivered is in the spool.
+    pub timed_out: bool,
+}
+
+impl FlushReport {
+    /// True when nothing was lost, rejected or left waiting.
+    pub fn is_complete(&self) -> bool {
+        self.dropped == 0 && self.rejected == 0 && self.spooled == 0 && !self.timed_out
+    }
+
+    pub(crate) fn add(&mut self, other: &FlushReport) {
+        self.delivered += other.delivered;
+        self.spooled += other.spooled;
+        self.dropped += other.dropped;
+        self.rejected += other.rejected;
+        self.timed_out |= other.timed_out;
+    }
+}
+
+impl std::fmt::Display for FlushReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} delivered, {} spooled, {} dropped, {} rejected",
+            self.delivered, self.spooled, self.dropped, self.rejected
+        )?;
+        if self.timed_out {
+            f.write_str(" (timed out)")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Conversions of user values into tag and metric values.
+
+use std::borrow::Cow;
+
+use crate::wire::TagValue;
+
+/// A number usable as a metric value (`metric(key, value)`, `metrics(k = expr)`).
+///
+/// ```
+/// use trunk_ci_analytics_runtime::MetricValue;
+/// assert_eq!(3u32.to_metric(), 3.0);
+/// ```
+pub trait MetricValue {
+    /// The value as `f64` (the wire's number).
+    fn to_metric(&self) -> f64;
+}
+
+macro_rules! metric_value {
+    ($($t:ty),*) => {$(
+        impl MetricValue for $t {
+            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+            #[inline]
+            fn to_metric(&self) -> f64 { *self as f64 }
+        }
+    )*};
+}
+metric_value!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
+);
+
+impl<T: MetricValue + ?Sized> MetricValue for &T {
+    fn to_metric(&self) -> f64 {
+        (**self).to_metric()
+    }
+}
+
+impl MetricValue for std::time::Duration {
+    /// A duration is measured in milliseconds, like `duration_ms`.
+    fn to_metric(&self) -> f64 {
+        self.as_secs_f64() * 1000.0
+    }
+}
+
+/// Extra data declared on one event: owned only when the user declared it.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub(crate) tags: Vec<(Cow<'static, str>, TagValue)>,
+    pub(crate) metrics: Vec<(Cow<'static, str>, f64)>,
+    pub(crate) sequence_tags: Vec<(Cow<'static, str>, TagValue)>,
+}
+
+impl Extras {
+    /// An empty set; the macro chains the builders below.
+    pub fn new() -> Self {
+        Extras::default()
+    }
+
+    /// Adds an event tag.
+    pub fn tag(mut self, key: &'static str, value: TagValue) -> Self {
+        self.tags.push((Cow::Borrowed(key), value));
+        self
+    }
+
+    /// Adds an event metric.
+    pub fn metric(mut self, key: &'static str, value: f64) -> Self {
+        self.metrics.push((Cow::Borrowed(key), value));
+        self
+    }
+
+    /// Adds a sequence tag.
+    pub fn sequence_tag(mut self, key: &'static str, value: TagValue) -> Self {
+        self.sequence_tags.push((Cow::Borrowed(key), value));
+        self
+    }
+
+    /// Boxes the set, as the guard takes it.
+    pub fn boxed(self) -> Option<Box<Extras>> {
+        Some(Box::new(self))
+    }
+}
+
+/// Autoref specialization for `tags(k = expr)`: numbers stay numbers, anything else goes
+/// through `Display`. The macro calls `(&TagProbe(&expr)).__trunk_tag_value()`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TagProbe<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait TagNumber {
+    fn to_tag_value(&self) -> TagValue;
+}
+
+macro_rules! tag_number {
+    ($($t:ty),*) => {$(
+        impl TagNumber for $t {
+            fn to_tag_value(&self) -> TagValue { TagValue::from(*self) }
+        }
+    )*};
+}
+tag_number!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
+);
+
+impl<T: TagNumber + ?Sized> TagNumber for &T {
+    fn to_tag_value(&self) -> TagValue {
+        (**self).to_tag_value()
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaNumber {
+    fn __trunk_tag_value(&self) -> TagValue;
+}
+
+impl<T: TagNumber + ?Sized> ViaNumber for TagProbe<'_, T> {
+    fn __trunk_tag_value(&self) -> TagValue {
+        self.0.to_tag_value()
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaDisplay {
+    fn __trunk_tag_value(&self) -> TagValue;
+}
+
+impl<T: std::fmt::Display + ?Sized> ViaDisplay for &TagProbe<'_, T> {
+    fn __trunk_tag_value(&self) -> TagValue {
+        TagValue::Str(self.0.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[allow(unused_imports)]
+    use super::{ViaDisplay as _, ViaNumber as _};
+
+    #[test]
+    fn numbers_stay_numbers_and_the_rest_is_displayed() {
+        assert_eq!((&TagProbe(&7u16)).__trunk_tag_value(), TagValue::Int(7));
+        assert_eq!(
+            (&TagProbe(&1.5f64)).__trunk_tag_value(),
+            TagValue::Float(1.5)
+        );
+        assert_eq!(
+            (&TagProbe(&u64::MAX)).__trunk_tag_value(),
+            TagValue::UInt(u64::MAX)
+        );
+        assert_eq!(
+            (&TagProbe(&"main")).__trunk_tag_value(),
+            TagValue::Str("main".into())
+        );
+        let path = std::path::Path::new("/x");
+        assert_eq!(
+            (&TagProbe(&path.display())).__trunk_tag_value(),
+            TagValue::Str("/x".into())
+        );
+    }
+
+    #[test]
+    fn metrics_convert_to_f64() {
+        assert_eq!(std::time::Duration::from_micros(1500).to_metric(), 1.5);
+        assert_eq!((-2i64).to_metric(), -2.0);
+    }
+}

@@ -1,0 +1,194 @@
+//! The documented JSON of `POST /v1/metrics/trackEvents`: field names exactly as the API
+//! tables spell them, absent optionals omitted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Conclusion;
+
+/// The request body: a repository and the events that ran in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackEventsRequest {
+    /// Where the events ran.
+    pub repo: Repo,
+    /// The events, in any order.
+    pub events: Vec<Event>,
+}
+
+/// A repository on the code host (`github.com` is the only host the API accepts).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repo {
+    /// The code host, `github.com`.
+    pub host: String,
+    /// The owner (user or organization).
+    pub owner: String,
+    /// The repository name.
+    pub name: String,
+}
+
+/// One event: a unit of CI work with its timing, conclusion, tags and metrics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    /// Unique id of this event.
+    pub id: String,
+    /// The id of the root event of this run.
+    pub chain_id: String,
+    /// The parent event, absent for a root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Parent>,
+    /// Start, in milliseconds since the Unix epoch.
+    pub created_at: u64,
+    /// End, in milliseconds since the Unix epoch; never earlier than `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    /// How the event ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<Conclusion>,
+    /// Metrics and tags of this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    /// The sequence (pipeline, job, function) this event belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Sequence>,
+}
+
+/// Link from an event to its parent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Parent {
+    /// The parent event's id.
+    pub event_id: String,
+    /// The key of the parent event's sequence.
+    pub sequence_key: String,
+}
+
+/// Metrics and tags; both arrays are always present on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payload {
+    /// Numeric measurements, e.g. `duration_ms`.
+    pub metrics: Vec<Metric>,
+    /// Labels, string or number valued.
+    pub tags: Vec<Tag>,
+}
+
+/// A numeric measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// Metric name.
+    pub k: String,
+    /// Value; always finite on the wire.
+    pub v: f64,
+}
+
+/// A label.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    /// Tag name.
+    pub k: String,
+    /// Value, a string or a number.
+    pub v: TagValue,
+}
+
+/// A tag's value: the API takes a string or a number.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::wire::TagValue;
+/// assert_eq!(TagValue::from(3u8), TagValue::Int(3));
+/// assert_eq!(TagValue::from("main"), TagValue::Str("main".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TagValue {
+    /// A whole number, sent as a JSON integer.
+    Int(i64),
+    /// An unsigned whole number too large for `i64`.
+    UInt(u64),
+    /// A floating-point number (finite values only are sent).
+    Float(f64),
+    /// A string.
+    Str(String),
+}
+
+macro_rules! tag_from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for TagValue {
+            fn from(v: $t) -> Self { TagValue::Int(i64::from(v)) }
+        }
+    )*};
+}
+tag_from_int!(i8, i16, i32, i64, u8, u16, u32);
+
+macro_rules! tag_from_wide {
+    ($($t:ty),*) => {$(
+        impl From<$t> for TagValue {
+            fn from(v: $t) -> Self {
+                match i64::try_from(v) {
+                    Ok(i) => TagValue::Int(i),
+                    Err(_) => match u64::try_from(v) {
+                        Ok(u) => TagValue::UInt(u),
+                        // Beyond 64 bits JSON readers lose precision anyway: keep the digits.
+                        Err(_) => TagValue::Str(v.to_string()),
+                    },
+                }
+            }
+        }
+    )*};
+}
+tag_from_wide!(u64, usize, isize, i128, u128);
+
+impl From<f64> for TagValue {
+    fn from(v: f64) -> Self {
+        TagValue::Float(v)
+    }
+}
+impl From<f32> for TagValue {
+    fn from(v: f32) -> Self {
+        TagValue::Float(f64::from(v))
+    }
+}
+impl From<String> for TagValue {
+    fn from(v: String) -> Self {
+        TagValue::Str(v)
+    }
+}
+impl From<&str> for TagValue {
+    fn from(v: &str) -> Self {
+        TagValue::Str(v.to_owned())
+    }
+}
+impl From<&String> for TagValue {
+    fn from(v: &String) -> Self {
+        TagValue::Str(v.clone())
+    }
+}
+impl From<std::borrow::Cow<'_, str>> for TagValue {
+    fn from(v: std::borrow::Cow<'_, str>) -> Self {
+        TagValue::Str(v.into_owned())
+    }
+}
+impl From<bool> for TagValue {
+    fn from(v: bool) -> Self {
+        TagValue::Str(v.to_string())
+    }
+}
+
+/// The sequence an event belongs to: what shows as a row in the dashboards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sequence {
+    /// The CI platform, snake_case (`github_actions`, `local`, …).
+    pub platform: String,
+    /// What kind of work this is (`function`, `job`, `workflow`, …).
+    pub kind: String,
+    /// Identifier unique within the repo, shorter than 128 characters.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Sequence tags; `metrics` is always empty (the API takes none on a sequence).
+    pub payload: Payload,
+}

@@ -1,0 +1,1 @@
+//! Loopback contract server (to be written).
