@@ -39,6 +39,7 @@ mod contract;
 mod fault;
 mod handler;
 mod record;
+mod scan;
 mod state;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -51,6 +52,7 @@ use serde_json::Value;
 pub use contract::TRACK_EVENTS_PATH;
 pub use fault::{Fault, RetryAfter};
 pub use record::RequestRecord;
+use scan::RawEvent;
 use state::Shared;
 
 /// The token [`TestServer::start`] expects in `x-api-token`.
@@ -135,7 +137,7 @@ impl TestServer {
 
     /// Every accepted event (wire JSON), in arrival order, duplicates kept.
     pub fn events(&self) -> Vec<Value> {
-        self.shared.lock().events.clone()
+        self.events_since(0)
     }
 
     /// Accepted events from position `start` on: cheaper than [`events`](Self::events) for
@@ -145,8 +147,9 @@ impl TestServer {
             .lock()
             .events
             .get(start..)
-            .map(<[Value]>::to_vec)
-            .unwrap_or_default()
+            .map_or_else(Vec::new, |events| {
+                events.iter().map(RawEvent::parse).collect()
+            })
     }
 
     /// Number of accepted events, duplicates included.
@@ -161,7 +164,7 @@ impl TestServer {
             .lock()
             .events
             .iter()
-            .filter_map(|e| e.get("id").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|e| e.id.clone())
             .collect()
     }
 
@@ -232,6 +235,7 @@ impl Drop for TestServer {
 pub struct Builder {
     token: String,
     port: u16,
+    validate: bool,
     observer: Option<state::Observer>,
 }
 
@@ -240,6 +244,7 @@ impl Default for Builder {
         Builder {
             token: DEFAULT_TOKEN.to_owned(),
             port: 0,
+            validate: true,
             observer: None,
         }
     }
@@ -249,6 +254,7 @@ impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("port", &self.port)
+            .field("validate", &self.validate)
             .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
@@ -264,6 +270,24 @@ impl Builder {
     /// The port to listen on, on `127.0.0.1` (default 0: an ephemeral port).
     pub fn port(mut self, port: u16) -> Builder {
         self.port = port;
+        self
+    }
+
+    /// Whether to check every body against the rules of the wire contract (default `true`).
+    ///
+    /// Benchmarks turn it off so that the server, sharing the cores with the uploader it
+    /// measures, costs much less per event than the uploader: building the JSON tree the
+    /// validator needs costs several times what finding the events does. Route, token, JSON
+    /// syntax and the object shape of the body are checked either way.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder().validate(false).start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn validate(mut self, validate: bool) -> Builder {
+        self.validate = validate;
         self
     }
 
@@ -295,7 +319,7 @@ impl Builder {
             .enable_io()
             .enable_time()
             .build()?;
-        let shared = Arc::new(Shared::new(self.token, self.observer));
+        let shared = Arc::new(Shared::new(self.token, self.validate, self.observer));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
