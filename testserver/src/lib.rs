@@ -58,6 +58,9 @@ use state::Shared;
 /// The token [`TestServer::start`] expects in `x-api-token`.
 pub const DEFAULT_TOKEN: &str = "test-token";
 
+/// Longest wait for the server thread to set up its runtime.
+const STARTUP_LIMIT: Duration = Duration::from_secs(10);
+
 /// Longest wait for the server thread to wind up its tasks when the server is dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
@@ -315,28 +318,54 @@ impl Builder {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
         let shared = Arc::new(Shared::new(self.token, self.validate, self.observer));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel(1);
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("testserver-{}", addr.port()))
             .spawn(move || {
+                // Built and dropped here, never on the caller's thread, which may be inside
+                // an async runtime of its own (where dropping a runtime panics).
+                let setup = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .enable_time()
+                    .build()
+                    .and_then(|runtime| {
+                        let listener = {
+                            let _entered = runtime.enter();
+                            tokio::net::TcpListener::from_std(listener)?
+                        };
+                        Ok((runtime, listener))
+                    });
+                let (runtime, listener) = match setup {
+                    Ok(ready) => {
+                        let _ = ready_tx.send(Ok(()));
+                        ready
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
                 runtime.block_on(async move {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => tokio::select! {
-                            () = conn::accept_loop(listener, serving) => {}
-                            _ = stopped => {}
-                        },
-                        Err(e) => eprintln!("testserver: cannot serve on {addr}: {e}"),
+                    tokio::select! {
+                        () = conn::accept_loop(listener, serving) => {}
+                        _ = stopped => {}
                     }
                 });
                 // Drops every connection task, stalled ones included.
                 runtime.shutdown_timeout(SHUTDOWN_GRACE);
             })?;
+        match ready.recv_timeout(STARTUP_LIMIT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(std::io::Error::other(
+                    "the server thread did not start its runtime",
+                ));
+            }
+        }
         Ok(TestServer {
             addr,
             shared,

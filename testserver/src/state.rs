@@ -30,7 +30,8 @@ pub(crate) struct State {
     pub(crate) duplicates: Vec<String>,
     pub(crate) requests: Vec<RequestRecord>,
     next_seq: u64,
-    queued: VecDeque<Fault>,
+    /// Injected faults with how many more requests each applies to, oldest first.
+    queued: VecDeque<(Fault, usize)>,
     persistent: Option<Fault>,
 }
 
@@ -72,10 +73,17 @@ impl Shared {
         let mut state = self.lock();
         let seq = state.next_seq;
         state.next_seq += 1;
-        let fault = state
-            .queued
-            .pop_front()
-            .or_else(|| state.persistent.clone());
+        let fault = match state.queued.front_mut() {
+            Some((fault, left)) => {
+                let fault = fault.clone();
+                *left -= 1;
+                if *left == 0 {
+                    state.queued.pop_front();
+                }
+                Some(fault)
+            }
+            None => state.persistent.clone(),
+        };
         record.seq = seq;
         record.fault = fault.clone();
         state.requests.push(record);
@@ -104,7 +112,7 @@ impl Shared {
             record.violations = outcome.violations;
             self.observer.is_some().then(|| record.clone())
         });
-        // Cloned only for an observer, which runs outside the lock: it may be slow (printing).
+        // Parsed only for an observer, which runs outside the lock: it may be slow (printing).
         let observed = self.observer.as_ref().map(|_| {
             outcome
                 .accepted
@@ -121,7 +129,10 @@ impl Shared {
     }
 
     pub(crate) fn inject(&self, fault: Fault, times: usize) {
-        self.lock().queued.extend(std::iter::repeat_n(fault, times));
+        // A count, not `times` copies: `usize::MAX` is a valid "until further notice".
+        if times > 0 {
+            self.lock().queued.push_back((fault, times));
+        }
     }
 
     pub(crate) fn set_persistent(&self, fault: Option<Fault>) {

@@ -270,3 +270,15 @@ fn without_validation_json_shape_route_and_token_are_still_checked() {
     assert_eq!(server.event_ids(), ["v1"]);
     assert_eq!(server.events()[0], common::event("v1"));
 }
+
+#[tokio::test]
+async fn starts_and_drops_inside_an_async_test() {
+    let server = TestServer::start();
+    let addr = server.addr();
+    let reply = tokio::task::spawn_blocking(move || {
+        Client::connect_to(addr).post(Some("test-token"), &batch(&["t1"]))
+    });
+    assert_eq!(reply.await.unwrap().status, 200);
+    assert_eq!(server.event_ids(), ["t1"]);
+    drop(server);
+}

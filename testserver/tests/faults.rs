@@ -187,6 +187,18 @@ fn persistent_fault_holds_until_cleared_and_queued_faults_go_first() {
 }
 
 #[test]
+fn inject_takes_a_count_not_copies() {
+    let server = TestServer::start();
+    server.inject(Fault::Status(418), 0);
+    server.inject(Fault::Status(502), usize::MAX);
+    let mut client = Client::connect(&server);
+    for _ in 0..3 {
+        assert_eq!(client.post(TOKEN, &batch(&["c1"])).status, 502);
+    }
+    assert!(server.events().is_empty());
+}
+
+#[test]
 fn an_out_of_range_status_is_answered_as_500() {
     let server = TestServer::start();
     server.inject(Fault::Status(1000), 1);

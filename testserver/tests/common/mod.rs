@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -41,7 +41,11 @@ pub struct Client {
 
 impl Client {
     pub fn connect(server: &TestServer) -> Client {
-        let stream = TcpStream::connect(server.addr()).unwrap();
+        Client::connect_to(server.addr())
+    }
+
+    pub fn connect_to(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         Client {
             stream,
