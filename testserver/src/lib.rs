@@ -110,7 +110,7 @@ impl TestServer {
         }
     }
 
-    /// A builder for the less common settings (fixed port, observer).
+    /// A builder for the less common settings (fixed port, validation off, observer).
     ///
     /// ```
     /// use trunk_ci_analytics_testserver::TestServer;
@@ -126,6 +126,18 @@ impl TestServer {
     /// Base URL, `http://127.0.0.1:PORT`; clients POST to `{url}/v1/metrics/trackEvents`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The full endpoint, `{url}/v1/metrics/trackEvents`.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::start();
+    /// assert_eq!(server.endpoint(), format!("{}/v1/metrics/trackEvents", server.url()));
+    /// ```
+    pub fn endpoint(&self) -> String {
+        format!("{}{TRACK_EVENTS_PATH}", self.url())
     }
 
     /// The socket address the server listens on.
