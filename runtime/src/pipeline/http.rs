@@ -81,10 +81,18 @@ impl std::fmt::Display for Failure {
 
 pub(crate) type Request = Pin<Box<dyn Future<Output = Outcome>>>;
 
-#[derive(Debug)]
 pub(crate) struct Http {
     client: reqwest::Client,
     url: String,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the client: its Debug lists the default headers, the token among them.
+        f.debug_struct("Http")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Http {
@@ -299,6 +307,24 @@ mod tests {
         let (_, suspects) =
             reason_of(br#"{"error":"x","violations":["repo.host: must be github.com"]}"#);
         assert!(suspects.is_empty());
+    }
+
+    #[test]
+    fn the_token_stays_out_of_debug_output() {
+        let token = Token::new("tca-unit-secret-42");
+        let http = Http::new("http://127.0.0.1:9", &token, Duration::from_secs(1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = format!("{http:?}");
+        assert!(
+            text.contains("127.0.0.1:9") && !text.contains("tca-unit-secret-42"),
+            "{text}"
+        );
+        let bad = Http::new(
+            "http://127.0.0.1:9",
+            &Token::new("a\nb"),
+            Duration::from_secs(1),
+        );
+        assert!(bad.is_err_and(|e| e.contains("TRUNK_API_TOKEN") && !e.contains("a\nb")));
     }
 
     #[test]

@@ -141,7 +141,17 @@ impl Spool {
         );
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(&name);
-        let written = write_private(&tmp, body).and_then(|()| fs::rename(&tmp, &path));
+        let write = || write_private(&tmp, body).and_then(|()| fs::rename(&tmp, &path));
+        let mut written = write();
+        if written
+            .as_ref()
+            .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        {
+            // Someone cleaned the cache directory while we ran: make it again, once.
+            self.dir_ready = false;
+            self.ensure_dir()?;
+            written = write();
+        }
         if let Err(error) = written {
             let _ = fs::remove_file(&tmp);
             return Err(SpoolError::Io { path, error });
@@ -585,6 +595,16 @@ mod tests {
             s.write(&vec![b'x'; 1001], 1),
             Err(SpoolError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_removed_directory_is_made_again() {
+        let tmp = TempDir::new("removed");
+        let mut s = Spool::new(tmp.0.clone(), "p", 1 << 20, "aaaa".into());
+        s.write(b"{}", 0).unwrap_or_else(|e| panic!("{e}"));
+        fs::remove_dir_all(&tmp.0).unwrap_or_else(|e| panic!("{e}"));
+        let w = s.write(b"{}", 0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.dir().join(w.name).exists());
     }
 
     #[test]

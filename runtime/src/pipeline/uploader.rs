@@ -28,8 +28,11 @@ const REPLAY_PAUSE: Duration = Duration::from_secs(5);
 /// At most this many rejected events are described on stderr, one line each.
 const MAX_REJECTION_LINES: u32 = 20;
 /// An in-flight request cut by a flush deadline after this long (or half the flush's
-/// timeout, if shorter) means the endpoint hangs.
+/// timeout, if shorter, but never less than [`MIN_HANG`]) means the endpoint hangs: the
+/// breaker opens, so the next processes do not wait for it too.
 const HANG: Duration = Duration::from_secs(1);
+/// A request this young at a deadline says nothing about the endpoint: the flush was short.
+const MIN_HANG: Duration = Duration::from_millis(250);
 
 /// One unit of sending.
 #[derive(Debug)]
@@ -661,7 +664,9 @@ impl Uploader {
         if cancel {
             if let Some(current) = self.current.take() {
                 if let Phase::InFlight { since, .. } = current.phase {
-                    let hang = HANG.min((flush.request.deadline - flush.started) / 2);
+                    let hang = HANG
+                        .min((flush.request.deadline - flush.started) / 2)
+                        .max(MIN_HANG);
                     if now.duration_since(since) >= hang {
                         let waited = now.duration_since(since).as_millis();
                         self.trip(&format!("no answer within {waited} ms"));
