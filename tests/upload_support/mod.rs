@@ -73,6 +73,8 @@ pub fn child_main() {
     if let Ok(path) = std::env::var("TCA_IDS") {
         std::fs::write(path, ids.join("\n")).unwrap();
     }
+    // Lets a run sit idle with the runtime up (to watch what an idle pipeline does).
+    std::thread::sleep(ms("TCA_SLEEP_MS", 0));
     let timeout = ms("TRUNK_FLUSH_TIMEOUT_MS", 2000);
     match mode.as_str() {
         "report" => {

@@ -25,8 +25,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const STALE: Duration = Duration::from_secs(10 * 60);
 /// How long a measured spool size is trusted before the directory is listed again.
 const SIZE_FRESH: Duration = Duration::from_secs(1);
-/// How often an empty partition is listed again for files other processes wrote.
+/// How soon an empty partition is listed again for files other processes wrote; each empty
+/// listing doubles the wait, up to [`RELIST_MAX`], so an idle process does not keep polling.
 const RELIST_EMPTY: Duration = Duration::from_secs(1);
+const RELIST_MAX: Duration = Duration::from_secs(32);
 
 /// Why a batch could not be spooled.
 #[derive(Debug)]
@@ -78,6 +80,7 @@ pub(crate) struct Spool {
     size: Option<(u64, Instant)>,
     candidates: VecDeque<String>,
     listed_at: Option<Instant>,
+    relist_after: Duration,
 }
 
 impl Spool {
@@ -94,6 +97,7 @@ impl Spool {
             size: None,
             candidates: VecDeque::new(),
             listed_at: None,
+            relist_after: RELIST_EMPTY,
         }
     }
 
@@ -239,13 +243,21 @@ impl Spool {
     }
 
     /// Whether files may be waiting in this partition (without touching the disk when the
-    /// last look found none, for [`RELIST_EMPTY`]).
+    /// last look found none, a little while ago).
     pub(crate) fn may_have_files(&self, now: Instant) -> bool {
-        self.dir_ready
-            && (!self.candidates.is_empty()
-                || self
-                    .listed_at
-                    .is_none_or(|at| now.duration_since(at) >= RELIST_EMPTY))
+        self.dir_ready && (!self.candidates.is_empty() || self.relist_due(now))
+    }
+
+    fn relist_due(&self, now: Instant) -> bool {
+        self.listed_at
+            .is_none_or(|at| now.duration_since(at) >= self.relist_after)
+    }
+
+    /// Makes the next look list the directory again (the process is about to exit: last
+    /// chance to send what other processes left).
+    pub(crate) fn relist_soon(&mut self) {
+        self.listed_at = None;
+        self.relist_after = RELIST_EMPTY;
     }
 
     /// Claims the oldest ready (or stale claimed) file of this partition.
@@ -259,10 +271,7 @@ impl Spool {
                     return Some(c);
                 }
             }
-            if self
-                .listed_at
-                .is_some_and(|at| now.duration_since(at) < RELIST_EMPTY)
-            {
+            if !self.relist_due(now) {
                 return None;
             }
             self.list(now);
@@ -288,6 +297,11 @@ impl Spool {
             })
             .collect();
         names.sort();
+        self.relist_after = if names.is_empty() {
+            (self.relist_after * 2).min(RELIST_MAX)
+        } else {
+            RELIST_EMPTY
+        };
         self.candidates = names.into();
     }
 
@@ -549,11 +563,14 @@ mod tests {
             b"{\"repo\":{},\"events\":[1,2]}"
         );
         b.release(c);
+        // An empty look makes the next one wait longer, unless asked.
+        assert!(!a.may_have_files(now + RELIST_EMPTY));
+        a.relist_soon();
         let c = a
             .claim_next(now + RELIST_EMPTY)
             .unwrap_or_else(|| panic!("released file is claimable again"));
         a.finish(c);
-        assert!(a.claim_next(now + RELIST_EMPTY * 2).is_none());
+        assert!(a.claim_next(now + RELIST_MAX).is_none());
         let left: Vec<_> = fs::read_dir(a.dir())
             .map(|d| d.count())
             .into_iter()

@@ -170,6 +170,11 @@ impl Uploader {
     /// Registers a flush: everything taken so far is its business.
     pub(crate) fn add_flush(&mut self, request: FlushRequest, now: Instant) {
         self.seal();
+        if request.exit {
+            if let Some(spool) = self.spool.as_mut() {
+                spool.relist_soon();
+            }
+        }
         self.flushes.push(PendingFlush {
             bound: self.next_seq,
             started: now,
@@ -194,6 +199,9 @@ impl Uploader {
         let linger = self.tuning.linger / 2;
         if self.builder.opened().is_some_and(|t| now >= t + linger) {
             self.seal();
+        }
+        if self.replay_after.is_some_and(|t| now >= t) {
+            self.replay_after = None;
         }
         self.give_up_waits_past_deadlines();
         // Memory bound: the newest waiting batches go to the spool.
