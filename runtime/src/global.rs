@@ -138,13 +138,16 @@ pub(crate) fn flush_at_exit() -> FlushReport {
     }
 }
 
-/// Flushes (bounded by `TRUNK_FLUSH_TIMEOUT_MS`), then exits the process with `code`.
-/// Use it instead of [`std::process::exit`], which would lose queued events.
+/// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,
+/// unless set with `set_conclusion`), flushes (bounded by `TRUNK_FLUSH_TIMEOUT_MS`), then
+/// exits the process with `code`. Use it instead of [`std::process::exit`], which would lose
+/// queued events and the events of the functions it leaves, e.g. a tracked `main`.
 ///
 /// ```no_run
 /// trunk_ci_analytics_runtime::exit(1);
 /// ```
 pub fn exit(code: i32) -> ! {
+    crate::event::finish_open(crate::Conclusion::from_success(code == 0));
     flush_at_exit();
     std::process::exit(code)
 }

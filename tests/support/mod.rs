@@ -189,11 +189,20 @@ pub fn sequence_tag_of<'a>(e: &'a Value, k: &str) -> Option<&'a Value> {
     find(&e["sequence"]["payload"]["tags"], k)
 }
 
+/// The message of a panic payload (`panic!` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => s,
+        (_, Some(s)) => s,
+        _ => panic!("the payload is not a message"),
+    }
+}
+
 /// Starts this test binary again running only `entry` with `scenario`, writing events to
 /// `events`, with no token and no context inherited from whatever runs the tests.
 pub fn child(entry: &str, scenario: &str, events: &Path) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
-    cmd.args([entry, "--exact", "--nocapture", "--test-threads=1"])
+    cmd.args([entry, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, scenario)
         .env(CHILD_EVENTS_ENV, events)
         .env("TRUNK_EVENTS_FILE", events)
