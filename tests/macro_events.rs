@@ -1,6 +1,8 @@
 //! What one `#[track_event]` call records: the conclusion for every rule of DESIGN §5, panics,
 //! dropped futures, tags, metrics, sequence fields and the default key.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails by panicking
+
 mod support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -207,7 +209,9 @@ mod conclusions {
         let _ = set_wins_over_ok();
         let _ = set_wins_over_path();
         let _ = catch_unwind(set_wins_over_panic);
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let _ = by_path_async().await;
             let _ = async_err().await;
@@ -290,7 +294,9 @@ fn panic_root() {
     assert_eq!(err.downcast_ref::<u16>(), Some(&42));
     let err = catch_unwind(outer_of_panic).unwrap_err();
     assert_eq!(err.downcast_ref::<String>().unwrap(), "boom: nested");
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let err = catch_unwind(AssertUnwindSafe(|| rt.block_on(panics_async()))).unwrap_err();
     assert_eq!(err.downcast_ref::<&str>(), Some(&"async boom"));
 }
@@ -312,7 +318,10 @@ fn a_panic_is_recorded_as_failure_and_continues_unchanged() {
         .all("panics_with_message")
         .into_iter()
         .find(|e| support::parent_id(e) == Some(support::id(events.one("outer_of_panic"))));
-    assert!(nested.is_some(), "the nested panic's event is under its caller");
+    assert!(
+        nested.is_some(),
+        "the nested panic's event is under its caller"
+    );
     assert_eq!(conclusion(events.one("panic_root")), "SUCCESS");
 }
 
@@ -330,8 +339,8 @@ fn cancel_root() {
         .enable_time()
         .build()
         .unwrap();
-    let timed_out =
-        rt.block_on(async { tokio::time::timeout(Duration::from_millis(5), waits_forever()).await });
+    let timed_out = rt
+        .block_on(async { tokio::time::timeout(Duration::from_millis(5), waits_forever()).await });
     assert!(timed_out.is_err());
     drop(never_polled());
 }
@@ -343,7 +352,11 @@ fn a_dropped_future_is_cancelled_and_an_unpolled_one_records_nothing() {
     let events = support::tree("cancel_root");
     assert_eq!(conclusion(events.one("waits_forever")), "CANCELLED");
     events.assert_child("waits_forever", "cancel_root");
-    assert!(events.all("never_polled").is_empty(), "{:?}", events.names());
+    assert!(
+        events.all("never_polled").is_empty(),
+        "{:?}",
+        events.names()
+    );
 }
 
 static EVALUATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -410,7 +423,11 @@ fn tags_metrics_and_sequence_fields_are_recorded_as_declared() {
     let events = support::flushed();
     let e = events.one("values: custom name");
     assert_eq!(tag_of(e, "shard"), Some(&json!(3)), "integers stay numbers");
-    assert_eq!(tag_of(e, "ratio"), Some(&json!(0.25)), "floats stay numbers");
+    assert_eq!(
+        tag_of(e, "ratio"),
+        Some(&json!(0.25)),
+        "floats stay numbers"
+    );
     assert_eq!(tag_of(e, "big"), Some(&json!(u64::MAX)));
     assert_eq!(tag_of(e, "neg"), Some(&json!(-7)));
     assert_eq!(tag_of(e, "branch"), Some(&json!("main")));
@@ -420,7 +437,11 @@ fn tags_metrics_and_sequence_fields_are_recorded_as_declared() {
     assert_eq!(tag_of(e, "added_in_body"), Some(&json!("yes")));
     assert_eq!(tag_of(e, "count_in_body"), Some(&json!(5)));
     assert_eq!(tag_of(e, "after_child"), Some(&json!(1)));
-    assert_eq!(tag_of(e, "inner"), None, "the child's tag stays on the child");
+    assert_eq!(
+        tag_of(e, "inner"),
+        None,
+        "the child's tag stays on the child"
+    );
     let child = events.one("nested_with_its_own_tags");
     assert_eq!(tag_of(child, "inner"), Some(&json!("child only")));
 
@@ -429,11 +450,18 @@ fn tags_metrics_and_sequence_fields_are_recorded_as_declared() {
     assert_eq!(metric_of(e, "elapsed"), Some(1500.0));
     assert_eq!(metric_of(e, "files_in_body"), Some(12.0));
     for dropped in ["nan", "inf", "neg_inf_in_body"] {
-        assert_eq!(metric_of(e, dropped), None, "non-finite {dropped} is dropped");
+        assert_eq!(
+            metric_of(e, dropped),
+            None,
+            "non-finite {dropped} is dropped"
+        );
     }
     let duration = metric_of(e, "duration_ms").expect("duration_ms");
     assert!(duration >= 20.0, "duration covers the body: {duration}");
-    let (created, finished) = (e["createdAt"].as_u64().unwrap(), e["finishedAt"].as_u64().unwrap());
+    let (created, finished) = (
+        e["createdAt"].as_u64().unwrap(),
+        e["finishedAt"].as_u64().unwrap(),
+    );
     assert!(finished >= created + 20, "{created}..{finished}");
 
     let seq = &e["sequence"];
@@ -496,7 +524,11 @@ fn defaults_key_name_kind_and_the_crate_path() {
         "trunk-ci-analytics::macro_events::match"
     );
     for e in &events.0 {
-        assert!(e["sequence"]["platform"].as_str().is_some_and(|p| !p.is_empty()));
+        assert!(
+            e["sequence"]["platform"]
+                .as_str()
+                .is_some_and(|p| !p.is_empty())
+        );
         assert!(support::key(e).chars().count() < 128);
     }
     let e = events.one("through_reexport");

@@ -5,6 +5,8 @@
 //! Each child exits with `std::process::exit` right after its scenario, so nothing but the
 //! flushes under test can have written its events.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails by panicking
+
 mod support;
 
 use std::panic::catch_unwind;
@@ -13,7 +15,9 @@ use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use support::{conclusion, id, key, parent_id};
-use trunk_ci_analytics::{CommandExt, Conclusion, current_context, set_conclusion, tag, track_event};
+use trunk_ci_analytics::{
+    CommandExt, Conclusion, current_context, set_conclusion, tag, track_event,
+};
 
 const ENTRY: &str = "child_process_entry";
 
@@ -132,9 +136,15 @@ fn disabled() {
     assert_eq!(off_work(vec![1]), Ok(vec![1, 2]));
     let err = catch_unwind(off_panics).unwrap_err();
     assert_eq!(support::panic_message(&*err), "off panic 1");
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(off_async(1)), Ok(3));
-    assert_eq!(TAG_EVALUATIONS.load(Ordering::SeqCst), 0, "tags are not evaluated");
+    assert_eq!(
+        TAG_EVALUATIONS.load(Ordering::SeqCst),
+        0,
+        "tags are not evaluated"
+    );
     assert!(current_context().is_none());
     let report = trunk_ci_analytics::flush(std::time::Duration::from_secs(1));
     assert_eq!(report, Default::default());
@@ -195,7 +205,11 @@ fn a_tracked_main_flushes_when_it_returns() {
 fn a_tracked_main_flushes_when_it_panics() {
     let events = support::temp_file("main-panics-child");
     let out = support::run(&mut support::child(ENTRY, "main_panics", &events));
-    assert_eq!(out.status.code(), Some(42), "the child saw the panic unchanged");
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "the child saw the panic unchanged"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("main failed: 7"));
     let events = support::read(&events);
     assert_eq!(events.len(), 2, "{:?}", events.names());

@@ -3,6 +3,8 @@
 //! threads of a multi-thread runtime, `root`, and `#[tokio::test]`/`#[tokio::main]` in either
 //! order relative to `#[track_event]`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails by panicking
+
 mod support;
 
 use std::collections::HashSet;
@@ -130,11 +132,18 @@ fn attach_makes_work_on_other_threads_children() {
     let leaves = events.all("on_thread_leaf");
     assert_eq!(leaves.len(), 3);
     let leaf_parents: HashSet<_> = leaves.iter().map(|e| parent_id(e).unwrap()).collect();
-    assert_eq!(leaf_parents, thread_ids, "each leaf under its own thread's event");
+    assert_eq!(
+        leaf_parents, thread_ids,
+        "each leaf under its own thread's event"
+    );
     assert!(events.all("unattached_thread_work").is_empty());
     let all = support::flushed();
     let alone = all.one("unattached_thread_work");
-    assert_eq!(parent_id(alone), None, "an unattached thread starts its own chain");
+    assert_eq!(
+        parent_id(alone),
+        None,
+        "an unattached thread starts its own chain"
+    );
     assert_eq!(alone["chainId"].as_str(), Some(id(alone)));
 }
 
@@ -198,7 +207,9 @@ async fn select_root() -> u8 {
 #[test]
 fn interleaved_futures_on_one_thread_keep_their_own_parents() {
     support::init();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(join_root());
     assert_eq!(rt.block_on(select_root()), 1);
 
@@ -288,7 +299,11 @@ fn spawned_tasks_on_a_multi_thread_runtime_keep_their_parent() {
             .iter()
             .find(|t| Some(id(t)) == parent_id(leaf))
             .expect("every leaf under a task");
-        assert_eq!(tag_of(task, "task"), tag_of(leaf, "task"), "under its own task");
+        assert_eq!(
+            tag_of(task, "task"),
+            tag_of(leaf, "task"),
+            "under its own task"
+        );
     }
     assert!(events.all("spawned_without_context").is_empty());
     let alone = support::flushed();
@@ -309,7 +324,10 @@ async fn tokio_leaf(from: &'static str) -> &'static str {
 #[track_event]
 async fn tokio_test_outside_ours() {
     assert!(current_context().is_some());
-    assert_eq!(tokio_leaf("tokio_test_outside_ours").await, "tokio_test_outside_ours");
+    assert_eq!(
+        tokio_leaf("tokio_test_outside_ours").await,
+        "tokio_test_outside_ours"
+    );
 }
 
 #[track_event]
@@ -360,7 +378,10 @@ fn tokio_test_and_main_work_on_either_side_of_track_event() {
         assert_eq!(conclusion(events.one(entry)), want, "{entry}");
         let entry_id = id(events.one(entry));
         assert_eq!(
-            leaves.iter().filter(|l| parent_id(l) == Some(entry_id)).count(),
+            leaves
+                .iter()
+                .filter(|l| parent_id(l) == Some(entry_id))
+                .count(),
             1,
             "one leaf under {entry}"
         );

@@ -87,7 +87,10 @@ mod tests {
         // Not the whole body, or not `move`: left alone.
         assert_eq!(
             shape(
-                parse_quote!({ let x = 1; Box::pin(async move { x }) }),
+                parse_quote!({
+                    let x = 1;
+                    Box::pin(async move { x })
+                }),
                 boxed.clone()
             ),
             "none"

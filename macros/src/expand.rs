@@ -137,7 +137,8 @@ impl<'a> Gen<'a> {
     fn extras(&self) -> TokenStream {
         let p = &self.krate;
         let a = self.args;
-        let entries = |list: &'a Option<Vec<Entry>>| -> &'a [Entry] { list.as_deref().unwrap_or_default() };
+        let entries =
+            |list: &'a Option<Vec<Entry>>| -> &'a [Entry] { list.as_deref().unwrap_or_default() };
         let (tags, metrics, seq) = (
             entries(&a.tags),
             entries(&a.metrics),

@@ -31,7 +31,9 @@ fn expand_or_report(
     let expanded = match syn::parse2::<item::FnItem>(item.clone()) {
         Ok(function) => {
             errors.extend(validate::function(&function));
-            errors.is_empty().then(|| expand::function(&args, &function))
+            errors
+                .is_empty()
+                .then(|| expand::function(&args, &function))
         }
         Err(e) => {
             errors.push(if looks_like_fn(&item) {
@@ -57,6 +59,8 @@ fn looks_like_fn(item: &proc_macro2::TokenStream) -> bool {
     use proc_macro2::TokenTree;
     item.clone()
         .into_iter()
-        .take_while(|t| !matches!(t, TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace))
+        .take_while(
+            |t| !matches!(t, TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace),
+        )
         .any(|t| matches!(t, TokenTree::Ident(i) if i == "fn"))
 }

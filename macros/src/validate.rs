@@ -195,7 +195,14 @@ mod tests {
             assert!(is_snake_case(ok), "{ok}");
         }
         for bad in [
-            "", "Jenkins", "github-actions", "_x", "x_", "a__b", "1ci", "git hub",
+            "",
+            "Jenkins",
+            "github-actions",
+            "_x",
+            "x_",
+            "a__b",
+            "1ci",
+            "git hub",
         ] {
             assert!(!is_snake_case(bad), "{bad}");
         }

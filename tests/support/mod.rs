@@ -95,7 +95,10 @@ pub fn tree(root: &str) -> Events {
     let all = flushed();
     let root = all.one(root);
     let chain = root["chainId"].clone();
-    assert_eq!(root["id"], chain, "a root's chainId is its own id: {root:#}");
+    assert_eq!(
+        root["id"], chain,
+        "a root's chainId is its own id: {root:#}"
+    );
     Events(
         all.0
             .iter()
@@ -191,7 +194,10 @@ pub fn sequence_tag_of<'a>(e: &'a Value, k: &str) -> Option<&'a Value> {
 
 /// The message of a panic payload (`panic!` gives a `&str` or a `String`).
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
         (Some(s), _) => s,
         (_, Some(s)) => s,
         _ => panic!("the payload is not a message"),
@@ -202,13 +208,19 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 /// `events`, with no token and no context inherited from whatever runs the tests.
 pub fn child(entry: &str, scenario: &str, events: &Path) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
-    cmd.args([entry, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, scenario)
-        .env(CHILD_EVENTS_ENV, events)
-        .env("TRUNK_EVENTS_FILE", events)
-        .env_remove("TRUNK_API_TOKEN")
-        .env_remove("TRUNK_CI_ANALYTICS")
-        .env_remove("RUST_BACKTRACE");
+    cmd.args([
+        entry,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, scenario)
+    .env(CHILD_EVENTS_ENV, events)
+    .env("TRUNK_EVENTS_FILE", events)
+    .env_remove("TRUNK_API_TOKEN")
+    .env_remove("TRUNK_CI_ANALYTICS")
+    .env_remove("RUST_BACKTRACE");
     for var in CONTEXT_VARS {
         cmd.env_remove(var);
     }
