@@ -196,6 +196,23 @@ async fn ours_inside() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> 
     question("4").await
 }
 
+// With `#[tokio::test]` on either side. A pass file is not built in test mode, so the test
+// attribute drops these functions after the macros ran; `tests/macro_tree.rs` compiles and
+// runs the same shapes as tests.
+#[tokio::test]
+#[track_event]
+async fn tokio_test_outside_ours() {
+    public().await;
+}
+
+#[track_event]
+#[tokio::test]
+async fn ours_outside_tokio_test() -> Result<(), String> {
+    let n: u32 = "1".parse().map_err(|_| "nan".to_string())?;
+    assert_eq!(n, 1);
+    Ok(())
+}
+
 #[track_event]
 #[tokio::main]
 async fn main() {

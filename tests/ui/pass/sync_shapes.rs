@@ -49,6 +49,22 @@ fn elided(s: &str) -> &str {
 }
 
 #[track_event]
+fn boxed_iter(v: &[u8]) -> Box<dyn Iterator<Item = &u8> + '_> {
+    Box::new(v.iter())
+}
+
+#[track_event]
+fn capturing_iter<'a>(v: &'a [u8], min: &u8) -> impl Iterator<Item = &'a u8> + use<'a> {
+    let min = *min;
+    v.iter().filter(move |x| **x >= min)
+}
+
+#[track_event]
+fn cow<'a>(s: &'a str) -> std::borrow::Cow<'a, str> {
+    if s.is_empty() { "empty".into() } else { s.into() }
+}
+
+#[track_event]
 fn const_generic<const N: usize>(xs: [u8; N]) -> usize {
     xs.len() + N
 }
@@ -261,6 +277,8 @@ fn main() {
     let _ = longest("a", "b");
     let _ = elided(" x ");
     let _ = const_generic([1, 2]);
+    let _ = boxed_iter(&[1]).count() + capturing_iter(&[1, 2], &2).count();
+    let _ = cow("");
     let _ = sum([1, 2]) + evens(4).count() as u32;
     let _ = parsed("3").map(|i| i.count());
     let _ = shown(1);
