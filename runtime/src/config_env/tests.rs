@@ -1,6 +1,8 @@
 //! Every pinned variable, good and bad: a bad value gives exactly one message naming the
 //! variable and what is used instead, and never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
