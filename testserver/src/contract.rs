@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 use trunk_ci_analytics_runtime::validate::validate_request;
 
+use crate::scan::{BodyError, RawEvent};
 use crate::state::Outcome;
 
 /// The one route of the API: `POST {base}/v1/metrics/trackEvents`.
@@ -18,12 +19,16 @@ pub(crate) struct Head {
     pub(crate) path: String,
 }
 
-/// The request body as read: parsed, or why it is not JSON.
-pub(crate) type Body = Result<Value, String>;
-
 /// Judges a request by the contract, in the order a real server checks: route, method, token,
-/// body. Only a 200 carries accepted events; the token never appears in any message.
-pub(crate) fn judge(head: &Head, body: Body) -> Outcome {
+/// body. `scanned` is the body as [`scan`](crate::scan) saw it; only a 200 carries its events
+/// on as accepted. With `validate` off, the rules of the wire contract are not checked (JSON
+/// syntax and the object shape still are). The token never appears in any message.
+pub(crate) fn judge(
+    head: &Head,
+    body: &[u8],
+    scanned: Result<Vec<RawEvent>, BodyError>,
+    validate: bool,
+) -> Outcome {
     if !head.path_ok {
         return Outcome::rejected(
             404,
@@ -42,21 +47,26 @@ pub(crate) fn judge(head: &Head, body: Body) -> Outcome {
     if !head.token_ok {
         return Outcome::rejected(401, "invalid x-api-token".to_owned());
     }
-    let body = match body {
-        Ok(body) => body,
-        Err(why) => {
-            return Outcome::rejected(400, format!("request body is not valid JSON: {why}"));
+    let events = match scanned {
+        Ok(events) => events,
+        Err(BodyError::NotJson(e)) => {
+            return Outcome::rejected(400, format!("request body is not valid JSON: {e}"));
+        }
+        Err(BodyError::NotObject(kind)) => {
+            return Outcome::rejected(
+                400,
+                format!("request body must be a JSON object with repo and events, not {kind}"),
+            );
         }
     };
-    if !body.is_object() {
-        return Outcome::rejected(
-            400,
-            format!(
-                "request body must be a JSON object with repo and events, not {}",
-                kind(&body)
-            ),
-        );
+    if !validate {
+        return Outcome::accepted(events);
     }
+    // The tree lives only for validation; events are kept as text (see `scan`).
+    let body: Value = match serde_json::from_slice(body) {
+        Ok(body) => body,
+        Err(e) => return Outcome::rejected(400, format!("request body is not valid JSON: {e}")),
+    };
     if let Err(violations) = validate_request(&body) {
         let violations: Vec<String> = violations.iter().map(ToString::to_string).collect();
         return Outcome {
@@ -69,22 +79,19 @@ pub(crate) fn judge(head: &Head, body: Body) -> Outcome {
             accepted: Vec::new(),
         };
     }
-    let accepted = match body {
-        Value::Object(mut fields) => match fields.remove("events") {
-            Some(Value::Array(events)) => events,
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
-    Outcome {
-        status: 200,
-        error: None,
-        violations: Vec::new(),
-        accepted,
-    }
+    Outcome::accepted(events)
 }
 
 impl Outcome {
+    pub(crate) fn accepted(events: Vec<RawEvent>) -> Outcome {
+        Outcome {
+            status: 200,
+            error: None,
+            violations: Vec::new(),
+            accepted: events,
+        }
+    }
+
     pub(crate) fn rejected(status: u16, error: String) -> Outcome {
         Outcome {
             status,
@@ -104,16 +111,5 @@ impl Outcome {
             }
             (Some(error), _) => json!({ "error": error }).to_string(),
         }
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -8,10 +8,10 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use hyper::{Method, Request, Response, StatusCode};
-use serde_json::Value;
 
 use crate::conn::Control;
 use crate::contract::{self, Head, TRACK_EVENTS_PATH};
+use crate::scan;
 use crate::state::{Outcome, Shared};
 use crate::{Fault, RequestRecord};
 
@@ -47,8 +47,9 @@ pub(crate) async fn handle(
             Some((400, format!("cannot read the request body: {e}"))),
         ),
     };
-    let body: contract::Body = serde_json::from_slice(&bytes).map_err(|e| e.to_string());
-    let (n_events, event_ids) = count_events(&body);
+    let scanned = scan::events(&bytes);
+    let no_events = Vec::new();
+    let events = scanned.as_ref().unwrap_or(&no_events);
     let record = RequestRecord {
         seq: 0,
         connection,
@@ -57,8 +58,8 @@ pub(crate) async fn handle(
         path: head.path.clone(),
         status: None,
         fault: None,
-        n_events,
-        event_ids,
+        n_events: events.len(),
+        event_ids: events.iter().filter_map(|e| e.id.clone()).collect(),
         x_source: header(&parts.headers, "x-source"),
         user_agent: header(&parts.headers, USER_AGENT.as_str()),
         content_type: header(&parts.headers, CONTENT_TYPE.as_str()),
@@ -73,7 +74,11 @@ pub(crate) async fn handle(
         return Ok(reply(&shared, seq, Outcome::rejected(status, error)));
     }
     match fault {
-        None => Ok(reply(&shared, seq, contract::judge(&head, body))),
+        None => Ok(reply(
+            &shared,
+            seq,
+            contract::judge(&head, &bytes, scanned, shared.validate()),
+        )),
         Some(Fault::Status(code)) => {
             let code = StatusCode::from_u16(code).map_or(500, |s| s.as_u16());
             let outcome = Outcome::rejected(code, format!("injected fault: status {code}"));
@@ -102,7 +107,11 @@ pub(crate) async fn handle(
             let (tx, rx) = tokio::sync::oneshot::channel();
             tokio::spawn(async move {
                 tokio::time::sleep(duration).await;
-                let _ = tx.send(reply(&shared, seq, contract::judge(&head, body)));
+                let _ = tx.send(reply(
+                    &shared,
+                    seq,
+                    contract::judge(&head, &bytes, scanned, shared.validate()),
+                ));
             });
             match rx.await {
                 Ok(answer) => Ok(answer),
@@ -125,24 +134,6 @@ fn reply(shared: &Shared, seq: u64, outcome: Outcome) -> Answer {
     }
     shared.answer(seq, outcome);
     answer
-}
-
-fn count_events(body: &contract::Body) -> (usize, Vec<String>) {
-    let events = body
-        .as_ref()
-        .ok()
-        .and_then(|body| body.get("events"))
-        .and_then(Value::as_array);
-    match events {
-        Some(events) => (
-            events.len(),
-            events
-                .iter()
-                .filter_map(|e| e.get("id").and_then(Value::as_str).map(str::to_owned))
-                .collect(),
-        ),
-        None => (0, Vec::new()),
-    }
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -11,6 +11,11 @@
 //! The server runs on its own thread, so plain synchronous tests use it; dropping it stops it
 //! at once, even with a connection stalled.
 //!
+//! Benchmarks: build the server with [`Builder::validate`]`(false)`. Validation needs a JSON
+//! tree of each body and costs ~14 µs per event on a busy 2-core machine (`cargo bench -p
+//! trunk-ci-analytics-testserver`), enough to make the server the bottleneck; without it the
+//! server takes ~2 µs per event.
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! use std::time::Duration;
@@ -39,6 +44,7 @@ mod contract;
 mod fault;
 mod handler;
 mod record;
+mod scan;
 mod state;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -51,10 +57,14 @@ use serde_json::Value;
 pub use contract::TRACK_EVENTS_PATH;
 pub use fault::{Fault, RetryAfter};
 pub use record::RequestRecord;
+use scan::RawEvent;
 use state::Shared;
 
 /// The token [`TestServer::start`] expects in `x-api-token`.
 pub const DEFAULT_TOKEN: &str = "test-token";
+
+/// Longest wait for the server thread to set up its runtime.
+const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Longest wait for the server thread to wind up its tasks when the server is dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -105,7 +115,7 @@ impl TestServer {
         }
     }
 
-    /// A builder for the less common settings (fixed port, observer).
+    /// A builder for the less common settings (fixed port, validation off, observer).
     ///
     /// ```
     /// use trunk_ci_analytics_testserver::TestServer;
@@ -123,6 +133,18 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
+    /// The full endpoint, `{url}/v1/metrics/trackEvents`.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::start();
+    /// assert_eq!(server.endpoint(), format!("{}/v1/metrics/trackEvents", server.url()));
+    /// ```
+    pub fn endpoint(&self) -> String {
+        format!("{}{TRACK_EVENTS_PATH}", self.url())
+    }
+
     /// The socket address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -135,7 +157,7 @@ impl TestServer {
 
     /// Every accepted event (wire JSON), in arrival order, duplicates kept.
     pub fn events(&self) -> Vec<Value> {
-        self.shared.lock().events.clone()
+        self.events_since(0)
     }
 
     /// Accepted events from position `start` on: cheaper than [`events`](Self::events) for
@@ -145,8 +167,9 @@ impl TestServer {
             .lock()
             .events
             .get(start..)
-            .map(<[Value]>::to_vec)
-            .unwrap_or_default()
+            .map_or_else(Vec::new, |events| {
+                events.iter().map(RawEvent::parse).collect()
+            })
     }
 
     /// Number of accepted events, duplicates included.
@@ -161,7 +184,7 @@ impl TestServer {
             .lock()
             .events
             .iter()
-            .filter_map(|e| e.get("id").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|e| e.id.clone())
             .collect()
     }
 
@@ -232,6 +255,7 @@ impl Drop for TestServer {
 pub struct Builder {
     token: String,
     port: u16,
+    validate: bool,
     observer: Option<state::Observer>,
 }
 
@@ -240,6 +264,7 @@ impl Default for Builder {
         Builder {
             token: DEFAULT_TOKEN.to_owned(),
             port: 0,
+            validate: true,
             observer: None,
         }
     }
@@ -249,6 +274,7 @@ impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("port", &self.port)
+            .field("validate", &self.validate)
             .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
@@ -264,6 +290,24 @@ impl Builder {
     /// The port to listen on, on `127.0.0.1` (default 0: an ephemeral port).
     pub fn port(mut self, port: u16) -> Builder {
         self.port = port;
+        self
+    }
+
+    /// Whether to check every body against the rules of the wire contract (default `true`).
+    ///
+    /// Benchmarks turn it off so that the server, sharing the cores with the uploader it
+    /// measures, costs much less per event than the uploader: building the JSON tree the
+    /// validator needs costs several times what finding the events does. Route, token, JSON
+    /// syntax and the object shape of the body are checked either way.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder().validate(false).start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn validate(mut self, validate: bool) -> Builder {
+        self.validate = validate;
         self
     }
 
@@ -291,28 +335,54 @@ impl Builder {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
-        let shared = Arc::new(Shared::new(self.token, self.observer));
+        let shared = Arc::new(Shared::new(self.token, self.validate, self.observer));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel(1);
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("testserver-{}", addr.port()))
             .spawn(move || {
+                // Built and dropped here, never on the caller's thread, which may be inside
+                // an async runtime of its own (where dropping a runtime panics).
+                let setup = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .enable_time()
+                    .build()
+                    .and_then(|runtime| {
+                        let listener = {
+                            let _entered = runtime.enter();
+                            tokio::net::TcpListener::from_std(listener)?
+                        };
+                        Ok((runtime, listener))
+                    });
+                let (runtime, listener) = match setup {
+                    Ok(ready) => {
+                        let _ = ready_tx.send(Ok(()));
+                        ready
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
                 runtime.block_on(async move {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => tokio::select! {
-                            () = conn::accept_loop(listener, serving) => {}
-                            _ = stopped => {}
-                        },
-                        Err(e) => eprintln!("testserver: cannot serve on {addr}: {e}"),
+                    tokio::select! {
+                        () = conn::accept_loop(listener, serving) => {}
+                        _ = stopped => {}
                     }
                 });
                 // Drops every connection task, stalled ones included.
                 runtime.shutdown_timeout(SHUTDOWN_GRACE);
             })?;
+        match ready.recv_timeout(STARTUP_LIMIT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(std::io::Error::other(
+                    "the server thread did not start its runtime",
+                ));
+            }
+        }
         Ok(TestServer {
             addr,
             shared,

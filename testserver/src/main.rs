@@ -129,8 +129,9 @@ fn summary(event: &Value) -> String {
                 .find(|m| m.get("k").and_then(Value::as_str) == Some("duration_ms"))
         })
         .and_then(|m| m.get("v"))
-        .and_then(Value::as_f64)
-        .map_or("-".to_owned(), |ms| format!("{ms:.1}ms"));
+        .filter(|v| v.is_number())
+        // The number as sent: rounding here would hide what the client computed.
+        .map_or("-".to_owned(), |ms| format!("{ms}ms"));
     let mut line = format!("event {id} {name} {conclusion} {duration}");
     if let Some(parent) = event.pointer("/parent/eventId").and_then(Value::as_str) {
         line.push_str(&format!(" (parent {parent})"));

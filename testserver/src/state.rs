@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::scan::RawEvent;
 use crate::{Fault, RequestRecord};
 
 /// Called on the server thread after each answered request, with the events it accepted.
@@ -13,6 +14,7 @@ pub(crate) type Observer = Box<dyn Fn(&RequestRecord, &[Value]) + Send + Sync>;
 
 pub(crate) struct Shared {
     token: String,
+    validate: bool,
     state: Mutex<State>,
     /// Signalled on every change a test may wait for (a request read, answered, events accepted).
     changed: Condvar,
@@ -21,14 +23,15 @@ pub(crate) struct Shared {
 
 #[derive(Default)]
 pub(crate) struct State {
-    pub(crate) events: Vec<Value>,
+    pub(crate) events: Vec<RawEvent>,
     /// How often each event id was accepted.
     times_seen: HashMap<String, usize>,
     /// Ids accepted more than once, in the order they first became duplicates.
     pub(crate) duplicates: Vec<String>,
     pub(crate) requests: Vec<RequestRecord>,
     next_seq: u64,
-    queued: VecDeque<Fault>,
+    /// Injected faults with how many more requests each applies to, oldest first.
+    queued: VecDeque<(Fault, usize)>,
     persistent: Option<Fault>,
 }
 
@@ -38,13 +41,14 @@ pub(crate) struct Outcome {
     pub(crate) error: Option<String>,
     pub(crate) violations: Vec<String>,
     /// Events to record as accepted (only for a 200).
-    pub(crate) accepted: Vec<Value>,
+    pub(crate) accepted: Vec<RawEvent>,
 }
 
 impl Shared {
-    pub(crate) fn new(token: String, observer: Option<Observer>) -> Shared {
+    pub(crate) fn new(token: String, validate: bool, observer: Option<Observer>) -> Shared {
         Shared {
             token,
+            validate,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             observer,
@@ -53,6 +57,10 @@ impl Shared {
 
     pub(crate) fn token(&self) -> &str {
         &self.token
+    }
+
+    pub(crate) fn validate(&self) -> bool {
+        self.validate
     }
 
     /// The state, even if a panicking test thread poisoned the lock: the data stays usable.
@@ -65,10 +73,17 @@ impl Shared {
         let mut state = self.lock();
         let seq = state.next_seq;
         state.next_seq += 1;
-        let fault = state
-            .queued
-            .pop_front()
-            .or_else(|| state.persistent.clone());
+        let fault = match state.queued.front_mut() {
+            Some((fault, left)) => {
+                let fault = fault.clone();
+                *left -= 1;
+                if *left == 0 {
+                    state.queued.pop_front();
+                }
+                Some(fault)
+            }
+            None => state.persistent.clone(),
+        };
         record.seq = seq;
         record.fault = fault.clone();
         state.requests.push(record);
@@ -81,11 +96,11 @@ impl Shared {
     pub(crate) fn answer(&self, seq: u64, outcome: Outcome) {
         let mut state = self.lock();
         for event in &outcome.accepted {
-            if let Some(id) = event.get("id").and_then(Value::as_str) {
-                let times = state.times_seen.entry(id.to_owned()).or_insert(0);
+            if let Some(id) = &event.id {
+                let times = state.times_seen.entry(id.clone()).or_insert(0);
                 *times += 1;
                 if *times == 2 {
-                    state.duplicates.push(id.to_owned());
+                    state.duplicates.push(id.clone());
                 }
             }
         }
@@ -97,8 +112,14 @@ impl Shared {
             record.violations = outcome.violations;
             self.observer.is_some().then(|| record.clone())
         });
-        // Cloned only for an observer, which runs outside the lock: it may be slow (printing).
-        let observed = self.observer.as_ref().map(|_| outcome.accepted.clone());
+        // Parsed only for an observer, which runs outside the lock: it may be slow (printing).
+        let observed = self.observer.as_ref().map(|_| {
+            outcome
+                .accepted
+                .iter()
+                .map(RawEvent::parse)
+                .collect::<Vec<_>>()
+        });
         state.events.extend(outcome.accepted);
         drop(state);
         self.changed.notify_all();
@@ -108,7 +129,10 @@ impl Shared {
     }
 
     pub(crate) fn inject(&self, fault: Fault, times: usize) {
-        self.lock().queued.extend(std::iter::repeat_n(fault, times));
+        // A count, not `times` copies: `usize::MAX` is a valid "until further notice".
+        if times > 0 {
+            self.lock().queued.push_back((fault, times));
+        }
     }
 
     pub(crate) fn set_persistent(&self, fault: Option<Fault>) {
