@@ -59,6 +59,13 @@ pub mod __private {
         crate::global::flush_at_exit();
     }
 
+    /// Runs a sync function's body. Taking it as `FnOnce` (a plain `(move || body)()` would
+    /// infer `FnMut`) lets the body return borrows of what it captured, e.g. `&mut self.x`.
+    #[inline(always)]
+    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+        body()
+    }
+
     /// Metric value of a `metrics(k = expr)` expression.
     #[inline]
     pub fn metric_value<T: crate::MetricValue + ?Sized>(v: &T) -> f64 {
