@@ -1,9 +1,25 @@
 //! CI platform, repository and default tags, detected from the environment.
-//! (Stub: replaced by the full detection.)
+//!
+//! Everything is read through a `get` closure instead of the process environment, so a test
+//! describes a CI job as a map and never mutates (or races on) the real environment.
+
+mod providers;
+mod repo;
+
+pub use repo::parse_repo;
 
 use crate::wire::{Repo, TagValue};
+use providers::Provider;
 
 /// What the environment says about where we run.
+///
+/// ```
+/// use trunk_ci_analytics_runtime::detect::detect;
+///
+/// let (detected, warnings) = detect(&|_| None, &|| None);
+/// assert_eq!(detected.platform, "local");
+/// assert!(detected.repo.is_none() && warnings.is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Detected {
     /// snake_case platform name, `local` outside CI.
@@ -16,39 +32,43 @@ pub struct Detected {
 
 /// Detects platform, repo and tags from `get` (the environment) and `git_remote` (the
 /// output of `git remote get-url origin`, called only when the environment names no repo).
+///
+/// The repository comes from `TRUNK_REPO`, then `GITHUB_REPOSITORY`, then the CI provider's
+/// repository URL variable, then `git_remote`. The returned messages (at most one) say why
+/// no repository was found when a source named one that cannot be used (on another host than
+/// github.com, or not `owner/name`); finding none at all is not an error here.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use trunk_ci_analytics_runtime::detect::detect;
+///
+/// let env = HashMap::from([
+///     ("BUILDKITE", "true"),
+///     ("BUILDKITE_BRANCH", "main"),
+///     ("BUILDKITE_REPO", "git@github.com:acme/app.git"),
+/// ]);
+/// let (detected, _) = detect(&|name| env.get(name).map(|v| v.to_string()), &|| None);
+/// assert_eq!(detected.platform, "buildkite");
+/// assert_eq!(detected.repo.map(|r| r.name).as_deref(), Some("app"));
+/// ```
 pub fn detect(
     get: &dyn Fn(&str) -> Option<String>,
     git_remote: &dyn Fn() -> Option<String>,
 ) -> (Detected, Vec<String>) {
-    let _ = get;
-    let repo = git_remote().and_then(|u| parse_repo(&u).ok());
+    let env = Env(get);
+    let provider = Provider::from_env(&env);
+    let mut tags = provider.tags(&env);
+    tags.push(("os".into(), TagValue::Str(std::env::consts::OS.into())));
+    tags.push(("arch".into(), TagValue::Str(std::env::consts::ARCH.into())));
+    let (repo, problem) = repo::detect_repo(&env, provider.repo_vars(), git_remote);
     (
         Detected {
-            platform: "local".into(),
+            platform: provider.platform().into(),
             repo,
-            tags: vec![
-                ("os".into(), TagValue::Str(std::env::consts::OS.into())),
-                ("arch".into(), TagValue::Str(std::env::consts::ARCH.into())),
-            ],
+            tags,
         },
-        Vec::new(),
+        problem.into_iter().collect(),
     )
-}
-
-/// Parses `owner/name` or a git URL into a github.com repo.
-pub fn parse_repo(s: &str) -> Result<Repo, String> {
-    let s = s.trim().trim_end_matches('/').trim_end_matches(".git");
-    let tail = s
-        .rsplit_once("github.com")
-        .map_or(s, |(_, t)| t.trim_start_matches([':', '/']));
-    match tail.split_once('/') {
-        Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => Ok(Repo {
-            host: "github.com".into(),
-            owner: o.into(),
-            name: n.into(),
-        }),
-        _ => Err(format!("`{s}` is not owner/name or a github.com URL")),
-    }
 }
 
 /// `git remote get-url origin` in the current directory, if git is there and answers.
@@ -62,4 +82,28 @@ pub(crate) fn git_remote_origin() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The environment as detection reads it: a variable set to blanks counts as unset, since CI
+/// templates often export empty values for what does not apply to a run.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The first of `names` that is set.
+    fn first(&self, names: &[&str]) -> Option<String> {
+        names.iter().find_map(|n| self.var(n))
+    }
+
+    /// Providers set their marker to `true` (Azure: `True`); anything but an explicit
+    /// false counts, so a hand-set `1` works too.
+    fn flag(&self, name: &str) -> bool {
+        self.var(name)
+            .is_some_and(|v| !v.eq_ignore_ascii_case("false") && v != "0")
+    }
 }

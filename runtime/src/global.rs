@@ -62,6 +62,16 @@ fn install(config: impl FnOnce() -> Config) -> bool {
     on
 }
 
+/// Switches recording off and on again in a running process, so one benchmark run can
+/// measure the disabled path beside the enabled one. No effect before setup or when the
+/// configuration disabled analytics.
+#[doc(hidden)]
+pub fn set_recording(on: bool) {
+    if RUNTIME.get().is_some_and(|rt| rt.pipeline.is_some()) {
+        STATE.store(if on { ON } else { OFF }, Ordering::Release);
+    }
+}
+
 /// The context handed over by a parent process, parent of this process's root events.
 pub(crate) fn process_parent() -> Option<&'static EventContext> {
     RUNTIME.get().and_then(|rt| rt.parent.as_ref())

@@ -49,7 +49,7 @@ pub mod __private {
     pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
     pub use crate::event::{AsyncEvent, SyncGuard};
     pub use crate::future::{Finisher, Instrumented, instrument};
-    pub use crate::global::enabled;
+    pub use crate::global::{enabled, set_recording};
     pub use crate::site::Site;
     pub use crate::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
     pub use crate::wire::TagValue;

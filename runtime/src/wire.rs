@@ -81,7 +81,21 @@ pub struct Metric {
     /// Metric name.
     pub k: String,
     /// Value; always finite on the wire.
+    #[serde(serialize_with = "whole_as_integer")]
     pub v: f64,
+}
+
+/// Writes a whole number as a JSON integer (`1000`, as the API documents metrics) rather
+/// than `1000.0`; fractions, and magnitudes past 2^53 where `f64` stops being exact, stay
+/// floats.
+fn whole_as_integer<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if v.fract() == 0.0 && v.abs() <= EXACT {
+        // In range and whole, so the cast is exact.
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
 }
 
 /// A label.

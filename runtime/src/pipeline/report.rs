@@ -29,6 +29,7 @@ impl FlushReport {
         self.dropped == 0 && self.rejected == 0 && self.spooled == 0 && !self.timed_out
     }
 
+    #[allow(dead_code)] // used by the uploader
     pub(crate) fn add(&mut self, other: &FlushReport) {
         self.delivered += other.delivered;
         self.spooled += other.spooled;
