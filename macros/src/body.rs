@@ -4,14 +4,14 @@
 //! function's synchronous call would measure only the creation of the future, so the event
 //! wraps the async block instead.
 
-use syn::{Expr, ExprAsync, ReturnType, Stmt, Type};
+use syn::{Expr, ExprAsync, ExprCall, ReturnType, Stmt, Type};
 
 use crate::signature;
 
 /// Where the async block sits in the body.
 pub(crate) enum Shape<'a> {
-    /// `Box::pin(async move { .. })`.
-    BoxPinned(&'a ExprAsync),
+    /// `Box::pin(async move { .. })`: the call and its argument.
+    BoxPinned(&'a ExprCall, &'a ExprAsync),
     /// `async move { .. }`.
     Bare(&'a ExprAsync),
 }
@@ -32,13 +32,13 @@ pub(crate) fn future_body<'a>(
         Expr::Async(a) if a.capture.is_some() && returns_impl_future => Shape::Bare(a),
         Expr::Call(call) if call.args.len() == 1 && is_box_pin(&call.func) => {
             match call.args.first() {
-                Some(Expr::Async(a)) if a.capture.is_some() => Shape::BoxPinned(a),
+                Some(Expr::Async(a)) if a.capture.is_some() => Shape::BoxPinned(call, a),
                 _ => return None,
             }
         }
         _ => return None,
     };
-    if matches!(shape, Shape::BoxPinned(_)) && future_output.is_none() {
+    if matches!(shape, Shape::BoxPinned(..)) && future_output.is_none() {
         // A `Box::pin` that is not returned as a boxed future (e.g. `Pin<Box<impl ..>>`
         // built by hand) is left as an ordinary synchronous body.
         return None;
@@ -62,8 +62,8 @@ mod tests {
 
     fn shape(body: syn::Block, output: ReturnType) -> &'static str {
         match future_body(&body.stmts, &output) {
-            Some((Shape::BoxPinned(_), Some(_))) => "boxed+output",
-            Some((Shape::BoxPinned(_), None)) => "boxed",
+            Some((Shape::BoxPinned(..), Some(_))) => "boxed+output",
+            Some((Shape::BoxPinned(..), None)) => "boxed",
             Some((Shape::Bare(_), Some(_))) => "bare+output",
             Some((Shape::Bare(_), None)) => "bare",
             None => "none",

@@ -35,10 +35,7 @@ pub(crate) fn function(args: &Args, item: &FnItem) -> TokenStream {
         cg.async_body(&inner)
     } else if let Some((shape, output)) = body::future_body(stmts, &item.sig.output) {
         match shape {
-            Shape::BoxPinned(fut) => {
-                let Some(Stmt::Expr(syn::Expr::Call(call), None)) = stmts.first() else {
-                    unreachable!("future_body matched a call")
-                };
+            Shape::BoxPinned(call, fut) => {
                 let inner = cg.reopened_async_block(fut, output.as_ref());
                 let outer = cg.async_block(&inner);
                 let func = &call.func;
