@@ -190,6 +190,8 @@ impl<T: ?Sized> ViaFallback for &Probe<'_, T> {
 }
 
 #[cfg(test)]
+// The explicit `&` is the autoref specialization under test, not a needless borrow.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
     #[allow(unused_imports)]

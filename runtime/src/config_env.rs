@@ -6,6 +6,10 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::context::EventContext;
 
+/// Longest accepted `TRUNK_FLUSH_TIMEOUT_MS`. Beyond it a typo, not a wish, is likelier, and
+/// deadlines computed as `now + timeout` must not overflow.
+const MAX_FLUSH_TIMEOUT_MS: u64 = 60 * 60 * 1000;
+
 /// Reads every pinned variable through `get`. Bad values become messages, never panics.
 pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String>) {
     let mut warnings = Vec::new();
@@ -51,6 +55,12 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
     c.spool_dir = var("TRUNK_SPOOL_DIR").map(PathBuf::from);
     if let Some(v) = var("TRUNK_FLUSH_TIMEOUT_MS") {
         match v.parse::<u64>() {
+            Ok(ms) if ms > MAX_FLUSH_TIMEOUT_MS => {
+                c.flush_timeout = Duration::from_millis(MAX_FLUSH_TIMEOUT_MS);
+                warnings.push(format!(
+                    "TRUNK_FLUSH_TIMEOUT_MS=`{v}` is more than an hour; using {MAX_FLUSH_TIMEOUT_MS}"
+                ));
+            }
             Ok(ms) => c.flush_timeout = Duration::from_millis(ms),
             Err(_) => warnings.push(format!(
                 "TRUNK_FLUSH_TIMEOUT_MS=`{v}` is not a whole number of milliseconds; using {}",
@@ -70,8 +80,9 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
             .filter(|n| var(n).is_none())
             .copied()
             .collect();
+        let verb = if missing.len() == 1 { "is" } else { "are" };
         warnings.push(format!(
-            "{} not set while the other context variables are; root events start a new chain",
+            "{} {verb} not set while the other context variables are; root events start a new chain",
             missing.join(" and ")
         ));
     }
@@ -105,7 +116,8 @@ pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
 fn host_of(authority: &str) -> &str {
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or_default();
+        // An IPv6 literal; without its closing bracket there is no host.
+        return rest.split_once(']').map_or("", |(host, _)| host);
     }
     authority.split(':').next().unwrap_or_default()
 }
@@ -118,20 +130,4 @@ fn is_loopback(host: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_address_must_be_https_or_loopback_http() {
-        assert_eq!(
-            check_api_address("https://api.trunk.io/").as_deref(),
-            Ok("https://api.trunk.io")
-        );
-        assert!(check_api_address("http://127.0.0.1:8080").is_ok());
-        assert!(check_api_address("http://[::1]:8080").is_ok());
-        assert!(check_api_address("http://localhost").is_ok());
-        assert!(check_api_address("http://api.trunk.io").is_err());
-        assert!(check_api_address("ftp://x").is_err());
-        assert!(check_api_address("api.trunk.io").is_err());
-    }
-}
+mod tests;

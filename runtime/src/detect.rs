@@ -35,7 +35,8 @@ pub struct Detected {
 ///
 /// The repository comes from `TRUNK_REPO`, then `GITHUB_REPOSITORY`, then the CI provider's
 /// repository URL variable, then `git_remote`. The returned messages (at most one) say why
-/// no repository could be found when a source named one that is not on github.com.
+/// no repository was found when a source named one that cannot be used (on another host than
+/// github.com, or not `owner/name`); finding none at all is not an error here.
 ///
 /// ```
 /// use std::collections::HashMap;

@@ -12,7 +12,7 @@ pub(crate) struct ProcessInfo {
 }
 
 pub(crate) fn duration_ms(record: &Record) -> f64 {
-    record.end.saturating_sub(record.frame.start) as f64 / 1e6
+    clock::elapsed_ns(record.frame.start, record.end) / 1e6
 }
 
 pub(crate) fn encode(record: &Record, info: &ProcessInfo) -> Event {

@@ -95,6 +95,23 @@ pub(crate) fn abandoned() -> Conclusion {
     }
 }
 
+/// Ends every event still open on this thread, innermost first: `exit` unwinds nothing, so
+/// their guards never run.
+pub(crate) fn finish_open(conclusion: Conclusion) {
+    let frames: Vec<Frame> = context::with_stack(|s| {
+        s.drain(..)
+            .filter_map(|e| match e {
+                Entry::Event(frame) => Some(frame),
+                Entry::Attached(_) => None,
+            })
+            .collect()
+    })
+    .unwrap_or_default();
+    for frame in frames.into_iter().rev() {
+        frame.finish(conclusion);
+    }
+}
+
 /// Guard of a synchronous `#[track_event]` call; its frame is on this thread's stack.
 #[doc(hidden)]
 #[derive(Debug)]

@@ -65,6 +65,16 @@ fn install(config: impl FnOnce() -> Config) -> bool {
     on
 }
 
+/// Switches recording off and on again in a running process, so one benchmark run can
+/// measure the disabled path beside the enabled one. No effect before setup or when the
+/// configuration disabled analytics.
+#[doc(hidden)]
+pub fn set_recording(on: bool) {
+    if RUNTIME.get().is_some_and(|rt| rt.pipeline.is_some()) {
+        STATE.store(if on { ON } else { OFF }, Ordering::Release);
+    }
+}
+
 /// The context handed over by a parent process, parent of this process's root events.
 pub(crate) fn process_parent() -> Option<&'static EventContext> {
     RUNTIME.get().and_then(|rt| rt.parent.as_ref())
@@ -171,13 +181,16 @@ extern "C" fn at_exit() {
     });
 }
 
-/// Flushes (bounded by `TRUNK_FLUSH_TIMEOUT_MS`), then exits the process with `code`.
-/// Use it instead of [`std::process::exit`], which would lose queued events.
+/// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,
+/// unless set with `set_conclusion`), flushes (bounded by `TRUNK_FLUSH_TIMEOUT_MS`), then
+/// exits the process with `code`. Use it instead of [`std::process::exit`], which would lose
+/// queued events and the events of the functions it leaves, e.g. a tracked `main`.
 ///
 /// ```no_run
 /// trunk_ci_analytics_runtime::exit(1);
 /// ```
 pub fn exit(code: i32) -> ! {
+    crate::event::finish_open(crate::Conclusion::from_success(code == 0));
     flush_at_exit();
     std::process::exit(code)
 }

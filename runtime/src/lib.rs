@@ -49,7 +49,7 @@ pub mod __private {
     pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
     pub use crate::event::{AsyncEvent, SyncGuard};
     pub use crate::future::{Finisher, Instrumented, instrument};
-    pub use crate::global::enabled;
+    pub use crate::global::{enabled, set_recording};
     pub use crate::site::Site;
     pub use crate::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
     pub use crate::wire::TagValue;
@@ -57,6 +57,13 @@ pub mod __private {
     /// Flushes with the configured exit timeout (`flush` argument, `fn main`).
     pub fn flush_at_exit() {
         crate::global::flush_at_exit();
+    }
+
+    /// Runs a sync function's body. Taking it as `FnOnce` (a plain `(move || body)()` would
+    /// infer `FnMut`) lets the body return borrows of what it captured, e.g. `&mut self.x`.
+    #[inline(always)]
+    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+        body()
     }
 
     /// Metric value of a `metrics(k = expr)` expression.

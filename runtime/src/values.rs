@@ -131,6 +131,8 @@ impl<T: std::fmt::Display + ?Sized> ViaDisplay for &TagProbe<'_, T> {
 }
 
 #[cfg(test)]
+// The explicit `&` is the autoref specialization under test, not a needless borrow.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
     #[allow(unused_imports)]

@@ -1,6 +1,8 @@
 //! Every rule of the wire contract (DESIGN §4), each with a body that breaks it: the checker
 //! must name the path and the rule, and report all violations at once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use serde_json::{Value, json};

@@ -22,7 +22,7 @@
 //! use trunk_ci_analytics_testserver::TestServer;
 //!
 //! let server = TestServer::start();
-//! let body = r#"{"repo":{"host":"github.com","owner":"o","name":"r"},"events":[{"id":"e1"}]}"#;
+//! let body = r#"{"repo":{"host":"github.com","owner":"o","name":"r"},"events":[{"id":"e1","chainId":"e1","createdAt":1}]}"#;
 //! let mut tcp = std::net::TcpStream::connect(server.url().trim_start_matches("http://"))?;
 //! write!(
 //!     tcp,

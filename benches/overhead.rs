@@ -1,0 +1,217 @@
+//! Per-call overhead of `#[track_event]` beside `tracing` and `fastrace`, in one run.
+//!
+//! ```sh
+//! bash benches/ratios.sh          # runs this benchmark and prints the ratios
+//! cargo bench --bench overhead    # the raw criterion figures
+//! ```
+//!
+//! Every case wraps the same `#[inline(never)]` function. `#[track_event]` runs in
+//! uploading mode: a loopback contract server receives the events, so the background
+//! thread serializes and sends them while the benchmark runs. The disabled case switches
+//! recording off in the same process, which is exactly the `TRUNK_CI_ANALYTICS=off` path
+//! (one relaxed load and a branch). `tracing` runs under a bare registry subscriber and
+//! `fastrace` with a reporter that discards, a new root every 1,000 spans (fastrace drops
+//! spans past 10,240 per root).
+
+#![allow(clippy::expect_used)] // a benchmark without its server has nothing to measure
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use trunk_ci_analytics::{Config, track_event};
+use trunk_ci_analytics_testserver::TestServer;
+
+#[inline(never)]
+fn plain(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[track_event]
+#[inline(never)]
+fn tracked(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[track_event]
+#[inline(never)]
+fn tracked_depth3(x: u64) -> u64 {
+    tracked_depth2(x)
+}
+
+#[track_event]
+#[inline(never)]
+fn tracked_depth2(x: u64) -> u64 {
+    tracked(x)
+}
+
+// `skip_all`: like `#[track_event]`, record no arguments.
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn traced(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn traced_depth3(x: u64) -> u64 {
+    traced_depth2(x)
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn traced_depth2(x: u64) -> u64 {
+    traced(x)
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fast(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fast_depth3(x: u64) -> u64 {
+    fast_depth2(x)
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fast_depth2(x: u64) -> u64 {
+    fast(x)
+}
+
+struct Discard;
+
+impl fastrace::collector::Reporter for Discard {
+    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+        black_box(spans);
+    }
+}
+
+/// Runs `iters` calls of `f`, `per_root` at a time under a new fastrace root.
+fn under_fastrace_roots(iters: u64, per_root: u64, f: impl Fn(u64) -> u64) {
+    use fastrace::prelude::*;
+    let mut done = 0;
+    while done < iters {
+        let root = Span::root("bench", SpanContext::random());
+        let _parent = root.set_local_parent();
+        for i in done..(done + per_root).min(iters) {
+            black_box(f(i));
+        }
+        done += per_root;
+    }
+}
+
+/// Wall time for `iters` calls made on each of `threads` threads at once.
+fn on_threads(threads: usize, iters: u64, f: impl Fn(u64) + Sync) -> Duration {
+    let start_line = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                start_line.wait();
+                f(iters);
+            });
+        }
+        start_line.wait();
+        let start = Instant::now();
+        // Scope end joins every thread.
+        start
+    })
+    .elapsed()
+}
+
+fn overhead(c: &mut Criterion) {
+    // Schema validation would make the server, not the uploader, the bottleneck.
+    let server = TestServer::builder()
+        .validate(false)
+        .start()
+        .expect("loopback server");
+    let spool = std::env::temp_dir().join(format!("trunk-bench-spool-{}", std::process::id()));
+    let _guard = trunk_ci_analytics::init(
+        Config::from_env()
+            .token(server.token())
+            .api_address(server.url())
+            .repo("trunk-io", "bench")
+            .spool_dir(&spool)
+            .summary(false),
+    );
+    fastrace::set_reporter(Discard, fastrace::collector::Config::default());
+    let registry = tracing_subscriber::registry();
+    let _tracing = tracing::subscriber::set_default(registry);
+
+    let mut g = c.benchmark_group("call");
+    g.bench_function("plain", |b| b.iter(|| plain(black_box(7))));
+    trunk_ci_analytics::__private::set_recording(false);
+    g.bench_function("track_event_disabled", |b| b.iter(|| tracked(black_box(7))));
+    trunk_ci_analytics::__private::set_recording(true);
+    g.bench_function("track_event", |b| b.iter(|| tracked(black_box(7))));
+    g.bench_function("tracing", |b| b.iter(|| traced(black_box(7))));
+    g.bench_function("fastrace", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            under_fastrace_roots(iters, 1000, fast);
+            start.elapsed()
+        })
+    });
+    g.finish();
+
+    // Depth 3: three nested events per iteration.
+    let mut g = c.benchmark_group("depth3");
+    g.bench_function("track_event", |b| b.iter(|| tracked_depth3(black_box(7))));
+    g.bench_function("tracing", |b| b.iter(|| traced_depth3(black_box(7))));
+    g.bench_function("fastrace", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            under_fastrace_roots(iters, 300, fast_depth3);
+            start.elapsed()
+        })
+    });
+    g.finish();
+
+    // Two threads at once: the time for `iters` calls on each.
+    let mut g = c.benchmark_group("two_threads");
+    g.bench_function("track_event", |b| {
+        b.iter_custom(|iters| {
+            on_threads(2, iters, |n| {
+                (0..n).for_each(|i| {
+                    black_box(tracked(i));
+                })
+            })
+        })
+    });
+    g.bench_function("tracing", |b| {
+        b.iter_custom(|iters| {
+            on_threads(2, iters, |n| {
+                let _t = tracing::subscriber::set_default(tracing_subscriber::registry());
+                (0..n).for_each(|i| {
+                    black_box(traced(i));
+                })
+            })
+        })
+    });
+    g.bench_function("fastrace", |b| {
+        b.iter_custom(|iters| on_threads(2, iters, |n| under_fastrace_roots(n, 1000, fast)))
+    });
+    g.finish();
+
+    fastrace::flush();
+    let report = trunk_ci_analytics::flush(Duration::from_secs(5));
+    eprintln!(
+        "uploader during the benchmark: {report}; server accepted {} events",
+        server.events().len()
+    );
+    let _ = std::fs::remove_dir_all(&spool);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    targets = overhead
+}
+criterion_main!(benches);
