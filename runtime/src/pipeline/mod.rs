@@ -8,6 +8,26 @@
 //! - [`http`]: one request and what its answer means; [`retry`]: backoff and `Retry-After`.
 //! - [`spool`]: undelivered batches on disk; [`breaker`]: the cross-process circuit breaker.
 //! - [`exit_hook`]: the flush at a normal process exit.
+//!
+//! Choices worth knowing:
+//! - **Memory bound.** `Tuning::memory_events` bounds what the background thread holds: past
+//!   it, sealed batches go to the spool at once instead of waiting for the network. Senders
+//!   never block; the channel itself can overshoot the bound while the thread catches up
+//!   (it drains millions of records per second). Only when the spool is unusable as well are
+//!   records over the bound dropped at `submit` (counted); a full spool evicts its oldest
+//!   files instead (counted too).
+//! - **No repository.** With a token but no repository (`TRUNK_REPO`, CI variables, git
+//!   origin), no request body can be formed, nor a spool file: one error line says so, the
+//!   events still reach `TRUNK_EVENTS_FILE`, and flushes count them as dropped.
+//! - **Spool partitions.** One per repository and endpoint, so a token only ever sends the
+//!   events its own repository's runs recorded.
+//! - **Replay.** Spool files (from earlier runs, or this one's overflow) are sent when no own
+//!   batch waits. A flush at exit also keeps replaying until the spool is empty or its
+//!   deadline passes — the last chance for short-lived processes such as build scripts — while
+//!   a plain [`flush`](Pipeline::flush) returns once this process's own events are settled.
+//! - **Breaker.** Two connection failures in a row, or a request still unanswered when an
+//!   exit deadline cuts it (after ≥ 250 ms), open the shared breaker for
+//!   `Tuning::breaker_cooldown`; 5xx and 429 do not (the endpoint is there, just unhappy).
 
 mod batch;
 mod breaker;
