@@ -179,10 +179,8 @@ fn an_unreachable_endpoint_is_given_up_quickly_and_shared() {
 fn a_burst_of_80k_events_from_8_threads_loses_none() {
     let server = TestServer::start_with_token(&secret_token());
     let tmp = TempDir::new("burst");
-    // Memory for 5,000 events only: most of the burst spills to the spool and comes back.
     let first = Run::new(&server, &tmp.spool())
         .events(8, 10_000)
-        .env("TCA_MEMORY", 5000)
         .env("TRUNK_FLUSH_TIMEOUT_MS", 20_000)
         .run();
     let report = first.report();
@@ -197,6 +195,34 @@ fn a_burst_of_80k_events_from_8_threads_loses_none() {
         "80,000 events: first run {report:?} in {:?}, next {:?}; {dups} duplicates at the server",
         first.elapsed, next.elapsed
     );
+    assert_eq!(spooled_events(&tmp.spool()), 0);
+}
+
+#[test]
+fn a_slow_endpoint_spills_past_the_memory_bound_and_loses_nothing() {
+    let server = TestServer::start_with_token(&secret_token());
+    // 100 events per 200 ms: far slower than they come.
+    server.set_persistent(Some(Fault::Slow(Duration::from_millis(200))));
+    let tmp = TempDir::new("spill");
+    let first = Run::new(&server, &tmp.spool())
+        .events(1, 3000)
+        .env("TCA_PAUSE_US", 100)
+        .env("TCA_MEMORY", 500)
+        .env("TCA_BATCH", 100)
+        .env("TRUNK_FLUSH_TIMEOUT_MS", 2000)
+        .run();
+    let report = first.report();
+    assert_eq!(report.dropped, 0, "{report:?}");
+    assert!(report.spooled > 0, "memory ran over its bound: {report:?}");
+    assert_eq!(report.delivered + report.spooled, 3000, "{report:?}");
+
+    server.set_persistent(None);
+    let next = Run::new(&server, &tmp.spool()).events(1, 1).run();
+    let mut all = first.ids.clone();
+    all.extend(next.ids.iter().cloned());
+    // A slow answer cut by the deadline may have been recorded anyway: duplicates are allowed,
+    // losses are not.
+    assert_all_delivered(&server, &all);
     assert_eq!(spooled_events(&tmp.spool()), 0);
 }
 
@@ -244,6 +270,26 @@ fn drops_happen_only_past_both_bounds_and_are_counted() {
         "{}",
         child.stderr
     );
+
+    // Recording far faster than anything can be written, past the memory bound: the senders
+    // never wait; the overflow is dropped, counted and reported once, the rest delivered.
+    let child = Run::new(&server, &tmp.spool())
+        .events(8, 5000)
+        .env("TCA_MEMORY", 200)
+        .run();
+    let report = child.report();
+    assert!(report.dropped > 0, "{report:?}");
+    assert_eq!(
+        report.delivered + report.spooled + report.dropped,
+        40_000,
+        "{report:?}"
+    );
+    let warnings: Vec<&str> = child
+        .runtime_lines()
+        .into_iter()
+        .filter(|l| l.contains("faster"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", child.stderr);
 }
 
 #[cfg(unix)]
@@ -256,5 +302,28 @@ fn a_program_that_never_flushes_still_delivers_at_exit() {
         .env("TCA_MODE", "atexit")
         .run();
     assert_eq!(assert_all_delivered(&server, &child.ids), 0);
+    assert_eq!(spooled_events(&tmp.spool()), 0);
+}
+
+#[test]
+fn exit_flushes_and_replays_before_ending_the_process() {
+    let server = TestServer::start_with_token(&secret_token());
+    let tmp = TempDir::new("exit");
+    // An earlier run left its events in the spool.
+    let earlier = Run::with_token(&server, &secret_token(), &tmp.spool())
+        .events(1, 100)
+        .run();
+    assert_eq!(spooled_events(&tmp.spool()), 100);
+    // This run records nothing, so only `exit`'s own flush (not the exit hook, which acts on
+    // pending events only) can send the spool.
+    let child = Run::new(&server, &tmp.spool())
+        .events(1, 0)
+        .env("TCA_MODE", "exit")
+        .run();
+    assert!(
+        !child.stdout.contains("test result"),
+        "exit() ended the process"
+    );
+    assert_eq!(assert_all_delivered(&server, &earlier.ids), 0);
     assert_eq!(spooled_events(&tmp.spool()), 0);
 }

@@ -46,6 +46,8 @@ pub fn child_main() {
     let bad = std::env::var("TCA_BAD")
         .ok()
         .and_then(|v| v.parse::<u64>().ok());
+    // A pause after each event: events that trickle in rather than burst.
+    let pause = Duration::from_micros(num("TCA_PAUSE_US", 0));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
             std::thread::spawn(move || {
@@ -61,6 +63,9 @@ pub fn child_main() {
                         ids.push(ctx.event_id());
                     }
                     event.finish(Conclusion::Success);
+                    if !pause.is_zero() {
+                        std::thread::sleep(pause);
+                    }
                 }
                 ids
             })

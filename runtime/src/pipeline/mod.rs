@@ -10,12 +10,13 @@
 //! - [`exit_hook`]: the flush at a normal process exit.
 //!
 //! Choices worth knowing:
-//! - **Memory bound.** `Tuning::memory_events` bounds what the background thread holds: past
-//!   it, sealed batches go to the spool at once instead of waiting for the network. Senders
-//!   never block; the channel itself can overshoot the bound while the thread catches up
-//!   (it drains millions of records per second). Only when the spool is unusable as well are
-//!   records over the bound dropped at `submit` (counted); a full spool evicts its oldest
-//!   files instead (counted too).
+//! - **Memory bound.** `Tuning::memory_events` bounds what the background thread holds
+//!   (encoded, waiting for the network): past it, sealed batches go to the spool at once. It
+//!   also bounds the records waiting in the channel; senders never block, so a record past
+//!   that is dropped and counted. That takes a program recording faster than the background
+//!   thread encodes and spools (~400,000 events/s): a burst of 80,000 from 8 threads fits in
+//!   the default of 100,000. With no usable spool, the channel takes nothing more while the
+//!   thread's memory is full. A full spool evicts its oldest files (counted as dropped too).
 //! - **No repository.** With a token but no repository (`TRUNK_REPO`, CI variables, git
 //!   origin), no request body can be formed, nor a spool file: one error line says so, the
 //!   events still reach `TRUNK_EVENTS_FILE`, and flushes count them as dropped.
@@ -62,7 +63,8 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     pub(crate) fn start(config: Config) -> Pipeline {
-        let (producer, consumer) = queue::channel(config.tuning.batch_size);
+        let (producer, consumer) =
+            queue::channel(config.tuning.batch_size, config.tuning.memory_events);
         if let Err(e) = worker::spawn(config, consumer) {
             crate::log!(
                 Error,

@@ -6,9 +6,14 @@
 //! `recv` — a sender would then have to wake it with a syscall on every event — but polls on a
 //! timer, and a sender wakes it only when the number of waiting records reaches a full batch.
 //! A flush wakes it explicitly.
+//!
+//! The channel is bounded by a limit the senders read: the memory bound normally, zero when
+//! memory is full and there is no spool to spill to. A record over the limit is dropped and
+//! counted, never waited for: only a program recording events faster than the background
+//! thread can encode and spool them (hundreds of thousands per second) gets there.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::Instant;
 
@@ -40,8 +45,10 @@ pub(crate) struct Shared {
     queued: AtomicUsize,
     /// Own events the background thread holds, not yet delivered, spooled or dropped.
     held: AtomicUsize,
-    /// Memory and spool are both exhausted: drop new records at once.
-    refuse: AtomicBool,
+    /// Most records the channel may hold; past it `submit` drops.
+    limit: AtomicUsize,
+    /// The usual limit, the memory bound.
+    bound: usize,
     /// Records dropped by `submit`, not yet counted in a report.
     refused: AtomicU64,
     /// Wakes the background thread.
@@ -75,12 +82,14 @@ pub(crate) enum Taken {
     Closed,
 }
 
-pub(crate) fn channel(wake_at: usize) -> (Producer, Consumer) {
+/// A channel that wakes its consumer every `wake_at` records and holds at most `bound`.
+pub(crate) fn channel(wake_at: usize, bound: usize) -> (Producer, Consumer) {
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
         held: AtomicUsize::new(0),
-        refuse: AtomicBool::new(false),
+        limit: AtomicUsize::new(bound),
+        bound,
         refused: AtomicU64::new(0),
         wake: Notify::new(),
         wake_at: wake_at.max(1),
@@ -98,7 +107,8 @@ impl Producer {
     #[inline]
     pub(crate) fn submit(&self, record: Record) {
         let shared = &*self.shared;
-        if shared.refuse.load(Relaxed) {
+        // Racy by design: a few senders at once may pass the limit by one each.
+        if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) {
             shared.refused.fetch_add(1, Relaxed);
             return;
         }
@@ -168,10 +178,11 @@ impl Consumer {
         self.shared.held.store(n, Relaxed);
     }
 
-    /// Makes `submit` drop (and count) instead of queueing, or queue again.
+    /// Makes `submit` drop (and count) every record, or only those past the memory bound.
     pub(crate) fn set_refuse(&self, refuse: bool) {
-        if self.shared.refuse.load(Relaxed) != refuse {
-            self.shared.refuse.store(refuse, Relaxed);
+        let limit = if refuse { 0 } else { self.shared.bound };
+        if self.shared.limit.load(Relaxed) != limit {
+            self.shared.limit.store(limit, Relaxed);
         }
     }
 

@@ -81,6 +81,8 @@ pub(crate) struct Spool {
     candidates: VecDeque<String>,
     listed_at: Option<Instant>,
     relist_after: Duration,
+    /// Ready files, oldest first, known from the last scan or written since.
+    evictable: VecDeque<FileInfo>,
 }
 
 impl Spool {
@@ -98,6 +100,7 @@ impl Spool {
             candidates: VecDeque::new(),
             listed_at: None,
             relist_after: RELIST_EMPTY,
+            evictable: VecDeque::new(),
         }
     }
 
@@ -163,6 +166,13 @@ impl Spool {
         if let Some((size, _)) = self.size.as_mut() {
             *size += bytes;
         }
+        self.evictable.push_back(FileInfo {
+            path,
+            name: name.clone(),
+            bytes,
+            events,
+            ready: true,
+        });
         // A later `claim_next` must see it without waiting for a relist.
         self.candidates.push_back(name.clone());
         Ok(Written { name, evicted })
@@ -172,32 +182,43 @@ impl Spool {
     /// the files evicted.
     fn make_room(&mut self, incoming: u64) -> Vec<(String, usize)> {
         let now = Instant::now();
-        let fresh = |s: &Option<(u64, Instant)>| {
-            s.is_some_and(|(_, at)| now.duration_since(at) < SIZE_FRESH)
-        };
-        if !fresh(&self.size) || self.size.is_some_and(|(s, _)| s + incoming > self.limit) {
-            self.size = None;
+        let mut scanned = false;
+        if self
+            .size
+            .is_none_or(|(_, at)| now.duration_since(at) >= SIZE_FRESH)
+        {
+            self.rescan(now);
+            scanned = true;
         }
-        if self.size.is_some() {
-            return Vec::new();
-        }
-        let mut files = self.scan();
-        let mut total: u64 = files.iter().map(|f| f.bytes).sum();
         let mut evicted = Vec::new();
-        // Oldest first; only ready files (a claimed one is being sent right now).
-        files.retain(|f| f.ready);
-        files.sort_by(|a, b| a.name.cmp(&b.name));
-        for f in files {
-            if total + incoming <= self.limit {
-                break;
-            }
+        while let Some((size, _)) = self.size.filter(|(size, _)| size + incoming > self.limit) {
+            let Some(f) = self.evictable.pop_front() else {
+                // The estimate says full but nothing is known to evict: look once more.
+                if scanned {
+                    break;
+                }
+                self.rescan(now);
+                scanned = true;
+                continue;
+            };
+            // Gone already: claimed or evicted by another process.
             if fs::remove_file(&f.path).is_ok() {
-                total = total.saturating_sub(f.bytes);
+                self.size = Some((size.saturating_sub(f.bytes), now));
                 evicted.push((f.name, f.events));
             }
         }
-        self.size = Some((total, now));
         evicted
+    }
+
+    /// Measures the spool and lists its ready files, oldest first, as eviction candidates (a
+    /// claimed file is being sent right now).
+    fn rescan(&mut self, now: Instant) {
+        let mut files = self.scan();
+        let total = files.iter().map(|f| f.bytes).sum();
+        files.retain(|f| f.ready);
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        self.size = Some((total, now));
+        self.evictable = files.into();
     }
 
     /// Every file of every partition, with stale temp files removed on the way.
@@ -342,6 +363,7 @@ impl Spool {
     }
 }
 
+#[derive(Debug)]
 struct FileInfo {
     path: PathBuf,
     name: String,

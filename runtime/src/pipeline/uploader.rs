@@ -162,6 +162,11 @@ impl Uploader {
         self.held
     }
 
+    /// Whether undelivered events have somewhere to go.
+    pub(crate) fn spool_usable(&self) -> bool {
+        self.spool.is_some()
+    }
+
     /// Counts events lost before they reached this thread.
     pub(crate) fn count_dropped(&mut self, n: u64) {
         self.report.dropped += n;

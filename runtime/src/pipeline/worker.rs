@@ -61,6 +61,8 @@ struct Worker {
     /// A token but nowhere to upload to (no repository): every event counts as dropped.
     undeliverable: bool,
     tick: Duration,
+    /// The memory bound, for messages.
+    bound: usize,
 }
 
 impl Worker {
@@ -115,6 +117,7 @@ impl Worker {
             report: FlushReport::default(),
             undeliverable,
             tick: (config.tuning.linger / 2).max(Duration::from_millis(10)),
+            bound: config.tuning.memory_events,
         }
     }
 
@@ -184,18 +187,27 @@ impl Worker {
         match self.uploader.as_mut() {
             Some(up) => {
                 if refused > 0 {
-                    crate::log_once!(
-                        Warn,
-                        "events are dropped: memory and spool are both full (counted in the \
-                         flush report)"
-                    );
+                    if up.spool_usable() {
+                        log_too_fast(self.bound);
+                    } else {
+                        crate::log_once!(
+                            Warn,
+                            "events are dropped: memory is full and there is no spool \
+                             (counted in the flush report)"
+                        );
+                    }
                 }
                 up.count_dropped(refused);
                 let refuse = up.step(now, self.consumer.queued());
                 self.consumer.set_refuse(refuse);
                 self.consumer.set_held(up.held());
             }
-            None => self.report.dropped += refused,
+            None => {
+                if refused > 0 {
+                    log_too_fast(self.bound);
+                }
+                self.report.dropped += refused;
+            }
         }
     }
 
@@ -221,6 +233,15 @@ impl Worker {
         })
         .await;
     }
+}
+
+fn log_too_fast(bound: usize) {
+    crate::log_once!(
+        Warn,
+        "events are recorded faster than they can be sent or spooled: past {bound} waiting, \
+         new ones are dropped (counted in the flush report); is #[track_event] on a function \
+         called in a hot loop?"
+    );
 }
 
 /// Sets up uploading for `repo`: spool, breaker, HTTP client. `None` (said once on stderr)
