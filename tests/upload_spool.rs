@@ -67,6 +67,33 @@ fn a_refused_token_stops_uploading_and_the_next_run_delivers_the_spool() {
 }
 
 #[test]
+fn a_wrong_address_stops_uploading_with_one_message() {
+    let server = TestServer::start_with_token(&secret_token());
+    let tmp = TempDir::new("404");
+    let child = Run::new(&server, &tmp.spool())
+        .env(
+            "TRUNK_PUBLIC_API_ADDRESS",
+            format!("{}/wrong", server.url()),
+        )
+        .events(1, 300)
+        .env("TCA_BATCH", 100)
+        .run();
+    let report = child.report();
+    assert_eq!((report.delivered, report.spooled), (0, 300), "{report:?}");
+    // No retry can fix a 404: one request, one message naming the setting to check.
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(server.requests()[0].status, Some(404));
+    let lines = child.runtime_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("404") && lines[0].contains("TRUNK_PUBLIC_API_ADDRESS"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(spooled_events(&tmp.spool()), 300);
+}
+
+#[test]
 fn a_hung_endpoint_costs_one_flush_timeout_per_pipeline() {
     let server = TestServer::start_with_token(&secret_token());
     server.set_persistent(Some(Fault::Stall(Duration::from_secs(60))));
