@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! bash benches/ratios.sh          # runs this benchmark and prints the ratios
-//! cargo bench --bench overhead    # the raw criterion figures
+//! cargo bench -p trunk-ci-analytics-benches --bench overhead   # raw criterion figures
 //! ```
 //!
 //! Every case wraps the same `#[inline(never)]` function. `#[track_event]` runs in
@@ -20,8 +20,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use trunk_ci_analytics::{Config, track_event};
-use trunk_ci_analytics_testserver::TestServer;
+use trunk_ci_analytics::track_event;
 
 #[inline(never)]
 fn plain(x: u64) -> u64 {
@@ -124,20 +123,7 @@ fn on_threads(threads: usize, iters: u64, f: impl Fn(u64) + Sync) -> Duration {
 }
 
 fn overhead(c: &mut Criterion) {
-    // Schema validation would make the server, not the uploader, the bottleneck.
-    let server = TestServer::builder()
-        .validate(false)
-        .start()
-        .expect("loopback server");
-    let spool = std::env::temp_dir().join(format!("trunk-bench-spool-{}", std::process::id()));
-    let _guard = trunk_ci_analytics::init(
-        Config::from_env()
-            .token(server.token())
-            .api_address(server.url())
-            .repo("trunk-io", "bench")
-            .spool_dir(&spool)
-            .summary(false),
-    );
+    let up = trunk_ci_analytics_benches::uploading().expect("loopback server");
     fastrace::set_reporter(Discard, fastrace::collector::Config::default());
     let registry = tracing_subscriber::registry();
     let _tracing = tracing::subscriber::set_default(registry);
@@ -201,9 +187,8 @@ fn overhead(c: &mut Criterion) {
     let report = trunk_ci_analytics::flush(Duration::from_secs(5));
     eprintln!(
         "uploader during the benchmark: {report}; server accepted {} events",
-        server.events().len()
+        up.server.event_count()
     );
-    let _ = std::fs::remove_dir_all(&spool);
 }
 
 criterion_group! {

@@ -5,7 +5,7 @@
 #   bash benches/ratios.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench --bench overhead -- --noplot "$@" >&2
+cargo bench -p trunk-ci-analytics-benches --bench overhead -- --noplot "$@" >&2
 python3 - <<'PY'
 import json, os
 base = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
