@@ -1,4 +1,5 @@
-//! Uploader benchmarks against the loopback contract server (`cargo bench --bench uploader`):
+//! Uploader benchmarks against the loopback contract server
+//! (`cargo bench -p trunk-ci-analytics-benches --bench uploader`, `-- --quick` for one run each):
 //!
 //! - throughput: a fresh process records N events from 2 threads as fast as it can and exits
 //!   through its `init` guard; events/s = N / (first record → guard dropped), checked against
