@@ -319,6 +319,35 @@ fn drops_happen_only_past_both_bounds_and_are_counted() {
     assert_eq!(warnings.len(), 1, "{}", child.stderr);
 }
 
+#[test]
+fn local_mode_keeps_memory_bounded_too() {
+    let server = TestServer::start_with_token(&secret_token());
+    let tmp = TempDir::new("local");
+    let events_file = tmp.0.join("events.jsonl");
+    let child = Run::new(&server, &tmp.spool())
+        .env("TRUNK_API_TOKEN", "")
+        .env("TRUNK_EVENTS_FILE", events_file.display())
+        .env("TCA_MEMORY", 100)
+        .events(8, 2000)
+        .run();
+    let report = child.report();
+    let lines = std::fs::read_to_string(&events_file)
+        .unwrap()
+        .lines()
+        .count() as u64;
+    assert!(report.dropped > 0, "{report:?}");
+    assert_eq!(lines + report.dropped, 16_000, "{report:?}");
+    assert!(server.requests().is_empty(), "no token, no upload");
+    assert_eq!(
+        child
+            .runtime_lines()
+            .iter()
+            .filter(|l| l.contains("faster"))
+            .count(),
+        1
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_program_that_never_flushes_still_delivers_at_exit() {

@@ -168,11 +168,6 @@ impl Consumer {
         taken
     }
 
-    /// Records sent and not yet taken.
-    pub(crate) fn queued(&self) -> usize {
-        self.shared.queued.load(Relaxed)
-    }
-
     /// Publishes how many own events the background thread holds.
     pub(crate) fn set_held(&self, n: usize) {
         self.shared.held.store(n, Relaxed);

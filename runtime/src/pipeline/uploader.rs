@@ -198,9 +198,9 @@ impl Uploader {
     }
 
     /// Everything that is due: seal a lingering batch, keep memory bounded, start the next
-    /// request, settle flushes. `queued` is what still waits in the channel. Returns whether
-    /// memory is over its bound with nowhere to spill (new records should then be dropped).
-    pub(crate) fn step(&mut self, now: Instant, queued: usize) -> bool {
+    /// request, settle flushes. Returns whether memory is over its bound with nowhere to
+    /// spill (new records should then be dropped).
+    pub(crate) fn step(&mut self, now: Instant) -> bool {
         let linger = self.tuning.linger / 2;
         if self.builder.opened().is_some_and(|t| now >= t + linger) {
             self.seal();
@@ -209,8 +209,9 @@ impl Uploader {
             self.replay_after = None;
         }
         self.give_up_waits_past_deadlines();
-        // Memory bound: the newest waiting batches go to the spool.
-        while queued + self.held > self.tuning.memory_events {
+        // Memory bound: the newest waiting batches go to the spool. (The channel has its own
+        // bound; a full channel means this thread is busy, and writing files would not help.)
+        while self.held > self.tuning.memory_events {
             let Some(batch) = self.ready.pop_back() else {
                 break;
             };
@@ -219,7 +220,7 @@ impl Uploader {
         self.start_next(now);
         self.expire_flushes(now);
         self.settle_flushes(now);
-        queued + self.held > self.tuning.memory_events && self.spool.is_none()
+        self.held > self.tuning.memory_events && self.spool.is_none()
     }
 
     /// Polls the request in flight; on its answer, acts on it and returns `Ready`.

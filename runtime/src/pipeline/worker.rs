@@ -149,6 +149,8 @@ impl Worker {
 
     /// Takes up to a chunk of messages: records are encoded, flushes registered.
     fn drain(&mut self, now: Instant) -> Taken {
+        // Before any flush in this chunk answers: what was dropped so far is its business.
+        self.collect_refused();
         let Worker {
             consumer,
             encoder,
@@ -183,29 +185,35 @@ impl Worker {
     }
 
     fn settle(&mut self, now: Instant) {
+        self.collect_refused();
+        if let Some(up) = self.uploader.as_mut() {
+            let refuse = up.step(now);
+            self.consumer.set_refuse(refuse);
+            self.consumer.set_held(up.held());
+        }
+    }
+
+    /// Counts the records `submit` dropped (said once on stderr).
+    fn collect_refused(&mut self) {
         let refused = self.consumer.take_refused();
+        if refused == 0 {
+            return;
+        }
         match self.uploader.as_mut() {
-            Some(up) => {
-                if refused > 0 {
-                    if up.spool_usable() {
-                        log_too_fast(self.bound);
-                    } else {
-                        crate::log_once!(
-                            Warn,
-                            "events are dropped: memory is full and there is no spool \
-                             (counted in the flush report)"
-                        );
-                    }
-                }
+            Some(up) if !up.spool_usable() => {
+                crate::log_once!(
+                    Warn,
+                    "events are dropped: memory is full and there is no spool (counted in the \
+                     flush report)"
+                );
                 up.count_dropped(refused);
-                let refuse = up.step(now, self.consumer.queued());
-                self.consumer.set_refuse(refuse);
-                self.consumer.set_held(up.held());
+            }
+            Some(up) => {
+                log_too_fast(self.bound);
+                up.count_dropped(refused);
             }
             None => {
-                if refused > 0 {
-                    log_too_fast(self.bound);
-                }
+                log_too_fast(self.bound);
                 self.report.dropped += refused;
             }
         }
