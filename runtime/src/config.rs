@@ -89,6 +89,9 @@ pub struct Tuning {
     pub request_timeout: Duration,
     /// Retries of one batch before it is spooled.
     pub max_retries: u32,
+    /// How long every process spools instead of sending after one found the endpoint
+    /// unreachable or hanging (the circuit breaker shared through the spool directory).
+    pub breaker_cooldown: Duration,
 }
 
 impl Default for Tuning {
@@ -100,6 +103,7 @@ impl Default for Tuning {
             spool_bytes: 256 * 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             max_retries: 5,
+            breaker_cooldown: Duration::from_secs(30),
         }
     }
 }

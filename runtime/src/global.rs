@@ -3,9 +3,9 @@
 //! The first event (or [`init`]) sets everything up; until then, and when disabled, the
 //! macro's only cost is one relaxed atomic load.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::context::EventContext;
@@ -51,6 +51,9 @@ fn install(config: impl FnOnce() -> Config) -> bool {
         let parent = config.parent.clone();
         let flush_timeout = config.flush_timeout;
         let pipeline = config.enabled.then(|| Pipeline::start(config));
+        if pipeline.is_some() {
+            crate::pipeline::exit_hook::register(at_exit);
+        }
         Runtime {
             pipeline,
             parent,
@@ -140,12 +143,42 @@ pub fn flush(timeout: Duration) -> FlushReport {
     }
 }
 
-/// Flushes with the configured exit timeout (`TRUNK_FLUSH_TIMEOUT_MS`).
+/// When the last exit flush started: the exit hook's flush shares its budget, so a process
+/// never waits more than one `TRUNK_FLUSH_TIMEOUT_MS` at exit in all.
+static EXIT_FLUSH_STARTED: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Flushes with the configured exit timeout (`TRUNK_FLUSH_TIMEOUT_MS`), replaying the spool
+/// too if time remains: the process is about to end.
 pub(crate) fn flush_at_exit() -> FlushReport {
-    match RUNTIME.get() {
-        Some(rt) => flush(rt.flush_timeout),
-        None => FlushReport::default(),
-    }
+    let Some(rt) = RUNTIME.get() else {
+        return FlushReport::default();
+    };
+    let Some(pipeline) = rt.pipeline.as_ref() else {
+        return FlushReport::default();
+    };
+    *EXIT_FLUSH_STARTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+    pipeline.flush_exit(rt.flush_timeout)
+}
+
+/// Runs at a normal process exit (see `pipeline::exit_hook`): flushes what is still pending,
+/// within what remains of an exit flush that just ran, else the whole exit timeout.
+extern "C" fn at_exit() {
+    crate::pipeline::exit_hook::run(|| {
+        let Some(rt) = RUNTIME.get() else { return };
+        let Some(pipeline) = rt.pipeline.as_ref().filter(|p| p.pending()) else {
+            return;
+        };
+        let started = *EXIT_FLUSH_STARTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let timeout = match started.map(|t| t.elapsed()) {
+            Some(spent) if spent < rt.flush_timeout => rt.flush_timeout - spent,
+            _ => rt.flush_timeout,
+        };
+        pipeline.flush_exit(timeout);
+    });
 }
 
 /// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,

@@ -45,6 +45,15 @@ impl EventsFile {
         self.buf.push(b'\n');
     }
 
+    /// Adds an event already serialized (the bytes the uploader sends).
+    pub(crate) fn push_json(&mut self, json: &[u8]) {
+        if self.failed {
+            return;
+        }
+        self.buf.extend_from_slice(json);
+        self.buf.push(b'\n');
+    }
+
     pub(crate) fn write_pending(&mut self) {
         if self.buf.is_empty() || self.failed {
             self.buf.clear();

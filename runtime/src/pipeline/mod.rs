@@ -1,152 +1,115 @@
-//! The slow path, behind one channel: the background thread turns records into wire
-//! events and hands them to the local sinks (and, with a token, to the uploader).
+//! The slow path. Finished events go from the threads that record them, through one channel,
+//! to one background thread, which encodes them to wire JSON, writes the local sinks, and
+//! (with a token) uploads them in batches, spooling to disk whatever the network cannot take.
+//!
+//! - [`queue`]: the hand-off; the only part on the hot path.
+//! - [`worker`]: the background thread and its loop; [`encoder`]: records to JSON.
+//! - [`uploader`]: batches, requests, retries, flush bookkeeping; [`batch`]: request bodies.
+//! - [`http`]: one request and what its answer means; [`retry`]: backoff and `Retry-After`.
+//! - [`spool`]: undelivered batches on disk; [`breaker`]: the cross-process circuit breaker.
+//! - [`exit_hook`]: the flush at a normal process exit.
+//!
+//! Choices worth knowing:
+//! - **Memory bound.** `Tuning::memory_events` bounds what the background thread holds: past
+//!   it, sealed batches go to the spool at once instead of waiting for the network. Senders
+//!   never block; the channel itself can overshoot the bound while the thread catches up
+//!   (it drains millions of records per second). Only when the spool is unusable as well are
+//!   records over the bound dropped at `submit` (counted); a full spool evicts its oldest
+//!   files instead (counted too).
+//! - **No repository.** With a token but no repository (`TRUNK_REPO`, CI variables, git
+//!   origin), no request body can be formed, nor a spool file: one error line says so, the
+//!   events still reach `TRUNK_EVENTS_FILE`, and flushes count them as dropped.
+//! - **Spool partitions.** One per repository and endpoint, so a token only ever sends the
+//!   events its own repository's runs recorded.
+//! - **Replay.** Spool files (from earlier runs, or this one's overflow) are sent when no own
+//!   batch waits. A flush at exit also keeps replaying until the spool is empty or its
+//!   deadline passes — the last chance for short-lived processes such as build scripts — while
+//!   a plain [`flush`](Pipeline::flush) returns once this process's own events are settled.
+//! - **Breaker.** Two connection failures in a row, or a request still unanswered when an
+//!   exit deadline cuts it (after ≥ 250 ms), open the shared breaker for
+//!   `Tuning::breaker_cooldown`; 5xx and 429 do not (the endpoint is there, just unhappy).
 
+mod batch;
+mod breaker;
+mod encoder;
+pub(crate) mod exit_hook;
+mod http;
+mod queue;
 mod report;
+mod retry;
+mod spool;
+mod uploader;
+mod worker;
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use report::FlushReport;
 
 use crate::config::Config;
-use crate::encode::{self, ProcessInfo};
 use crate::event::Record;
-use crate::local::{EventsFile, Node, Summary};
+use queue::{FlushRequest, Producer};
 
-enum Msg {
-    Record(Record),
-    Flush(Sender<FlushReport>, Instant),
-}
+/// Beyond its timeout, a flush waits this much more for the background thread's answer: the
+/// time to write what was not delivered to the spool.
+const SPOOL_MARGIN: Duration = Duration::from_millis(500);
 
 /// Handle held by the process-wide runtime.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
-    tx: Sender<Msg>,
-}
-
-impl std::fmt::Debug for Msg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Msg::Record(_) => "Record",
-            Msg::Flush(..) => "Flush",
-        })
-    }
+    producer: Producer,
 }
 
 impl Pipeline {
     pub(crate) fn start(config: Config) -> Pipeline {
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("trunk-ci-analytics".into())
-            .spawn(move || Worker::new(config).run(rx));
-        if let Err(e) = spawned {
+        let (producer, consumer) = queue::channel(config.tuning.batch_size);
+        if let Err(e) = worker::spawn(config, consumer) {
             crate::log!(
                 Error,
                 "cannot start the background thread: {e}; events are not recorded"
             );
         }
-        Pipeline { tx }
+        Pipeline { producer }
     }
 
+    /// Hands a finished event to the background thread. Never blocks.
     #[inline]
     pub(crate) fn submit(&self, record: Record) {
-        let _ = self.tx.send(Msg::Record(record));
+        self.producer.submit(record);
     }
 
+    /// Waits until everything submitted before the call is delivered, spooled, dropped or
+    /// rejected, at most `timeout` (plus the time to write the spool).
     pub(crate) fn flush(&self, timeout: Duration) -> FlushReport {
+        self.flush_with(timeout, false)
+    }
+
+    /// [`flush`](Self::flush) for a process about to exit: also replays the spool until the
+    /// deadline, since this process will not get another chance.
+    pub(crate) fn flush_exit(&self, timeout: Duration) -> FlushReport {
+        self.flush_with(timeout, true)
+    }
+
+    /// Whether events wait in memory (not yet delivered, spooled or dropped).
+    pub(crate) fn pending(&self) -> bool {
+        self.producer.pending()
+    }
+
+    fn flush_with(&self, timeout: Duration, exit: bool) -> FlushReport {
         let (reply, answer) = mpsc::channel();
-        let deadline = Instant::now() + timeout;
-        if self.tx.send(Msg::Flush(reply, deadline)).is_err() {
+        let request = FlushRequest {
+            deadline: Instant::now() + timeout,
+            exit,
+            reply,
+        };
+        if !self.producer.flush(request) {
             return FlushReport::default();
         }
-        // The worker answers by the deadline; the margin covers writing the spool.
         answer
-            .recv_timeout(timeout + Duration::from_millis(500))
+            .recv_timeout(timeout + SPOOL_MARGIN)
             .unwrap_or(FlushReport {
                 timed_out: true,
                 ..FlushReport::default()
             })
-    }
-}
-
-struct Worker {
-    config: Config,
-    info: ProcessInfo,
-    events_file: Option<EventsFile>,
-    summary: Option<Summary>,
-}
-
-impl Worker {
-    fn new(config: Config) -> Worker {
-        let (detected, warnings) = crate::detect::detect(
-            &|name| std::env::var(name).ok(),
-            &crate::detect::git_remote_origin,
-        );
-        for w in warnings {
-            crate::log!(Warn, "{w}");
-        }
-        let info = ProcessInfo {
-            platform: detected.platform,
-            tags: detected.tags,
-        };
-        let events_file = config.events_file.as_deref().map(EventsFile::new);
-        let summary =
-            (config.summary && crate::log::enabled(crate::LogLevel::Error)).then(Summary::default);
-        Worker {
-            config,
-            info,
-            events_file,
-            summary,
-        }
-    }
-
-    fn run(mut self, rx: Receiver<Msg>) {
-        loop {
-            match rx.recv_timeout(self.config.tuning.linger) {
-                Ok(Msg::Record(r)) => self.handle(r),
-                Ok(Msg::Flush(reply, _deadline)) => {
-                    self.write_pending();
-                    let _ = reply.send(FlushReport::default());
-                }
-                Err(RecvTimeoutError::Timeout) => self.write_pending(),
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        self.write_pending();
-    }
-
-    fn handle(&mut self, record: Record) {
-        let event = encode::encode(&record, &self.info);
-        if let Some(f) = self.events_file.as_mut() {
-            f.push(&event);
-        }
-        if let Some(summary) = self.summary.as_mut() {
-            if let crate::context::Chain::Local(chain) = record.frame.chain {
-                let node = Node {
-                    id: record.frame.id,
-                    parent: match &record.frame.parent {
-                        Some(crate::context::ParentRef::Local { id, .. }) => Some(*id),
-                        Some(crate::context::ParentRef::Remote(_)) => Some(0),
-                        None => None,
-                    },
-                    chain,
-                    name: record.frame.meta.name().to_owned(),
-                    conclusion: record.conclusion,
-                    duration_ms: encode::duration_ms(&record),
-                    start: record.frame.start,
-                };
-                if let Some(text) = summary.add(node, self.config.token.is_some()) {
-                    self.write_pending();
-                    let _ =
-                        std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
-                }
-            }
-        }
-    }
-
-    fn write_pending(&mut self) {
-        if let Some(f) = self.events_file.as_mut() {
-            f.write_pending();
-        }
     }
 }

@@ -19,6 +19,8 @@ pub struct FlushReport {
     pub dropped: u64,
     /// Rejected by the API as malformed (each reported on stderr with the reason).
     pub rejected: u64,
+    /// Events of earlier runs, read back from the spool and delivered.
+    pub replayed: u64,
     /// The flush ran out of time; what was not delivered is in the spool.
     pub timed_out: bool,
 }
@@ -27,15 +29,6 @@ impl FlushReport {
     /// True when nothing was lost, rejected or left waiting.
     pub fn is_complete(&self) -> bool {
         self.dropped == 0 && self.rejected == 0 && self.spooled == 0 && !self.timed_out
-    }
-
-    #[allow(dead_code)] // used by the uploader
-    pub(crate) fn add(&mut self, other: &FlushReport) {
-        self.delivered += other.delivered;
-        self.spooled += other.spooled;
-        self.dropped += other.dropped;
-        self.rejected += other.rejected;
-        self.timed_out |= other.timed_out;
     }
 }
 
@@ -46,6 +39,9 @@ impl std::fmt::Display for FlushReport {
             "{} delivered, {} spooled, {} dropped, {} rejected",
             self.delivered, self.spooled, self.dropped, self.rejected
         )?;
+        if self.replayed > 0 {
+            write!(f, ", {} replayed from the spool", self.replayed)?;
+        }
         if self.timed_out {
             f.write_str(" (timed out)")?;
         }

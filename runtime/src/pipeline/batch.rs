@@ -1,0 +1,279 @@
+//! Batches: request bodies built event by event, kept splittable.
+//!
+//! A batch is the ready-to-send body `{"repo":…,"events":[…]}` plus where each event lies in
+//! it. Sending, retrying and spooling use the bytes as they are; only a 400 (find the bad
+//! events) needs the spans, to build smaller bodies from the same bytes.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+/// A batch is sealed once its body reaches this size, whatever its event count: large tags
+/// must not make one request huge.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Whose events a batch holds, for the flush report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Recorded by this process.
+    Own,
+    /// Read back from the spool of an earlier run.
+    Replayed,
+}
+
+/// A sealed batch.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// Order of sealing; flushes wait for the batches sealed before them.
+    pub(crate) seq: u64,
+    pub(crate) origin: Origin,
+    pub(crate) body: Bytes,
+    /// `{"repo":…,"events":[`, the start of the body.
+    prefix: usize,
+    spans: Vec<Range<usize>>,
+}
+
+impl Batch {
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The JSON of event `i`.
+    pub(crate) fn event(&self, i: usize) -> &[u8] {
+        self.spans.get(i).map_or(&[][..], |r| &self.body[r.clone()])
+    }
+
+    /// Splits the batch after a 400: each event in `suspects` alone, the others together; with
+    /// no suspect named, in halves. Every part is strictly smaller, so repeated splitting ends
+    /// with single events.
+    pub(crate) fn split(&self, suspects: &[usize]) -> Vec<Batch> {
+        let n = self.len();
+        let mut suspects: Vec<usize> = suspects.iter().copied().filter(|&i| i < n).collect();
+        suspects.sort_unstable();
+        suspects.dedup();
+        let groups: Vec<Vec<usize>> = if suspects.is_empty() || suspects.len() == n {
+            if suspects.len() == n && n > 0 {
+                (0..n).map(|i| vec![i]).collect()
+            } else {
+                let mid = n / 2;
+                vec![(0..mid).collect(), (mid..n).collect()]
+            }
+        } else {
+            let rest: Vec<usize> = (0..n)
+                .filter(|i| suspects.binary_search(i).is_err())
+                .collect();
+            let mut groups = vec![rest];
+            groups.extend(suspects.iter().map(|&i| vec![i]));
+            groups
+        };
+        groups
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .map(|group| {
+                let mut b = BatchBuilder::from_prefix(&self.body[..self.prefix]);
+                for i in group {
+                    b.push(self.event(i), Instant::now());
+                }
+                b.seal(self.seq, self.origin)
+            })
+            .collect()
+    }
+
+    /// Rebuilds a batch from a spooled body, so a 400 on a replay can be split like any
+    /// batch. `None` when the body is not the JSON the spool writes.
+    pub(crate) fn from_body(body: &[u8], seq: u64) -> Option<Batch> {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            repo: serde_json::Value,
+            events: Vec<serde_json::Value>,
+        }
+        let parsed: Body = serde_json::from_slice(body).ok()?;
+        let repo_json = serde_json::to_vec(&parsed.repo).ok()?;
+        let mut b = BatchBuilder::new(&repo_json);
+        for event in &parsed.events {
+            let json = serde_json::to_vec(event).ok()?;
+            b.push(&json, Instant::now());
+        }
+        Some(b.seal(seq, Origin::Replayed))
+    }
+}
+
+/// The batch being filled.
+#[derive(Debug)]
+pub(crate) struct BatchBuilder {
+    buf: Vec<u8>,
+    prefix: usize,
+    spans: Vec<Range<usize>>,
+    opened: Option<Instant>,
+}
+
+impl BatchBuilder {
+    pub(crate) fn new(repo_json: &[u8]) -> BatchBuilder {
+        let mut prefix = Vec::with_capacity(repo_json.len() + 32);
+        prefix.extend_from_slice(b"{\"repo\":");
+        prefix.extend_from_slice(repo_json);
+        prefix.extend_from_slice(b",\"events\":[");
+        BatchBuilder::from_prefix(&prefix)
+    }
+
+    fn from_prefix(prefix: &[u8]) -> BatchBuilder {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        buf.extend_from_slice(prefix);
+        BatchBuilder {
+            prefix: buf.len(),
+            buf,
+            spans: Vec::new(),
+            opened: None,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// When the first event of this batch arrived.
+    pub(crate) fn opened(&self) -> Option<Instant> {
+        self.opened
+    }
+
+    /// Whether the body reached [`MAX_BODY_BYTES`].
+    pub(crate) fn is_full_bytes(&self) -> bool {
+        self.buf.len() >= MAX_BODY_BYTES
+    }
+
+    /// Appends an event's JSON.
+    pub(crate) fn push(&mut self, event_json: &[u8], now: Instant) {
+        self.push_with(now, |buf| {
+            buf.extend_from_slice(event_json);
+            Ok(())
+        });
+    }
+
+    /// Appends an event written by `write` straight into the body (no intermediate buffer);
+    /// returns its JSON, or `None` (and nothing appended) if `write` failed.
+    pub(crate) fn push_with(
+        &mut self,
+        now: Instant,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Option<&[u8]> {
+        let mark = self.buf.len();
+        if !self.spans.is_empty() {
+            self.buf.push(b',');
+        }
+        let start = self.buf.len();
+        if write(&mut self.buf).is_err() {
+            self.buf.truncate(mark);
+            return None;
+        }
+        let span = start..self.buf.len();
+        self.spans.push(span.clone());
+        self.opened.get_or_insert(now);
+        Some(&self.buf[span])
+    }
+
+    /// Closes the body and starts an empty one with the same repo.
+    pub(crate) fn seal(&mut self, seq: u64, origin: Origin) -> Batch {
+        let mut next = Vec::with_capacity(self.buf.capacity().min(MAX_BODY_BYTES * 2));
+        next.extend_from_slice(&self.buf[..self.prefix]);
+        let mut body = std::mem::replace(&mut self.buf, next);
+        body.extend_from_slice(b"]}");
+        self.opened = None;
+        Batch {
+            seq,
+            origin,
+            body: Bytes::from(body),
+            prefix: self.prefix,
+            spans: std::mem::take(&mut self.spans),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPO: &[u8] = br#"{"host":"github.com","owner":"o","name":"r"}"#;
+
+    fn batch(n: usize) -> Batch {
+        let mut b = BatchBuilder::new(REPO);
+        for i in 0..n {
+            b.push(format!(r#"{{"id":"e{i}"}}"#).as_bytes(), Instant::now());
+        }
+        b.seal(7, Origin::Own)
+    }
+
+    fn ids(b: &Batch) -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&b.body).unwrap_or_default();
+        assert_eq!(v["repo"]["owner"], "o");
+        v["events"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["id"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn body_is_the_documented_request() {
+        let b = batch(3);
+        assert_eq!(ids(&b), ["e0", "e1", "e2"]);
+        assert_eq!(b.event(1), br#"{"id":"e1"}"#);
+        assert_eq!(ids(&batch(0)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn builder_is_reusable_after_seal() {
+        let mut b = BatchBuilder::new(REPO);
+        b.push(b"{\"id\":\"a\"}", Instant::now());
+        let first = b.seal(1, Origin::Own);
+        assert!(b.is_empty() && b.opened().is_none());
+        b.push(b"{\"id\":\"b\"}", Instant::now());
+        let second = b.seal(2, Origin::Own);
+        assert_eq!(ids(&first), ["a"]);
+        assert_eq!(ids(&second), ["b"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_trace() {
+        let mut b = BatchBuilder::new(REPO);
+        b.push(b"{\"id\":\"a\"}", Instant::now());
+        let failed = b.push_with(Instant::now(), |buf| {
+            buf.extend_from_slice(b"{\"half");
+            Err(serde::ser::Error::custom("boom"))
+        });
+        assert!(failed.is_none());
+        assert_eq!(ids(&b.seal(1, Origin::Own)), ["a"]);
+    }
+
+    #[test]
+    fn split_isolates_suspects_or_halves() {
+        let b = batch(5);
+        let parts = b.split(&[3, 1, 9]);
+        let got: Vec<Vec<String>> = parts.iter().map(ids).collect();
+        assert_eq!(got, [vec!["e0", "e2", "e4"], vec!["e1"], vec!["e3"]]);
+        assert!(parts.iter().all(|p| p.seq == 7 && p.origin == Origin::Own));
+
+        let halves: Vec<Vec<String>> = b.split(&[]).iter().map(ids).collect();
+        assert_eq!(halves, [vec!["e0", "e1"], vec!["e2", "e3", "e4"]]);
+
+        let all: Vec<Vec<String>> = batch(2).split(&[0, 1]).iter().map(ids).collect();
+        assert_eq!(all, [vec!["e0"], vec!["e1"]]);
+    }
+
+    #[test]
+    fn spooled_bodies_come_back_as_batches() {
+        let b = batch(3);
+        let back = Batch::from_body(&b.body, 9).unwrap_or_else(|| panic!("parse"));
+        assert_eq!(ids(&back), ["e0", "e1", "e2"]);
+        assert_eq!(back.origin, Origin::Replayed);
+        assert_eq!(ids(&back.split(&[1])[1]), ["e1"]);
+        assert!(Batch::from_body(b"{\"repo\":1", 9).is_none());
+    }
+}

@@ -1,0 +1,211 @@
+//! A circuit breaker that all processes of a pipeline share, through a marker file in the
+//! spool root: one process learns the endpoint is unreachable or hanging, and the others spool
+//! straight away instead of each waiting out its own timeout.
+//!
+//! The marker (`breaker-<endpoint hash>`) holds the time it expires. While it is fresh, no
+//! process sends. The first process to see it expired becomes the probe: it claims the marker
+//! by renaming it (exactly one rename wins), writes a short-lived one so the others keep
+//! waiting, and sends. Success removes the marker; failure writes a fresh one.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::spool::{epoch_ms, fnv64, write_private};
+
+/// How long a read of the marker is trusted.
+const RECHECK: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub(crate) struct Breaker {
+    /// `None` without a usable spool directory: the breaker is then this process's alone.
+    marker: Option<PathBuf>,
+    tag: String,
+    cooldown: Duration,
+    probe_window: Duration,
+    open_until: Option<u64>,
+    checked: Option<Instant>,
+    probing: bool,
+}
+
+impl Breaker {
+    /// `cooldown`: how long a trip keeps every process off the network; `probe_window`: how
+    /// long the others wait for a probe's answer (a probe that dies leaves the marker to
+    /// expire after it).
+    pub(crate) fn new(
+        root: Option<PathBuf>,
+        api_address: &str,
+        tag: String,
+        cooldown: Duration,
+        probe_window: Duration,
+    ) -> Breaker {
+        Breaker {
+            marker: root.map(|r| r.join(format!("breaker-{:016x}", fnv64(api_address)))),
+            tag,
+            cooldown,
+            probe_window,
+            open_until: None,
+            checked: None,
+            probing: false,
+        }
+    }
+
+    /// Whether a request may go out now. Reads the shared marker at most once per second.
+    pub(crate) fn allows(&mut self, now: Instant) -> bool {
+        if self.probing {
+            return true;
+        }
+        let wall = epoch_ms(SystemTime::now());
+        let fresh = self
+            .checked
+            .is_some_and(|at| now.duration_since(at) < RECHECK);
+        if !fresh {
+            self.checked = Some(now);
+            self.open_until = self.read();
+        }
+        match self.open_until {
+            None => true,
+            Some(until) if until > wall => false,
+            Some(_) => self.try_probe(now, wall),
+        }
+    }
+
+    /// Whether the breaker was open at the last look (no disk access).
+    pub(crate) fn is_open(&self) -> bool {
+        !self.probing
+            && self
+                .open_until
+                .is_some_and(|until| until > epoch_ms(SystemTime::now()))
+    }
+
+    fn try_probe(&mut self, now: Instant, wall: u64) -> bool {
+        let Some(marker) = self.marker.clone() else {
+            // Alone: the cooldown is over, go.
+            self.open_until = None;
+            return true;
+        };
+        let mine = marker.with_file_name(format!(
+            "{}.probe-{}",
+            marker
+                .file_name()
+                .map_or_else(Default::default, |n| n.to_string_lossy()),
+            self.tag
+        ));
+        if fs::rename(&marker, &mine).is_err() {
+            // Someone else probes (or closed it): look again.
+            self.checked = Some(now);
+            self.open_until = self.read();
+            return self.open_until.is_none();
+        }
+        self.write(wall + self.probe_window.as_millis() as u64, "probing");
+        let _ = fs::remove_file(&mine);
+        self.probing = true;
+        true
+    }
+
+    /// The endpoint answered: close the breaker for everyone.
+    pub(crate) fn record_success(&mut self) {
+        if self.probing || self.open_until.is_some() {
+            if let Some(marker) = &self.marker {
+                let _ = fs::remove_file(marker);
+            }
+        }
+        self.probing = false;
+        self.open_until = None;
+    }
+
+    /// The endpoint is unreachable or hanging: open the breaker for everyone.
+    pub(crate) fn trip(&mut self, why: &str) {
+        let until = epoch_ms(SystemTime::now()) + self.cooldown.as_millis() as u64;
+        self.write(until, why);
+        self.open_until = Some(until);
+        self.checked = Some(Instant::now());
+        self.probing = false;
+    }
+
+    pub(crate) fn cooldown(&self) -> Duration {
+        self.cooldown
+    }
+
+    fn read(&self) -> Option<u64> {
+        let text = fs::read_to_string(self.marker.as_ref()?).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    fn write(&self, until_ms: u64, why: &str) {
+        let Some(marker) = &self.marker else { return };
+        let tmp = marker.with_file_name(format!(
+            ".{}.{}.tmp",
+            marker
+                .file_name()
+                .map_or_else(Default::default, |n| n.to_string_lossy()),
+            self.tag
+        ));
+        let _ = fs::remove_file(&tmp);
+        let body = format!("{until_ms}\n{why}\n");
+        if write_private(&tmp, body.as_bytes()).is_ok() && fs::rename(&tmp, marker).is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(label: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!(
+            "tca-breaker-{label}-{}-{}",
+            std::process::id(),
+            epoch_ms(SystemTime::now())
+        ));
+        let _ = fs::create_dir_all(&p);
+        p
+    }
+
+    fn breaker(root: &std::path::Path, tag: &str, cooldown_ms: u64) -> Breaker {
+        Breaker::new(
+            Some(root.to_owned()),
+            "http://127.0.0.1:1",
+            tag.into(),
+            Duration::from_millis(cooldown_ms),
+            Duration::from_millis(cooldown_ms),
+        )
+    }
+
+    #[test]
+    fn a_trip_is_seen_by_other_processes_then_one_probes() {
+        let dir = root("shared");
+        let mut a = breaker(&dir, "a", 150);
+        let mut b = breaker(&dir, "b", 150);
+        let mut c = breaker(&dir, "c", 150);
+        let t0 = Instant::now();
+        assert!(a.allows(t0) && b.allows(t0));
+        a.trip("connect timeout");
+        // b's cached view is fresh: it rereads only after RECHECK.
+        assert!(!b.allows(t0 + RECHECK));
+        assert!(b.is_open());
+        std::thread::sleep(Duration::from_millis(200));
+        // Expired: the first to look becomes the probe, the next one waits for it.
+        assert!(b.allows(t0 + RECHECK * 2));
+        assert!(!c.allows(t0 + RECHECK * 2));
+        b.record_success();
+        assert!(c.allows(t0 + RECHECK * 3));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn without_a_spool_dir_it_is_per_process() {
+        let mut a = Breaker::new(
+            None,
+            "x",
+            "a".into(),
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+        );
+        a.trip("refused");
+        assert!(!a.allows(Instant::now()));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(a.allows(Instant::now() + RECHECK));
+    }
+}
