@@ -124,6 +124,12 @@ pub fn cargo() -> std::ffi::OsString {
 
 /// Removes what the environment of the test run would leak into a child: analytics settings,
 /// a context handed on to us, CI providers' variables (tests fabricate their own).
+///
+/// The package variables `cargo test` gives this process (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, …) stay: they are the ones `cargo run --example xtask` gives the example,
+/// and the fixture's cargo passes them to build scripts that track them (`ring`'s does), so
+/// changing them would rebuild ring and everything above it, every time tests and example
+/// alternate on the fixture's target dir.
 pub fn isolate(cmd: &mut Command) -> &mut Command {
     const PREFIXES: [&str; 3] = ["TRUNK_", "GITHUB_", "RUNNER_"];
     const MARKERS: [&str; 5] = [
