@@ -1,0 +1,255 @@
+//! The xtask example as a user runs it: on a (fabricated) GitHub Actions runner uploading to
+//! the server, with a failing step, and on a laptop without a token, where it prints the tree.
+
+use std::process::Command;
+
+use serde_json::Value;
+use trunk_ci_analytics_testserver::TestServer;
+
+use crate::harness::{self, COLD_BUILD_LIMIT, QUICK_LIMIT};
+use crate::support::{Events, conclusion, id, key, name, parent_id, tag_of};
+
+const STEPS: [&str; 4] = ["fmt", "lint", "test", "build"];
+const SHA: &str = "8f14e45fceea167a5a36dedd4bea2543c0ffee00";
+const BRANCH: &str = "feature/faster-ci";
+const RUN_ID: &str = "9876543210";
+const RUNNER: &str = "GitHub Actions 42";
+
+/// `xtask <task>` as on a GitHub Actions push build of `acme/widgets` (no `TRUNK_REPO`: the
+/// repository comes from `GITHUB_REPOSITORY`), uploading to `server`.
+fn xtask_on_github(task: &str, server: &TestServer) -> Command {
+    let mut cmd = harness::example("xtask");
+    cmd.arg(task)
+        .env("CARGO_TARGET_DIR", harness::target_root())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", harness::REPO)
+        .env("GITHUB_SHA", SHA)
+        .env("GITHUB_REF", format!("refs/heads/{BRANCH}"))
+        .env("GITHUB_REF_NAME", BRANCH)
+        .env("GITHUB_REF_TYPE", "branch")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_RUN_ID", RUN_ID)
+        .env("GITHUB_RUN_ATTEMPT", "1")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_WORKFLOW", "CI")
+        .env("RUNNER_NAME", RUNNER)
+        .env("RUNNER_OS", "Linux");
+    harness::upload_to(
+        &mut cmd,
+        server,
+        &harness::temp_dir(&format!("xtask-{task}-spool")),
+    );
+    cmd
+}
+
+/// The one event named `name` whose parent is `parent`.
+fn child_named<'e>(events: &'e Events, name: &str, parent: &Value) -> &'e Value {
+    let e = events.one(name);
+    assert_eq!(
+        parent_id(e),
+        Some(id(parent)),
+        "{name} under {}: {e:#}",
+        self::name(parent)
+    );
+    assert_eq!(
+        e["parent"]["sequenceKey"], parent["sequence"]["key"],
+        "{e:#}"
+    );
+    assert_eq!(e["chainId"], parent["chainId"], "{e:#}");
+    e
+}
+
+/// Every event the server holds, all in the chain of the one root named `xtask`.
+fn xtask_tree(server: &TestServer) -> (Events, Value) {
+    let events = Events(server.events());
+    let root = events.one("xtask").clone();
+    assert_eq!(
+        root["chainId"], root["id"],
+        "the root's chain is its own id"
+    );
+    assert!(root.get("parent").is_none(), "{root:#}");
+    for e in &events.0 {
+        assert_eq!(e["chainId"], root["id"], "one chain: {e:#}");
+    }
+    assert!(
+        server.duplicate_ids().is_empty(),
+        "{:?}",
+        server.duplicate_ids()
+    );
+    (events, root)
+}
+
+#[test]
+fn xtask_ci_sends_the_whole_tree_with_github_actions_tags() {
+    let fixture = harness::fixture();
+    fixture.rerun_build_scripts();
+    let server = TestServer::start();
+    let out = harness::run(&mut xtask_on_github("ci", &server), COLD_BUILD_LIMIT);
+    assert!(
+        out.status.success(),
+        "xtask ci failed:\n{}",
+        harness::stderr(&out)
+    );
+
+    // Everything is there when the process has exited: its `main` flushes, and so does each
+    // build script's.
+    let (events, root) = xtask_tree(&server);
+    assert_eq!(conclusion(&root), "SUCCESS");
+    let ci = child_named(&events, "ci", &root);
+    assert_eq!(conclusion(ci), "SUCCESS");
+    let steps: Vec<&Value> = STEPS.iter().map(|s| child_named(&events, s, ci)).collect();
+    for step in &steps {
+        assert_eq!(conclusion(step), "SUCCESS", "{step:#}");
+        assert_eq!(step["sequence"]["kind"], "step");
+        assert_eq!(tag_of(step, "exit_code"), Some(&Value::from(0)), "{step:#}");
+    }
+
+    // Build scripts hang under the step whose cargo ran them. `fmt` compiles nothing; `lint`
+    // is the first to build after the clean, so it runs both.
+    let mains: Vec<&Value> = events.all("main");
+    for main in &mains {
+        let step = steps
+            .iter()
+            .find(|s| parent_id(main) == Some(id(s)))
+            .unwrap_or_else(|| panic!("a build script under no step: {main:#}"));
+        assert_ne!(name(step), "fmt");
+        assert_eq!(main["parent"]["sequenceKey"], step["sequence"]["key"]);
+        assert_eq!(conclusion(main), "SUCCESS");
+        let helpers: Vec<&str> = events
+            .0
+            .iter()
+            .filter(|e| parent_id(e) == Some(id(main)))
+            .map(name)
+            .collect();
+        assert_eq!(helpers.len(), 2, "generate and probe_compiler: {helpers:?}");
+    }
+    let lint = steps[1];
+    let mut under_lint: Vec<&str> = mains
+        .iter()
+        .filter(|m| parent_id(m) == Some(id(lint)))
+        .map(|m| key(m))
+        .collect();
+    under_lint.sort_unstable();
+    assert_eq!(
+        under_lint,
+        [
+            "fixture-alpha::build_script_build::main",
+            "fixture-beta::build_script_build::main"
+        ]
+    );
+    assert_eq!(
+        events.len(),
+        2 + STEPS.len() + 3 * mains.len(),
+        "nothing else: {:?}",
+        events.names()
+    );
+
+    // Every process detected the same GitHub Actions run: build scripts inherit it from cargo.
+    let run_url = format!("https://github.com/{}/actions/runs/{RUN_ID}", harness::REPO);
+    for e in &events.0 {
+        assert_eq!(e["sequence"]["platform"], "github_actions", "{e:#}");
+        for (k, v) in [
+            ("branch", BRANCH),
+            ("sha", SHA),
+            ("runner", RUNNER),
+            ("run_url", run_url.as_str()),
+        ] {
+            assert_eq!(tag_of(e, k), Some(&Value::from(v)), "tag {k}: {e:#}");
+        }
+    }
+    for request in server.requests() {
+        assert!(
+            request.token_ok && request.status == Some(200),
+            "{request:?}"
+        );
+    }
+}
+
+/// A step whose command fails ends the pipeline: the failure reaches the root and the
+/// process's exit code, and is uploaded like a success. `false` stands for a cargo that fails.
+#[cfg(unix)]
+#[test]
+fn a_failing_xtask_step_fails_the_pipeline_up_to_the_root() {
+    let server = TestServer::start();
+    let mut cmd = xtask_on_github("ci", &server);
+    let out = harness::run(cmd.env("CARGO", "false"), QUICK_LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}", harness::stderr(&out));
+
+    let (events, root) = xtask_tree(&server);
+    assert_eq!(
+        events.len(),
+        3,
+        "no step after fmt ran: {:?}",
+        events.names()
+    );
+    let ci = child_named(&events, "ci", &root);
+    let fmt = child_named(&events, "fmt", ci);
+    assert_eq!(tag_of(fmt, "exit_code"), Some(&Value::from(1)));
+    for e in [&root, ci, fmt] {
+        assert_eq!(conclusion(e), "FAILURE", "{e:#}");
+    }
+}
+
+/// `cargo run --example xtask -- ci` on a laptop, the README's first command: no token, so
+/// the tree is printed on stderr when `main` returns.
+#[test]
+fn xtask_without_a_token_prints_the_tree() {
+    let fixture = harness::fixture();
+    let mut cmd = harness::example("xtask");
+    cmd.arg("ci")
+        .env("CARGO_TARGET_DIR", harness::target_root());
+    let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
+    drop(fixture);
+    let log = harness::stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert_tree(
+        &log,
+        "trunk-ci-analytics: xtask ✔ ",
+        "(6 events, local mode: not uploaded)",
+        &[
+            "  ✔ xtask ",
+            "    ✔ ci ",
+            "      ✔ fmt ",
+            "      ✔ lint ",
+            "      ✔ test ",
+            "      ✔ build ",
+        ],
+    );
+
+    let mut cmd = harness::example("xtask");
+    let out = harness::run(cmd.arg("deploy"), QUICK_LIMIT);
+    let log = harness::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("unknown task `deploy`"), "{log}");
+    assert_tree(
+        &log,
+        "trunk-ci-analytics: xtask ✘ ",
+        "(1 event, local mode: not uploaded)",
+        &["  ✘ xtask "],
+    );
+}
+
+/// Finds the summary whose header starts with `header` and ends with `count`, and checks the
+/// lines after it, each one level deeper than its parent, in start order.
+fn assert_tree(log: &str, header: &str, count: &str, rows: &[&str]) {
+    let lines: Vec<&str> = log.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(header))
+        .unwrap_or_else(|| panic!("no summary starting {header:?} in:\n{log}"));
+    assert!(lines[at].ends_with(count), "{}", lines[at]);
+    let below = &lines[at + 1..];
+    assert!(below.len() >= rows.len(), "summary cut short:\n{log}");
+    for (line, row) in below.iter().zip(rows) {
+        assert!(
+            line.starts_with(row),
+            "{line:?} should start with {row:?} in:\n{log}"
+        );
+        // Each row ends with the event's duration: `12.5 ms`, `4.21 s` or `1m01.0s`.
+        assert!(line.ends_with('s'), "{line:?}");
+    }
+    if let Some(next) = below.get(rows.len()) {
+        let row = next.trim_start().starts_with(['✔', '✘']);
+        assert!(!row, "extra row {next:?} in:\n{log}");
+    }
+}
