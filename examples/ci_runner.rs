@@ -37,7 +37,7 @@ const JOBS: &[Job] = &[
     Job {
         name: "unit-tests",
         deadline: Duration::from_secs(5),
-        work: Work::Fail(150),
+        work: Work::Fail(400),
         run_if: true,
     },
     Job {
