@@ -126,6 +126,7 @@ impl Worker {
             let now = Instant::now();
             let taken = self.drain(now);
             self.settle(now);
+            self.consumer.settled();
             if taken == Taken::Closed && !self.uploader.as_ref().is_some_and(Uploader::has_flushes)
             {
                 break;
@@ -157,6 +158,7 @@ impl Worker {
             uploader,
             report,
             undeliverable,
+            bound,
             ..
         } = self;
         let taken = consumer.take(CHUNK, |msg| match msg {
@@ -170,6 +172,8 @@ impl Worker {
                 }
             }
             Msg::Flush(request) => {
+                // Records dropped while this chunk was taken were sent before the flush too.
+                count_refused(consumer, uploader, report, *bound);
                 // The events file holds everything before the flush when it returns.
                 encoder.write_pending();
                 match uploader.as_mut() {
@@ -195,28 +199,7 @@ impl Worker {
 
     /// Counts the records `submit` dropped (said once on stderr).
     fn collect_refused(&mut self) {
-        let refused = self.consumer.take_refused();
-        if refused == 0 {
-            return;
-        }
-        match self.uploader.as_mut() {
-            Some(up) if !up.spool_usable() => {
-                crate::log_once!(
-                    Warn,
-                    "events are dropped: memory is full and there is no spool (counted in the \
-                     flush report)"
-                );
-                up.count_dropped(refused);
-            }
-            Some(up) => {
-                log_too_fast(self.bound);
-                up.count_dropped(refused);
-            }
-            None => {
-                log_too_fast(self.bound);
-                self.report.dropped += refused;
-            }
-        }
+        count_refused(&self.consumer, &mut self.uploader, &mut self.report, self.bound);
     }
 
     /// Sleeps until a wake-up, the next due time, or the answer of the request in flight.
@@ -240,6 +223,37 @@ impl Worker {
             Poll::Pending
         })
         .await;
+    }
+}
+
+/// Counts the records `submit` dropped since the last call (said once on stderr).
+fn count_refused(
+    consumer: &Consumer,
+    uploader: &mut Option<Uploader>,
+    report: &mut FlushReport,
+    bound: usize,
+) {
+    let refused = consumer.take_refused();
+    if refused == 0 {
+        return;
+    }
+    match uploader.as_mut() {
+        Some(up) if !up.spool_usable() => {
+            crate::log_once!(
+                Warn,
+                "events are dropped: memory is full and there is no spool (counted in the \
+                 flush report)"
+            );
+            up.count_dropped(refused);
+        }
+        Some(up) => {
+            log_too_fast(bound);
+            up.count_dropped(refused);
+        }
+        None => {
+            log_too_fast(bound);
+            report.dropped += refused;
+        }
     }
 }
 
