@@ -17,6 +17,8 @@ print(f"{'case':28} {'ns/call':>8} {'÷fastrace':>10} {'÷tracing':>9}")
 for c, v in call.items():
     print(f"call/{c:23} {v:8.2f} {v / call['fastrace']:10.2f} {v / call['tracing']:9.2f}")
 print(f"disabled - plain: {call['track_event_disabled'] - call['plain']:+.2f} ns")
+p = ns("paced", "track_event")
+print(f"paced/track_event             {p:8.2f} {p / call['fastrace']:10.2f} {p / call['tracing']:9.2f}")
 for g in ["depth3", "two_threads"]:
     d = {c: ns(g, c) for c in ["track_event", "tracing", "fastrace"]}
     for c, v in d.items():

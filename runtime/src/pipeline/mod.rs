@@ -35,6 +35,7 @@ mod breaker;
 mod encoder;
 pub(crate) mod exit_hook;
 mod http;
+mod local_buffer;
 mod queue;
 mod report;
 mod retry;

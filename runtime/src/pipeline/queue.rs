@@ -1,8 +1,8 @@
 //! The hand-off from the threads that record events to the background thread.
 //!
 //! `submit` is on every event's hot path. Each recording thread appends to its own buffer
-//! (a mutex only that thread takes, so locking it is an uncontended atomic on a cache line
-//! the thread already owns) and hands a full buffer of [`LOCAL_BATCH`] records to std's
+//! (locked by the background thread only to collect it, see `local_buffer`), and hands a
+//! full buffer of [`LOCAL_BATCH`] records to std's
 //! lock-free channel in one send. Per event: no syscall, no shared cache line written, no
 //! allocation. Sending every record on its own, as a first version did, wrote the channel's
 //! tail and a shared counter on every event, and those lines bounced between the recording
@@ -30,6 +30,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use super::FlushReport;
+use super::local_buffer::LocalBuffer;
 use crate::event::Record;
 
 /// Records a thread collects before handing them over in one send.
@@ -47,29 +48,9 @@ enum Wire {
     Flush(FlushRequest),
 }
 
-/// One recording thread's records not yet handed over.
-#[derive(Debug, Default)]
-struct Local {
-    records: Mutex<Vec<Record>>,
-}
-
-impl Local {
-    /// Takes the records, counting them in transit before they leave the buffer, so that
-    /// [`Producer::pending`] never sees them nowhere.
-    fn take(&self, transit: &AtomicUsize) -> Vec<Record> {
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        transit.fetch_add(records.len(), Relaxed);
-        std::mem::take(&mut *records)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
-    }
-}
-
 thread_local! {
     /// This thread's buffer, with the address of the channel it is registered with.
-    static LOCAL: RefCell<Option<(usize, Arc<Local>)>> = const { RefCell::new(None) };
+    static LOCAL: RefCell<Option<(usize, Arc<LocalBuffer>)>> = const { RefCell::new(None) };
 }
 
 /// A caller waiting in `flush`: everything sent before this message is its business.
@@ -99,7 +80,7 @@ pub(crate) struct Shared {
     /// Records dropped by `submit`, not yet counted in a report.
     refused: AtomicU64,
     /// Every recording thread's buffer, live or left behind by a thread that exited.
-    locals: Mutex<Vec<Arc<Local>>>,
+    locals: Mutex<Vec<Arc<LocalBuffer>>>,
     /// Wakes the background thread.
     pub(crate) wake: Notify,
     /// `queued` value at which a sender wakes the background thread.
@@ -174,10 +155,11 @@ impl Producer {
                 Some((owner, local)) if *owner == id => local,
                 _ => &slot.insert((id, self.register())).1,
             };
-            let mut records = local.records.lock().unwrap_or_else(PoisonError::into_inner);
-            records.extend(record.take());
-            (records.len() >= LOCAL_BATCH)
-                .then(|| std::mem::replace(&mut *records, Vec::with_capacity(LOCAL_BATCH)))
+            local.with(|records| {
+                records.extend(record.take());
+                (records.len() >= LOCAL_BATCH)
+                    .then(|| std::mem::replace(records, Vec::with_capacity(LOCAL_BATCH)))
+            })
         });
         match (full, record) {
             (Ok(Some(full)), _) => self.hand_over(full),
@@ -187,10 +169,8 @@ impl Producer {
         }
     }
 
-    fn register(&self) -> Arc<Local> {
-        let local = Arc::new(Local {
-            records: Mutex::new(Vec::with_capacity(LOCAL_BATCH)),
-        });
+    fn register(&self) -> Arc<LocalBuffer> {
+        let local = Arc::new(LocalBuffer::with_capacity(LOCAL_BATCH));
         self.shared
             .locals
             .lock()
@@ -240,7 +220,7 @@ impl Producer {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .iter()
-                .any(|l| !l.is_empty())
+                .any(|l| l.with(|r| !r.is_empty()))
     }
 }
 
@@ -250,7 +230,7 @@ impl Consumer {
     /// the recording threads' buffers are collected too.
     pub(crate) fn take(&self, limit: usize, mut f: impl FnMut(Msg)) -> Taken {
         let mut records = 0;
-        let taken = loop {
+        loop {
             if records >= limit {
                 break Taken::More;
             }
@@ -277,8 +257,7 @@ impl Consumer {
                     break Taken::Closed;
                 }
             }
-        };
-        taken
+        }
     }
 
     /// Takes every recording thread's buffered records; forgets the buffers of threads
@@ -291,7 +270,12 @@ impl Consumer {
             .unwrap_or_else(PoisonError::into_inner);
         let mut n = 0;
         locals.retain(|local| {
-            let records = local.take(&self.shared.transit);
+            // Counted in transit before they leave the buffer, so that `pending` never sees
+            // them nowhere.
+            let records = local.with(|r| {
+                self.shared.transit.fetch_add(r.len(), Relaxed);
+                std::mem::take(r)
+            });
             n += records.len();
             records.into_iter().for_each(|r| f(Msg::Record(r)));
             // Only this list holds the buffer: its thread is gone and will not refill it.

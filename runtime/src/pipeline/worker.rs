@@ -199,7 +199,12 @@ impl Worker {
 
     /// Counts the records `submit` dropped (said once on stderr).
     fn collect_refused(&mut self) {
-        count_refused(&self.consumer, &mut self.uploader, &mut self.report, self.bound);
+        count_refused(
+            &self.consumer,
+            &mut self.uploader,
+            &mut self.report,
+            self.bound,
+        );
     }
 
     /// Sleeps until a wake-up, the next due time, or the answer of the request in flight.
