@@ -4,9 +4,16 @@ use serde::{Deserialize, Serialize};
 
 /// How an event ended: the `conclusion` field of the wire event.
 ///
+/// A tracked function's conclusion comes from its return value (see [`IntoConclusion`]);
+/// [`set_conclusion`](crate::set_conclusion) inside the body, or
+/// [`ManualEvent::finish`](crate::ManualEvent::finish), sets it directly. In the tree
+/// summary each has a symbol: ✔ success, ✘ failure, ⊘ cancelled, ⏱ timed out, ↷ skipped.
+///
 /// ```
-/// use trunk_ci_analytics_runtime::Conclusion;
+/// use trunk_ci_analytics::Conclusion;
+///
 /// assert_eq!(Conclusion::TimedOut.as_str(), "TIMED_OUT");
+/// assert_eq!(Conclusion::Skipped.to_string(), "SKIPPED");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -27,7 +34,7 @@ impl Conclusion {
     /// The wire spelling: `SUCCESS`, `FAILURE`, `CANCELLED`, `TIMED_OUT` or `SKIPPED`.
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::Conclusion;
+    /// use trunk_ci_analytics::Conclusion;
     /// assert_eq!(Conclusion::Success.as_str(), "SUCCESS");
     /// ```
     pub const fn as_str(self) -> &'static str {
@@ -43,7 +50,7 @@ impl Conclusion {
     /// `Success` when `ok` is true, else `Failure`.
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::Conclusion;
+    /// use trunk_ci_analytics::Conclusion;
     /// assert_eq!(Conclusion::from_success(false), Conclusion::Failure);
     /// ```
     pub const fn from_success(ok: bool) -> Self {
@@ -73,28 +80,45 @@ impl std::fmt::Display for Conclusion {
 
 /// Maps a tracked function's return value to its [`Conclusion`].
 ///
-/// Implemented for `Result` (Ok → success), `()`, `bool`, `Option` (always success),
-/// [`std::process::ExitStatus`], [`std::process::Output`] and [`std::process::ExitCode`].
-/// A return type without an implementation concludes `Success`. Implement it for your own
-/// types to choose their mapping:
+/// Implemented for `Result` (`Ok` → success, `Err` → failure, whatever the alias:
+/// `io::Result`, `anyhow::Result`…), `()`, `bool`, `Option` (always success),
+/// [`std::process::ExitStatus`] and [`std::process::Output`] (exit code 0 → success),
+/// [`std::process::ExitCode`], [`Conclusion`] itself, and references and boxes of these. A
+/// return type without an implementation concludes `Success` (no bound is needed to track a
+/// function). Implement it for your own types to choose their mapping:
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::{Conclusion, IntoConclusion};
+/// use trunk_ci_analytics::{Conclusion, IntoConclusion, track_event};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
 ///
-/// enum Step { Ran, Skipped }
+/// enum Step { Ran, NothingToDo }
 ///
 /// impl IntoConclusion for Step {
 ///     fn conclusion(&self) -> Conclusion {
 ///         match self {
 ///             Step::Ran => Conclusion::Success,
-///             Step::Skipped => Conclusion::Skipped,
+///             Step::NothingToDo => Conclusion::Skipped,
 ///         }
 ///     }
 /// }
-/// assert_eq!(Step::Skipped.conclusion(), Conclusion::Skipped);
+///
+/// #[track_event]
+/// fn codegen(changed: bool) -> Step {          // recorded as SKIPPED when nothing changed
+///     if changed { Step::Ran } else { Step::NothingToDo }
+/// }
+/// assert_eq!(codegen(false).conclusion(), Conclusion::Skipped);
 /// ```
 pub trait IntoConclusion {
     /// The conclusion this value stands for.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::{Conclusion, IntoConclusion};
+    ///
+    /// let status: Result<u32, String> = Err("3 tests failed".into());
+    /// assert_eq!(status.conclusion(), Conclusion::Failure);
+    /// assert_eq!(false.conclusion(), Conclusion::Failure);
+    /// assert_eq!(None::<u8>.conclusion(), Conclusion::Success);
+    /// ```
     fn conclusion(&self) -> Conclusion;
 }
 

@@ -7,23 +7,41 @@ use crate::context::EventContext;
 use crate::log::LogLevel;
 use crate::wire::Repo;
 
-/// Default API base URL (`TRUNK_PUBLIC_API_ADDRESS`).
-pub const DEFAULT_API_ADDRESS: &str = "https://api.trunk.io";
-/// Default longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`).
-pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(2000);
-
-/// The API token. Its `Debug` and `Display` never show the value.
+/// Default API base URL (`TRUNK_PUBLIC_API_ADDRESS`); events go to
+/// `{base}/v1/metrics/trackEvents`.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::Token;
+/// assert_eq!(trunk_ci_analytics::DEFAULT_API_ADDRESS, "https://api.trunk.io");
+/// ```
+pub const DEFAULT_API_ADDRESS: &str = "https://api.trunk.io";
+/// Default longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`): two seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(trunk_ci_analytics::DEFAULT_FLUSH_TIMEOUT, Duration::from_secs(2));
+/// ```
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// The API token (`TRUNK_API_TOKEN`). Its `Debug` and `Display` never show the value, so a
+/// logged [`Config`] does not leak it either.
+///
+/// ```
+/// use trunk_ci_analytics::{Config, Token};
+///
 /// let t = Token::new("secret-value");
 /// assert!(!format!("{t:?} {t}").contains("secret"));
+/// assert!(!format!("{:?}", Config::default().token("secret-value")).contains("secret"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
 impl Token {
     /// Wraps a token value.
+    ///
+    /// ```
+    /// let token = trunk_ci_analytics::Token::new("tk_123");
+    /// assert_eq!(token.to_string(), "<redacted>");
+    /// ```
     pub fn new(value: impl Into<String>) -> Self {
         Token(value.into())
     }
@@ -46,17 +64,21 @@ impl std::fmt::Display for Token {
     }
 }
 
-/// Everything the runtime needs to know. [`Config::from_env`] reads the pinned variables;
-/// the builder methods set the same in code.
+/// Everything the runtime needs to know, handed to [`init`](crate::init).
+/// [`Config::from_env`] reads the `TRUNK_*` variables (without `init`, the first event does
+/// just that); the builder methods set the same in code, over what the environment said.
+/// `Config::default()` is the configuration of an empty environment: local mode, analytics
+/// on, nothing read from the environment.
 ///
 /// ```
 /// use std::time::Duration;
-/// use trunk_ci_analytics_runtime::Config;
+/// use trunk_ci_analytics::Config;
 ///
 /// let config = Config::from_env()
 ///     .events_file("target/events.jsonl")
 ///     .flush_timeout(Duration::from_millis(500));
 /// assert_eq!(config.flush_timeout_value(), Duration::from_millis(500));
+/// let _guard = trunk_ci_analytics::init(config);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -127,12 +149,12 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads every pinned variable from the process environment. A bad value is reported
-    /// once on stderr, naming the variable, and replaced by its default.
+    /// Reads every `TRUNK_*` variable from the process environment. A bad value is
+    /// reported once on stderr, naming the variable, and replaced by its default.
     ///
     /// ```
-    /// let config = trunk_ci_analytics_runtime::Config::from_env();
-    /// # let _ = config;
+    /// let config = trunk_ci_analytics::Config::from_env();
+    /// println!("uploading: {}", config.has_token());
     /// ```
     pub fn from_env() -> Self {
         let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
@@ -147,7 +169,7 @@ impl Config {
     /// value (each names the variable and the default used instead).
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::Config;
+    /// use trunk_ci_analytics::Config;
     /// let (config, warnings) = Config::from_vars(|name| match name {
     ///     "TRUNK_FLUSH_TIMEOUT_MS" => Some("soon".into()),
     ///     _ => None,
@@ -159,7 +181,15 @@ impl Config {
         crate::config_env::parse(&get)
     }
 
-    /// Sets the API token (`TRUNK_API_TOKEN`); without one nothing is uploaded.
+    /// Sets the API token (`TRUNK_API_TOKEN`); without one nothing is uploaded. An empty or
+    /// blank value means no token.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::Config;
+    ///
+    /// assert!(Config::default().token("tk_123").has_token());
+    /// assert!(!Config::default().token("  ").has_token());
+    /// ```
     pub fn token(mut self, token: impl Into<String>) -> Self {
         let token = token.into();
         self.token = (!token.trim().is_empty()).then(|| Token::new(token));
@@ -167,7 +197,15 @@ impl Config {
     }
 
     /// Sets the API base URL (`TRUNK_PUBLIC_API_ADDRESS`). Must be https, or http to a
-    /// loopback address; otherwise a warning is printed and the default is kept.
+    /// loopback address (a local test server); otherwise a warning is printed and the
+    /// previous address is kept.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::Config;
+    ///
+    /// let config = Config::default().api_address("http://127.0.0.1:8080");
+    /// # let _ = config;
+    /// ```
     pub fn api_address(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
         match crate::config_env::check_api_address(&url) {
@@ -177,7 +215,12 @@ impl Config {
         self
     }
 
-    /// Sets the repository (`TRUNK_REPO`), overriding detection.
+    /// Sets the repository on github.com (`TRUNK_REPO`), overriding detection.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env().repo("acme", "app");
+    /// # let _ = config;
+    /// ```
     pub fn repo(mut self, owner: impl Into<String>, name: impl Into<String>) -> Self {
         self.repo = Some(Repo {
             host: "github.com".into(),
@@ -187,44 +230,94 @@ impl Config {
         self
     }
 
-    /// Turns everything on or off (`TRUNK_CI_ANALYTICS=off`).
+    /// Turns everything on or off (`TRUNK_CI_ANALYTICS=off`). Off, tracked functions run
+    /// as if they were not annotated.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::Config;
+    ///
+    /// let in_ci = std::env::var_os("CI").is_some();
+    /// assert_eq!(Config::from_env().enabled(in_ci).is_enabled(), in_ci);
+    /// ```
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.enabled = enabled;
         self
     }
 
-    /// Appends every finished event as one JSON line to `path` (`TRUNK_EVENTS_FILE`).
+    /// Appends every finished event as one JSON line (the wire event object) to `path`
+    /// (`TRUNK_EVENTS_FILE`), with or without a token. Several processes may append to the
+    /// same file.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env().events_file("target/events.jsonl");
+    /// # let _ = config;
+    /// ```
     pub fn events_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.events_file = Some(path.into());
         self
     }
 
-    /// Where undelivered events wait for a later run (`TRUNK_SPOOL_DIR`).
+    /// Where undelivered events wait for a later run (`TRUNK_SPOOL_DIR`). The default is
+    /// `trunk-ci-analytics/spool` in the user's cache directory.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env().spool_dir("/var/cache/ci/spool");
+    /// # let _ = config;
+    /// ```
     pub fn spool_dir(mut self, path: impl Into<PathBuf>) -> Self {
         self.spool_dir = Some(path.into());
         self
     }
 
-    /// Longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`).
+    /// Longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`, default 2 s): what is not delivered
+    /// by then goes to the spool.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = trunk_ci_analytics::Config::from_env().flush_timeout(Duration::from_millis(500));
+    /// assert_eq!(config.flush_timeout_value(), Duration::from_millis(500));
+    /// ```
     pub fn flush_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.flush_timeout = timeout;
         self
     }
 
-    /// What is printed on stderr (`TRUNK_CI_ANALYTICS_LOG`).
+    /// What is printed on stderr (`TRUNK_CI_ANALYTICS_LOG`, default `warn`).
+    ///
+    /// ```
+    /// use trunk_ci_analytics::{Config, LogLevel};
+    /// let config = Config::from_env().log_level(LogLevel::Error);
+    /// # let _ = config;
+    /// ```
     pub fn log_level(mut self, level: LogLevel) -> Self {
         self.log_level = level;
         self
     }
 
     /// Parent of this process's root events (normally read from `TRUNK_CHAIN_ID`,
-    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`).
+    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`); `None` makes them start a
+    /// new chain.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::{Config, EventContext};
+    ///
+    /// // Ids a parent passed on some other way, e.g. in a job description.
+    /// let parent = EventContext::from_ids("4f2a9c1e0b7d3a55", "8c1d2e3f4a5b6c7d", "ci::build");
+    /// let config = Config::from_env().parent(Some(parent));
+    /// # let _ = config;
+    /// ```
     pub fn parent(mut self, parent: Option<EventContext>) -> Self {
         self.parent = parent;
         self
     }
 
-    /// Prints the tree summary on stderr when a root event ends without a token (default on).
+    /// Prints the tree summary on stderr when a root event ends (default on; it is never
+    /// printed with `TRUNK_CI_ANALYTICS_LOG=off`).
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env().summary(false);
+    /// # let _ = config;
+    /// ```
     pub fn summary(mut self, on: bool) -> Self {
         self.summary = on;
         self
@@ -237,16 +330,33 @@ impl Config {
     }
 
     /// The configured exit wait.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::{Config, DEFAULT_FLUSH_TIMEOUT};
+    /// assert_eq!(Config::default().flush_timeout_value(), DEFAULT_FLUSH_TIMEOUT);
+    /// ```
     pub fn flush_timeout_value(&self) -> Duration {
         self.flush_timeout
     }
 
     /// Whether a token is set (events are uploaded).
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env();
+    /// if !config.has_token() {
+    ///     eprintln!("local mode: set TRUNK_API_TOKEN to upload");
+    /// }
+    /// ```
     pub fn has_token(&self) -> bool {
         self.token.is_some()
     }
 
     /// Whether analytics is on.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::Config;
+    /// assert!(!Config::default().enabled(false).is_enabled());
+    /// ```
     pub fn is_enabled(&self) -> bool {
         self.enabled
     }

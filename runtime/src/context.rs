@@ -60,15 +60,34 @@ impl ParentRef {
 /// A handle on a running (or finished) event, to make it the parent of work elsewhere:
 /// another thread ([`attach`](Self::attach)), an async task ([`instrument`](Self::instrument))
 /// or a child process ([`env_vars`](Self::env_vars), [`CommandExt`](crate::CommandExt)).
+/// Get one from [`current_context`] or [`ManualEvent::context`](crate::ManualEvent::context);
+/// it is cheap to clone and `Send + Sync`.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::{current_context, EventContext};
+/// use trunk_ci_analytics::{current_context, track_event};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
 ///
-/// // Outside any event (or with analytics off) there is no context.
-/// let ctx: Option<EventContext> = current_context();
-/// if let Some(ctx) = ctx {
-///     std::thread::spawn(move || ctx.attach(|| { /* events here are children */ }));
+/// #[track_event]
+/// fn compile(unit: u32) -> u32 { unit }
+///
+/// #[track_event]
+/// fn build() {
+///     // Outside any event, or with analytics off, there is no context.
+///     let ctx = current_context();
+///     let workers: Vec<_> = (0..2)
+///         .map(|unit| {
+///             let ctx = ctx.clone();
+///             std::thread::spawn(move || match ctx {
+///                 Some(ctx) => ctx.attach(|| compile(unit)), // a child of `build`
+///                 None => compile(unit),
+///             })
+///         })
+///         .collect();
+///     for w in workers {
+///         let _ = w.join();
+///     }
 /// }
+/// build();
 /// ```
 #[derive(Clone, Debug)]
 pub struct EventContext {
@@ -77,11 +96,11 @@ pub struct EventContext {
 }
 
 impl EventContext {
-    /// Builds a context from the values a parent process passed on, e.g. read from another
-    /// tool's output. `chain_id` is the root event's id.
+    /// Builds a context from the values a parent passed on some other way than the
+    /// environment (e.g. in a job description). `chain_id` is the root event's id.
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::EventContext;
+    /// use trunk_ci_analytics::EventContext;
     /// let ctx = EventContext::from_ids("root-1", "step-2", "ci::build");
     /// assert_eq!(ctx.event_id(), "step-2");
     /// assert_eq!(ctx.chain_id(), "root-1");
@@ -102,10 +121,11 @@ impl EventContext {
 
     /// Reads the context a parent process handed over through `TRUNK_CHAIN_ID`,
     /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`, from any variable source.
-    /// All three must be present and non-empty.
+    /// All three must be present and non-empty. (The runtime reads them from the process
+    /// environment by itself; this is for variables that reach you some other way.)
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::EventContext;
+    /// use trunk_ci_analytics::EventContext;
     /// let vars = [("TRUNK_CHAIN_ID", "c"), ("TRUNK_PARENT_EVENT_ID", "p"), ("TRUNK_PARENT_SEQUENCE_KEY", "k")];
     /// let ctx = EventContext::from_vars(|name| {
     ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
@@ -123,7 +143,7 @@ impl EventContext {
     /// The event's id, as sent on the wire.
     ///
     /// ```
-    /// # use trunk_ci_analytics_runtime::EventContext;
+    /// # use trunk_ci_analytics::EventContext;
     /// assert_eq!(EventContext::from_ids("c", "e", "k").event_id(), "e");
     /// ```
     pub fn event_id(&self) -> String {
@@ -133,7 +153,7 @@ impl EventContext {
     /// The id of the run's root event (the wire `chainId`).
     ///
     /// ```
-    /// # use trunk_ci_analytics_runtime::EventContext;
+    /// # use trunk_ci_analytics::EventContext;
     /// assert_eq!(EventContext::from_ids("c", "e", "k").chain_id(), "c");
     /// ```
     pub fn chain_id(&self) -> String {
@@ -143,7 +163,7 @@ impl EventContext {
     /// The event's sequence key.
     ///
     /// ```
-    /// # use trunk_ci_analytics_runtime::EventContext;
+    /// # use trunk_ci_analytics::EventContext;
     /// assert_eq!(EventContext::from_ids("c", "e", "k").sequence_key(), "k");
     /// ```
     pub fn sequence_key(&self) -> String {
@@ -155,7 +175,7 @@ impl EventContext {
     /// [`CommandExt::with_event_context`](crate::CommandExt::with_event_context).
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::EventContext;
+    /// use trunk_ci_analytics::EventContext;
     /// let ctx = EventContext::from_ids("c", "e", "k");
     /// let vars = ctx.env_vars();
     /// assert!(vars.contains(&("TRUNK_PARENT_EVENT_ID", "e".to_string())));
@@ -169,14 +189,19 @@ impl EventContext {
     }
 
     /// Runs `f` with this context as the current parent: events `f` starts become children
-    /// of this event. Use it in spawned threads.
+    /// of this event. Use it in spawned threads. With analytics off it just runs `f`.
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::{current_context, EventContext};
+    /// use trunk_ci_analytics::{current_context, EventContext};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
     /// let ctx = EventContext::from_ids("c", "e", "k");
-    /// let seen = ctx.attach(|| current_context().map(|c| c.event_id()));
-    /// // With analytics enabled the attached context is current inside `f`.
-    /// assert!(seen.is_none() || seen.as_deref() == Some("e"));
+    /// let seen = std::thread::spawn(move || {
+    ///     ctx.attach(|| current_context().map(|c| c.event_id()))
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(seen.as_deref(), Some("e"));
     /// ```
     pub fn attach<R>(&self, f: impl FnOnce() -> R) -> R {
         if !crate::global::enabled() {
@@ -187,13 +212,31 @@ impl EventContext {
     }
 
     /// Wraps a future so that it runs under this context on every poll, wherever it is
-    /// polled; for spawned tasks (`tokio::spawn(ctx.instrument(fut))`).
+    /// polled; for spawned tasks (`tokio::spawn(ctx.instrument(fut))`). To capture the
+    /// current context, [`FutureExt::with_current_context`](crate::FutureExt::with_current_context)
+    /// is shorter.
     ///
     /// ```
-    /// use trunk_ci_analytics_runtime::EventContext;
-    /// let ctx = EventContext::from_ids("c", "e", "k");
-    /// let fut = ctx.instrument(async { 1 + 1 });
-    /// # let _ = fut;
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder, track_event};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
+    /// #[track_event]
+    /// async fn download(url: &'static str) -> Result<usize, String> {
+    ///     Ok(url.len())
+    /// }
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let job = EventBuilder::new("fetch sources").start();
+    /// let ctx = job.context();
+    /// let size = rt.block_on(async move {
+    ///     let task = download("https://example.com/src.tar.gz");
+    ///     // `download` becomes a child of the job, wherever the runtime polls it.
+    ///     match ctx {
+    ///         Some(ctx) => tokio::spawn(ctx.instrument(task)).await,
+    ///         None => tokio::spawn(task).await,
+    ///     }
+    /// });
+    /// job.finish(Conclusion::from_success(matches!(size, Ok(Ok(_)))));
     /// ```
     pub fn instrument<F: std::future::Future>(&self, fut: F) -> crate::future::WithContext<F> {
         crate::future::WithContext::new(self.clone(), fut)
@@ -253,12 +296,23 @@ impl Drop for Entered {
     }
 }
 
-/// The innermost current event or attached context, if any.
+/// The innermost current event or attached context on this thread, if any; else the
+/// context a parent process handed over (`TRUNK_CHAIN_ID`…). `None` with analytics off.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::current_context;
-/// // No event is running here.
-/// assert!(current_context().is_none() || std::env::var_os("TRUNK_CHAIN_ID").is_some());
+/// use trunk_ci_analytics::{current_context, track_event};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
+///
+/// #[track_event]
+/// fn build() -> Option<String> {
+///     current_context().map(|ctx| ctx.sequence_key())
+/// }
+///
+/// assert!(current_context().is_none()); // no event runs here
+/// // Inside, the context is `build`'s own: its default sequence key is
+/// // `{CARGO_PKG_NAME}::{module_path}::{name}`.
+/// let key = concat!(env!("CARGO_PKG_NAME"), "::", module_path!(), "::build");
+/// assert_eq!(build().as_deref(), Some(key));
 /// ```
 pub fn current_context() -> Option<EventContext> {
     if !crate::global::enabled() {
@@ -269,18 +323,40 @@ pub fn current_context() -> Option<EventContext> {
         .map(|(parent, chain)| EventContext { parent, chain })
 }
 
-/// Hands the current event to child processes started with [`std::process::Command`].
+/// Hands the current event to child processes started with [`std::process::Command`]:
+/// root events in the child (a build script's tracked `main`, another tracked tool) become
+/// its children, in the same chain.
 ///
 /// ```no_run
 /// use std::process::Command;
-/// use trunk_ci_analytics_runtime::CommandExt;
+/// use trunk_ci_analytics::{CommandExt, track_event};
 ///
-/// let status = Command::new("cargo").arg("build").with_event_context().status();
+/// #[track_event(kind = "step")]
+/// fn build() -> std::io::Result<std::process::ExitStatus> {
+///     // Each build script cargo runs becomes a child of this event.
+///     Command::new("cargo").arg("build").with_event_context().status()
+/// }
 /// ```
+///
+/// The variables make cargo rebuild or rerun nothing: cargo reruns a build script for an
+/// environment variable only when the script declares `cargo::rerun-if-env-changed`, and
+/// nothing here declares one or reads them at compile time.
 pub trait CommandExt {
     /// Sets `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY` for
     /// the child from [`current_context`]; without a current event it leaves the command as
     /// it is.
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// use trunk_ci_analytics::{CommandExt, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
+    /// let mut step = EventBuilder::new("version").start();
+    /// let mut cmd = Command::new("rustc");
+    /// step.in_scope(|| cmd.arg("--version").with_event_context());
+    /// assert!(cmd.get_envs().any(|(k, _)| k == "TRUNK_PARENT_EVENT_ID"));
+    /// # step.finish(trunk_ci_analytics::Conclusion::Success);
+    /// ```
     fn with_event_context(&mut self) -> &mut Self;
 }
 

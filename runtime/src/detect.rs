@@ -14,7 +14,7 @@ use providers::Provider;
 /// What the environment says about where we run.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::detect::detect;
+/// use trunk_ci_analytics::detect::detect;
 ///
 /// let (detected, warnings) = detect(&|_| None, &|| None);
 /// assert_eq!(detected.platform, "local");
@@ -40,7 +40,7 @@ pub struct Detected {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use trunk_ci_analytics_runtime::detect::detect;
+/// use trunk_ci_analytics::detect::detect;
 ///
 /// let env = HashMap::from([
 ///     ("BUILDKITE", "true"),

@@ -202,12 +202,21 @@ fn with_current(f: impl FnOnce(&mut Frame)) {
     }
 }
 
-/// Adds a tag to the innermost current event. Strings and numbers are accepted.
+/// Adds a tag to the innermost event running on this thread (a `#[track_event]` function,
+/// or a [`ManualEvent`](crate::ManualEvent) inside [`in_scope`](crate::ManualEvent::in_scope)).
+/// Strings and numbers are accepted; numbers stay numbers on the wire. Outside any event,
+/// or with analytics off, it does nothing.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::tag;
-/// tag("target", "x86_64-unknown-linux-gnu");
-/// tag("shard", 3);
+/// use trunk_ci_analytics::{tag, track_event};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
+///
+/// #[track_event]
+/// fn build(target: &str) {
+///     tag("target", target.to_owned());
+///     tag("shard", 3);
+/// }
+/// build("x86_64-unknown-linux-gnu");
 /// ```
 pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
     if !global::enabled() {
@@ -217,13 +226,22 @@ pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
     with_current(|f| f.extras_mut().tags.push((key, value)));
 }
 
-/// Adds a metric to the innermost current event. Non-finite values are dropped with one
-/// warning when the event is sent.
+/// Adds a metric to the innermost event running on this thread (see [`tag`]). Any number
+/// or a [`Duration`](std::time::Duration) (in milliseconds) is accepted. Non-finite values
+/// (NaN, infinity) are dropped with one warning, since JSON cannot carry them. Outside any
+/// event, or with analytics off, it does nothing.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::metric;
-/// metric("crates_compiled", 42);
-/// metric("cache_hit_ratio", 0.93);
+/// use trunk_ci_analytics::{metric, track_event};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
+///
+/// #[track_event]
+/// fn compile() {
+///     metric("crates_compiled", 42);
+///     metric("cache_hit_ratio", 0.93);
+///     metric("link_time", std::time::Duration::from_millis(850)); // 850 (ms)
+/// }
+/// compile();
 /// ```
 pub fn metric(key: impl Into<Cow<'static, str>>, value: impl MetricValue) {
     if !global::enabled() {
@@ -233,12 +251,22 @@ pub fn metric(key: impl Into<Cow<'static, str>>, value: impl MetricValue) {
     with_current(|f| f.extras_mut().metrics.push((key, value)));
 }
 
-/// Sets the innermost current event's conclusion; it wins over the one derived from the
-/// return value or a panic.
+/// Sets the conclusion of the innermost event running on this thread (see [`tag`]); it
+/// wins over the one derived from the return value or a panic.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::{set_conclusion, Conclusion};
-/// set_conclusion(Conclusion::Skipped);
+/// use trunk_ci_analytics::{set_conclusion, track_event, Conclusion};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
+///
+/// #[track_event]
+/// fn deploy(dry_run: bool) -> Result<(), String> {
+///     if dry_run {
+///         set_conclusion(Conclusion::Skipped); // recorded as SKIPPED, not SUCCESS
+///         return Ok(());
+///     }
+///     Ok(())
+/// }
+/// deploy(true).unwrap();
 /// ```
 pub fn set_conclusion(conclusion: Conclusion) {
     if !global::enabled() {

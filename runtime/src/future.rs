@@ -86,7 +86,16 @@ impl<F> Drop for Instrumented<F> {
 }
 
 /// A future that runs under an [`EventContext`]; made by [`EventContext::instrument`] or
-/// [`FutureExt::with_current_context`].
+/// [`FutureExt::with_current_context`]. It enters the context on every poll and leaves it
+/// after, so it may move between threads and interleave with other futures.
+///
+/// ```
+/// use trunk_ci_analytics::{EventContext, WithContext};
+///
+/// let ctx = EventContext::from_ids("c", "e", "k");
+/// let fut: WithContext<_> = ctx.instrument(async { 1 + 1 });
+/// # let _ = fut;
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct WithContext<F> {
@@ -120,19 +129,44 @@ impl<F: Future> Future for WithContext<F> {
     }
 }
 
-/// Runs futures under the current event from wherever they are polled.
+/// Runs futures under the current event from wherever they are polled: what a spawned task
+/// needs, since `tokio::spawn` (or any executor) polls it outside the spawning event.
+/// Implemented for every future.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::FutureExt;
-/// # async fn work() {}
-/// # async fn demo() {
-/// // tokio::spawn(work().with_current_context());
-/// let fut = work().with_current_context();
-/// fut.await;
-/// # }
+/// use trunk_ci_analytics::{FutureExt, track_event};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
+///
+/// #[track_event]
+/// async fn shard(n: u32) -> bool { n < 10 }
+///
+/// #[track_event]
+/// async fn test_all() -> bool {
+///     // Captured here, in `test_all`: each shard is its child.
+///     let tasks: Vec<_> = (0..4).map(|n| tokio::spawn(shard(n).with_current_context())).collect();
+///     let mut ok = true;
+///     for t in tasks {
+///         ok &= t.await.unwrap_or(false);
+///     }
+///     ok
+/// }
+///
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// assert!(rt.block_on(test_all()));
 /// ```
 pub trait FutureExt: Future + Sized {
-    /// Captures [`current_context`](crate::current_context) now and enters it on every poll.
+    /// Captures [`current_context`](crate::current_context) now (when called, not when
+    /// first polled) and enters it on every poll.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::FutureExt;
+    ///
+    /// async fn upload() {}
+    /// # async fn demo() {
+    /// // Inside a tracked function: `tokio::spawn(upload().with_current_context())`.
+    /// upload().with_current_context().await;
+    /// # }
+    /// ```
     fn with_current_context(self) -> WithContext<Self> {
         WithContext {
             fut: self,

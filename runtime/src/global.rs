@@ -88,17 +88,18 @@ pub(crate) fn submit(record: Record) {
 }
 
 /// Sets the runtime up explicitly, instead of from the environment at the first event.
-/// The returned guard flushes (bounded by the flush timeout) when dropped.
+/// The returned guard flushes (bounded by the flush timeout) when dropped: use it in a
+/// program whose `main` is not tracked, such as an async CI runner.
 ///
 /// Call it first thing in `main`; once events were recorded the configuration is fixed and
 /// a later `init` only warns.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::{init, Config};
+/// use trunk_ci_analytics::{init, Config};
 ///
 /// let _guard = init(Config::from_env().summary(false));
 /// // ... tracked work ...
-/// // dropping the guard flushes
+/// // dropping the guard at the end of `main` flushes
 /// ```
 pub fn init(config: Config) -> InitGuard {
     let mut fresh = false;
@@ -115,7 +116,17 @@ pub fn init(config: Config) -> InitGuard {
     InitGuard { _private: () }
 }
 
-/// Returned by [`init`]: flushes pending events when dropped.
+/// Returned by [`init`]: flushes pending events when dropped, waiting at most the flush
+/// timeout (`TRUNK_FLUSH_TIMEOUT_MS`); what is not delivered by then goes to the spool.
+///
+/// ```
+/// use trunk_ci_analytics::{init, Config, InitGuard};
+///
+/// fn main() {
+///     let _guard: InitGuard = init(Config::from_env());
+///     // ... the whole program runs while `_guard` lives ...
+/// }
+/// ```
 #[derive(Debug)]
 #[must_use = "dropping the guard flushes right away; keep it alive until the end of main"]
 pub struct InitGuard {
@@ -129,12 +140,23 @@ impl Drop for InitGuard {
 }
 
 /// Waits until every event finished so far is delivered, spooled or written, at most
-/// `timeout`; what is not delivered by then is spooled. Returns what happened.
+/// `timeout` (plus the time to write the spool); what is not delivered by then is spooled.
+/// Returns what happened to the events since the previous flush. Without a token nothing
+/// is uploaded, and the counts stay zero. Events still running are not waited for.
+///
+/// A tracked `fn main`, the [`InitGuard`] and [`exit`] flush by themselves; call this in a
+/// long-running program (a CI runner between pipelines) or before leaving `main` some
+/// other way.
 ///
 /// ```
 /// use std::time::Duration;
-/// let report = trunk_ci_analytics_runtime::flush(Duration::from_millis(200));
-/// println!("{report}");
+/// use trunk_ci_analytics::{Conclusion, EventBuilder};
+/// # let _guard = trunk_ci_analytics::init(Default::default());
+///
+/// EventBuilder::new("package").start().finish(Conclusion::Success);
+/// let report = trunk_ci_analytics::flush(Duration::from_secs(2));
+/// eprintln!("analytics: {report}"); // e.g. "1 delivered, 0 spooled, 0 dropped, 0 rejected"
+/// assert_eq!(report.dropped, 0);
 /// ```
 pub fn flush(timeout: Duration) -> FlushReport {
     match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
@@ -182,12 +204,23 @@ extern "C" fn at_exit() {
 }
 
 /// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,
-/// unless set with `set_conclusion`), flushes (bounded by `TRUNK_FLUSH_TIMEOUT_MS`), then
-/// exits the process with `code`. Use it instead of [`std::process::exit`], which would lose
-/// queued events and the events of the functions it leaves, e.g. a tracked `main`.
+/// unless set with [`set_conclusion`](crate::set_conclusion)), flushes (bounded by
+/// `TRUNK_FLUSH_TIMEOUT_MS`), then exits the process with `code`.
+///
+/// Use it instead of [`std::process::exit`], which leaves the tracked functions it
+/// interrupts (e.g. a tracked `main`) unfinished, so their events are never recorded, and
+/// on Windows also loses the events still queued.
 ///
 /// ```no_run
-/// trunk_ci_analytics_runtime::exit(1);
+/// use trunk_ci_analytics::track_event;
+///
+/// #[track_event]
+/// fn main() {
+///     if let Err(e) = std::fs::read_to_string("Cargo.toml") {
+///         eprintln!("{e}");
+///         trunk_ci_analytics::exit(2); // `main` is recorded as FAILURE, then flushed
+///     }
+/// }
 /// ```
 pub fn exit(code: i32) -> ! {
     crate::event::finish_open(crate::Conclusion::from_success(code == 0));

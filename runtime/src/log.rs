@@ -5,25 +5,32 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// How much the runtime prints on stderr (`TRUNK_CI_ANALYTICS_LOG`).
+/// How much the runtime prints on stderr (`TRUNK_CI_ANALYTICS_LOG`, or
+/// [`Config::log_level`](crate::Config::log_level)). Every line starts with
+/// `trunk-ci-analytics:`; a problem that repeats is printed once per process.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::LogLevel;
+/// use trunk_ci_analytics::{Config, LogLevel};
+///
 /// assert_eq!("debug".parse::<LogLevel>(), Ok(LogLevel::Debug));
 /// assert!(LogLevel::Warn < LogLevel::Info);
+/// let quiet = Config::from_env().log_level(LogLevel::Error);
+/// # let _ = quiet;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
-    /// Nothing at all, not even the local tree summary.
+    /// Nothing at all, not even the tree summary.
     Off = 0,
-    /// Errors only.
+    /// Errors only (events that cannot be uploaded, spooled or written), and the tree
+    /// summary.
     Error = 1,
-    /// Errors and warnings (the default).
+    /// Errors and warnings: bad configuration values, an unreachable endpoint, events sent
+    /// to the spool (the default).
     #[default]
     Warn = 2,
-    /// Also what the uploader did (batches sent, spool replayed).
+    /// Currently the same as `Warn`.
     Info = 3,
-    /// Everything, for troubleshooting.
+    /// Also notes on ignored calls, such as [`tag`](crate::tag) outside any event.
     Debug = 4,
 }
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 /// One broken rule: where (a JSON path like `events[0].sequence.platform`) and which rule.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::validate::Violation;
+/// use trunk_ci_analytics::validate::Violation;
 /// let v = Violation { path: "events[0].id".into(), rule: "is required".into() };
 /// assert_eq!(v.to_string(), "events[0].id: is required");
 /// ```
@@ -58,7 +58,7 @@ const SEQUENCE_FIELDS: &[&str] = &["platform", "kind", "key", "name", "payload"]
 ///
 /// ```
 /// use serde_json::json;
-/// use trunk_ci_analytics_runtime::validate::validate_request;
+/// use trunk_ci_analytics::validate::validate_request;
 ///
 /// let body = json!({
 ///     "repo": {"host": "github.com", "owner": "trunk-io", "name": "jenkins-plugin"},
@@ -81,7 +81,7 @@ pub fn validate_request(body: &Value) -> Result<(), Vec<Violation>> {
 ///
 /// ```
 /// use serde_json::json;
-/// use trunk_ci_analytics_runtime::validate::validate_event;
+/// use trunk_ci_analytics::validate::validate_event;
 ///
 /// let event = json!({"id": "b", "chainId": "a", "createdAt": 10, "finishedAt": 5,
 ///                    "parent": {"eventId": "a"}});

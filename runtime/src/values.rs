@@ -4,14 +4,24 @@ use std::borrow::Cow;
 
 use crate::wire::TagValue;
 
-/// A number usable as a metric value (`metric(key, value)`, `metrics(k = expr)`).
+/// A number usable as a metric value ([`metric`](crate::metric), `metrics(k = expr)`,
+/// [`EventBuilder::metric`](crate::EventBuilder::metric)): every integer and float type, and
+/// [`Duration`](std::time::Duration) in milliseconds.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::MetricValue;
+/// use std::time::Duration;
+/// use trunk_ci_analytics::MetricValue;
+///
 /// assert_eq!(3u32.to_metric(), 3.0);
+/// assert_eq!(Duration::from_micros(1500).to_metric(), 1.5);
 /// ```
 pub trait MetricValue {
     /// The value as `f64` (the wire's number).
+    ///
+    /// ```
+    /// use trunk_ci_analytics::MetricValue;
+    /// assert_eq!((-2i64).to_metric(), -2.0);
+    /// ```
     fn to_metric(&self) -> f64;
 }
 

@@ -1,11 +1,33 @@
 //! The documented JSON of `POST /v1/metrics/trackEvents`: field names exactly as the API
-//! tables spell them, absent optionals omitted.
+//! tables spell them, absent optionals omitted. Each line of `TRUNK_EVENTS_FILE` is one
+//! [`Event`], so these types also read what a run wrote.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Conclusion;
 
 /// The request body: a repository and the events that ran in it.
+///
+/// ```
+/// use trunk_ci_analytics::wire::{Event, Repo, TrackEventsRequest};
+///
+/// let request = TrackEventsRequest {
+///     repo: Repo { host: "github.com".into(), owner: "acme".into(), name: "app".into() },
+///     events: vec![Event {
+///         id: "17133b7500ee6dc8".into(),
+///         chain_id: "17133b7500ee6dc8".into(),
+///         parent: None,
+///         created_at: 1_795_698_599_426,
+///         finished_at: Some(1_795_698_663_626),
+///         conclusion: None,
+///         payload: None,
+///         sequence: None,
+///     }],
+/// };
+/// let body = serde_json::to_value(&request).unwrap();
+/// assert_eq!(body["events"][0]["chainId"], "17133b7500ee6dc8");
+/// assert!(trunk_ci_analytics::validate::validate_request(&body).is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrackEventsRequest {
@@ -16,6 +38,14 @@ pub struct TrackEventsRequest {
 }
 
 /// A repository on the code host (`github.com` is the only host the API accepts).
+///
+/// ```
+/// use trunk_ci_analytics::detect::parse_repo;
+///
+/// let repo = parse_repo("https://github.com/acme/app.git").unwrap();
+/// assert_eq!(serde_json::to_string(&repo).unwrap(),
+///            r#"{"host":"github.com","owner":"acme","name":"app"}"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Repo {
@@ -27,7 +57,22 @@ pub struct Repo {
     pub name: String,
 }
 
-/// One event: a unit of CI work with its timing, conclusion, tags and metrics.
+/// One event: a unit of CI work with its timing, conclusion, tags and metrics. This is
+/// also one line of `TRUNK_EVENTS_FILE`:
+///
+/// ```
+/// use trunk_ci_analytics::{Conclusion, wire::Event};
+///
+/// let line = r#"{"id":"b154752619c3fe4c","chainId":"17133b7500ee6dc8",
+///   "parent":{"eventId":"6fe60912edd71483","sequenceKey":"xtask::xtask::ci"},
+///   "createdAt":1795698599426,"finishedAt":1795698599695,"conclusion":"SUCCESS",
+///   "payload":{"metrics":[{"k":"duration_ms","v":268.73}],"tags":[{"k":"exit_code","v":0}]},
+///   "sequence":{"platform":"local","kind":"step","key":"xtask::xtask::fmt","name":"fmt",
+///   "payload":{"metrics":[],"tags":[]}}}"#;
+/// let event: Event = serde_json::from_str(line).unwrap();
+/// assert_eq!(event.conclusion, Some(Conclusion::Success));
+/// assert_eq!(event.sequence.unwrap().name, "fmt");
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Event {
@@ -54,7 +99,15 @@ pub struct Event {
     pub sequence: Option<Sequence>,
 }
 
-/// Link from an event to its parent.
+/// Link from an event to its parent: the parent's id and its sequence key.
+///
+/// ```
+/// use trunk_ci_analytics::wire::Parent;
+///
+/// let parent = Parent { event_id: "6fe60912edd71483".into(), sequence_key: "xtask::ci".into() };
+/// assert_eq!(serde_json::to_string(&parent).unwrap(),
+///            r#"{"eventId":"6fe60912edd71483","sequenceKey":"xtask::ci"}"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Parent {
@@ -65,6 +118,18 @@ pub struct Parent {
 }
 
 /// Metrics and tags; both arrays are always present on the wire.
+///
+/// ```
+/// use trunk_ci_analytics::wire::{Metric, Payload, Tag};
+///
+/// let payload = Payload {
+///     metrics: vec![Metric { k: "duration_ms".into(), v: 1000.0 }],
+///     tags: vec![Tag { k: "os".into(), v: "linux".into() }],
+/// };
+/// assert_eq!(serde_json::to_string(&payload).unwrap(),
+///            r#"{"metrics":[{"k":"duration_ms","v":1000}],"tags":[{"k":"os","v":"linux"}]}"#);
+/// assert_eq!(serde_json::to_string(&Payload::default()).unwrap(), r#"{"metrics":[],"tags":[]}"#);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Payload {
@@ -74,7 +139,14 @@ pub struct Payload {
     pub tags: Vec<Tag>,
 }
 
-/// A numeric measurement.
+/// A numeric measurement. Whole numbers are written as JSON integers.
+///
+/// ```
+/// use trunk_ci_analytics::wire::Metric;
+///
+/// let m = Metric { k: "duration_ms".into(), v: 0.5 };
+/// assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"k":"duration_ms","v":0.5}"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
@@ -99,6 +171,13 @@ fn whole_as_integer<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Err
 }
 
 /// A label.
+///
+/// ```
+/// use trunk_ci_analytics::wire::Tag;
+///
+/// let t = Tag { k: "shard".into(), v: 3.into() };
+/// assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"k":"shard","v":3}"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tag {
@@ -111,7 +190,7 @@ pub struct Tag {
 /// A tag's value: the API takes a string or a number.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::wire::TagValue;
+/// use trunk_ci_analytics::wire::TagValue;
 /// assert_eq!(TagValue::from(3u8), TagValue::Int(3));
 /// assert_eq!(TagValue::from("main"), TagValue::Str("main".into()));
 /// ```
@@ -191,7 +270,23 @@ impl From<bool> for TagValue {
     }
 }
 
-/// The sequence an event belongs to: what shows as a row in the dashboards.
+/// The sequence an event belongs to: what shows as a row in the dashboards. Every event of
+/// a `#[track_event]` function carries its sequence, keyed by default
+/// `{CARGO_PKG_NAME}::{module_path}::{name}`.
+///
+/// ```
+/// use trunk_ci_analytics::wire::{Payload, Sequence};
+///
+/// let seq = Sequence {
+///     platform: "github_actions".into(),
+///     kind: "step".into(),
+///     key: "xtask::xtask::fmt".into(),
+///     name: "fmt".into(),
+///     payload: Payload::default(),
+/// };
+/// let json = serde_json::to_value(&seq).unwrap();
+/// assert_eq!(json["payload"]["metrics"], serde_json::json!([]));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sequence {

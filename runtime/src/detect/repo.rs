@@ -14,7 +14,7 @@ const GITHUB: &str = "github.com";
 /// only. Credentials in a URL never appear in the error.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::detect::parse_repo;
+/// use trunk_ci_analytics::detect::parse_repo;
 ///
 /// let repo = parse_repo("git@github.com:trunk-io/jenkins-plugin.git").unwrap();
 /// assert_eq!((repo.owner.as_str(), repo.name.as_str()), ("trunk-io", "jenkins-plugin"));

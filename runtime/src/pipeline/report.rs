@@ -1,9 +1,10 @@
 //! What a flush achieved.
 
-/// Outcome of [`flush`](crate::flush): counts of events since the previous flush.
+/// Outcome of [`flush`](crate::flush): counts of this process's events since the previous
+/// flush. Its `Display` is one line, for a log.
 ///
 /// ```
-/// use trunk_ci_analytics_runtime::FlushReport;
+/// use trunk_ci_analytics::FlushReport;
 /// let report = FlushReport::default();
 /// assert!(report.is_complete());
 /// assert_eq!(report.to_string(), "0 delivered, 0 spooled, 0 dropped, 0 rejected");
@@ -27,6 +28,15 @@ pub struct FlushReport {
 
 impl FlushReport {
     /// True when nothing was lost, rejected or left waiting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let report = trunk_ci_analytics::flush(Duration::from_secs(2));
+    /// if !report.is_complete() {
+    ///     eprintln!("analytics: {report}"); // e.g. "0 delivered, 120 spooled, 0 dropped, 0 rejected (timed out)"
+    /// }
+    /// ```
     pub fn is_complete(&self) -> bool {
         self.dropped == 0 && self.rejected == 0 && self.spooled == 0 && !self.timed_out
     }
