@@ -3,6 +3,11 @@
 //! conclusion from its return value, tags and metrics — and nested calls into one tree,
 //! across threads, async tasks and child processes.
 //!
+//! It is made for build tooling: `build.rs` scripts, `cargo xtask` automation and CI runners
+//! written in Rust. Nothing it does can fail, panic or hang your build: events are handed to
+//! one background thread, uploaded in batches, and what the network cannot take waits on
+//! disk for the next run.
+//!
 //! This crate is the only one you depend on; it re-exports the macro and the runtime.
 //!
 //! # Getting started
@@ -15,18 +20,19 @@
 //! ```no_run
 //! use trunk_ci_analytics::track_event;
 //!
-//! #[track_event]                                 // flushes when main returns (or panics)
+//! #[track_event] // flushes when main returns (or panics)
 //! fn main() -> Result<(), String> {
 //!     lint()?;
 //!     test("unit")
 //! }
 //!
 //! #[track_event(kind = "step")]
-//! fn lint() -> Result<(), String> {              // Ok → SUCCESS, Err → FAILURE
+//! fn lint() -> Result<(), String> {
+//!     // Ok → SUCCESS, Err → FAILURE
 //!     Ok(())
 //! }
 //!
-//! #[track_event(name = "test", tags(suite = suite), metrics(shards = 4))]
+//! #[track_event(name = "unit tests", tags(suite = suite), metrics(shards = 4))]
 //! fn test(suite: &str) -> Result<(), String> {
 //!     trunk_ci_analytics::metric("tests_run", 120);
 //!     Ok(())
@@ -36,15 +42,17 @@
 //! Run it without a token and the tree is printed on stderr when `main` ends:
 //!
 //! ```text
-//! trunk-ci-analytics: main ✔ 1.32 ms (3 events, local mode: not uploaded)
-//!   ✔ main                 1.32 ms
-//!     ✔ lint               0.1 ms
-//!     ✔ test               0.9 ms
+//! trunk-ci-analytics: main ✔ 0.0 ms (3 events, local mode: not uploaded)
+//!   ✔ main                    0.0 ms
+//!     ✔ lint                  0.0 ms
+//!     ✔ unit tests            0.0 ms
 //! ```
 //!
-//! On CI, set `TRUNK_API_TOKEN`: the repository, the CI platform and tags such as `branch`,
-//! `sha` and `run_url` are detected, and a background thread uploads the events in batches.
-//! Set `TRUNK_CI_ANALYTICS=off` and tracked functions run as if unannotated.
+//! Add `TRUNK_EVENTS_FILE=events.jsonl` to get every event as one JSON line (the exact
+//! [`wire::Event`] that would be uploaded). On CI, set `TRUNK_API_TOKEN`: the repository,
+//! the CI platform and tags such as `branch`, `sha` and `run_url` are detected, and a
+//! background thread uploads the events. Set `TRUNK_CI_ANALYTICS=off` and tracked functions
+//! run as if unannotated.
 //!
 //! # The attribute
 //!
@@ -53,70 +61,215 @@
 //! | argument | meaning | default |
 //! |---|---|---|
 //! | `name = "…"` | sequence name, shown in the dashboards | the function's name |
-//! | `key = "…"` | sequence key, < 128 characters | `"{CARGO_PKG_NAME}::{module_path}::{fn}"` |
+//! | `key = "…"` | sequence key, < 128 characters (checked at compile time) | `"{CARGO_PKG_NAME}::{module_path}::{name}"` |
 //! | `kind = "…"` | sequence kind | `"function"` |
-//! | `platform = "…"` | snake_case CI platform | detected, else `"local"` |
-//! | `tags(k = expr, …)` | event tags, evaluated at entry; numbers stay numbers | CI tags |
-//! | `metrics(k = expr, …)` | numeric event metrics, evaluated at entry | `duration_ms` |
+//! | `platform = "…"` | snake_case CI platform (checked at compile time) | detected, else `"local"` |
+//! | `tags(k = expr, …)` | event tags, evaluated at entry; numbers stay numbers, the rest goes through `Display` | CI tags |
+//! | `metrics(k = expr, …)` | numeric event metrics (a `Duration` in ms), evaluated at entry | `duration_ms` |
 //! | `sequence_tags(k = expr, …)` | sequence tags | none |
 //! | `conclusion = path` | a `fn(&Ret) -> Conclusion` | by return type |
 //! | `root` | start a new chain even if a parent exists | off |
 //! | `flush` | flush when the call returns (also on panic) | on for `fn main` |
 //! | `crate = path` | path to this crate, for re-exports | `::trunk_ci_analytics` |
 //!
+//! The default key is the package name, the module path and the event's name (the `name`
+//! argument, else the function's name), e.g. `my-crate::build_script_build::main` for a
+//! build script's `main`: same-named functions of two crates, or two modules, stay apart. A
+//! default key longer than 127 characters is shortened to its head and a hash.
+//!
 //! The conclusion comes from the return type: `Result` (any alias), `bool`,
 //! [`ExitStatus`](std::process::ExitStatus), [`Output`](std::process::Output),
 //! [`ExitCode`](std::process::ExitCode); `()`, `Option` and other types are `SUCCESS`; your
 //! types implement [`IntoConclusion`]. A panic is `FAILURE` (the panic continues unchanged),
 //! a future dropped before it completes is `CANCELLED`, and [`set_conclusion`] inside the
-//! body wins over all of these.
+//! body wins over all of these. [`tag`] and [`metric`] add to the running event from inside
+//! its body.
 //!
-//! # Across threads, tasks and processes
+//! # In a build script
+//!
+//! ```toml
+//! [build-dependencies]
+//! trunk-ci-analytics = "0.1"
+//! ```
+//!
+//! ```no_run
+//! // build.rs
+//! use trunk_ci_analytics::track_event;
+//!
+//! #[track_event] // the root of this process's events; flushes when it returns
+//! fn main() -> std::io::Result<()> {
+//!     println!("cargo::rerun-if-changed=proto");
+//!     compile_protos()?;
+//!     Ok(())
+//! }
+//!
+//! #[track_event(kind = "codegen")]
+//! fn compile_protos() -> std::io::Result<()> {
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Cargo shows a build script's stderr, and so its tree summary, only when the script
+//! fails; use `TRUNK_EVENTS_FILE` to see its events locally. When a tracked step runs cargo
+//! with [`CommandExt::with_event_context`], the build scripts' events become children of
+//! that step. Those context variables never make cargo rerun a build script (nothing
+//! declares them with `rerun-if-env-changed`); a script cargo does not rerun records
+//! nothing.
+//!
+//! # In an xtask
+//!
+//! Make each step a tracked function, hand the context to the cargo commands it runs, and
+//! leave with [`exit`] rather than [`std::process::exit`] (which would lose the events of
+//! the functions it interrupts):
 //!
 //! ```no_run
 //! use std::process::Command;
-//! use trunk_ci_analytics::{current_context, track_event, CommandExt, FutureExt};
+//! use trunk_ci_analytics::{CommandExt, track_event};
+//!
+//! #[track_event(name = "xtask", kind = "workflow")]
+//! fn main() {
+//!     if let Err(e) = lint().and_then(|()| test()) {
+//!         eprintln!("xtask: {e}");
+//!         trunk_ci_analytics::exit(1); // records `main` as FAILURE, flushes, exits
+//!     }
+//! }
+//!
+//! #[track_event(kind = "step")]
+//! fn lint() -> Result<(), String> {
+//!     cargo(&["clippy", "--workspace", "--", "-D", "warnings"])
+//! }
+//!
+//! #[track_event(kind = "step")]
+//! fn test() -> Result<(), String> {
+//!     cargo(&["test", "--workspace"])
+//! }
+//!
+//! fn cargo(args: &[&str]) -> Result<(), String> {
+//!     let status = Command::new("cargo")
+//!         .args(args)
+//!         .with_event_context() // build scripts and tracked tools nest under this step
+//!         .status()
+//!         .map_err(|e| format!("cannot run cargo: {e}"))?;
+//!     trunk_ci_analytics::tag("exit_code", status.code().unwrap_or(-1));
+//!     if status.success() { Ok(()) } else { Err(format!("cargo {} failed", args[0])) }
+//! }
+//! ```
+//!
+//! `examples/xtask.rs` in the repository is a complete one.
+//!
+//! # In a CI runner
+//!
+//! Jobs are not one function call: track them with [`EventBuilder`], which ends with any
+//! [`Conclusion`]. A spawned task is polled outside the event that spawned it, so carry the
+//! context along with [`FutureExt::with_current_context`] (or [`EventContext::instrument`]).
+//!
+//! ```
+//! use std::time::Duration;
+//! use trunk_ci_analytics::{Conclusion, EventBuilder, FutureExt, track_event};
+//!
+//! #[track_event(kind = "step")]
+//! async fn run_tests() -> bool {
+//!     true
+//! }
+//!
+//! #[track_event(name = "pipeline", kind = "workflow")]
+//! async fn pipeline() -> bool {
+//!     // Started inside `pipeline`, the job is its child.
+//!     let mut job = EventBuilder::new("test [linux]").kind("job").start();
+//!     // `run_tests` becomes a child of the job, wherever the runtime polls it.
+//!     let work = job.in_scope(|| run_tests().with_current_context());
+//!     let task = tokio::spawn(async move {
+//!         let conclusion = match tokio::time::timeout(Duration::from_secs(600), work).await {
+//!             Ok(true) => Conclusion::Success,
+//!             Ok(false) => Conclusion::Failure,
+//!             Err(_) => Conclusion::TimedOut,
+//!         };
+//!         job.finish(conclusion); // an aborted task drops `job`: CANCELLED
+//!         conclusion
+//!     });
+//!     EventBuilder::new("docs").start().finish(Conclusion::Skipped);
+//!     matches!(task.await, Ok(Conclusion::Success))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() {
+//! #   let _guard = trunk_ci_analytics::init(Default::default());
+//!     let ok = pipeline().await;
+//!     // `main` is not tracked: flush before leaving (or keep an `init` guard alive).
+//!     let report = trunk_ci_analytics::flush(Duration::from_secs(2));
+//!     eprintln!("analytics: {report}");
+//!     assert!(ok);
+//! }
+//! ```
+//!
+//! `examples/ci_runner.rs` runs jobs under deadlines with each conclusion.
+//!
+//! # Across threads and processes
+//!
+//! [`current_context`] is the running event; [`EventContext::attach`] makes it the parent in
+//! another thread, and [`EventContext::env_vars`] hands it to any child process
+//! ([`CommandExt`] does it for [`std::process::Command`]). A root event in the child becomes
+//! a child of it, in the same chain.
+//!
+//! ```
+//! use trunk_ci_analytics::{current_context, track_event};
+//! # let _guard = trunk_ci_analytics::init(Default::default());
 //!
 //! #[track_event]
-//! fn build() -> std::io::Result<std::process::ExitStatus> {
-//!     // Each build script cargo runs becomes a child of this event.
-//!     Command::new("cargo").arg("build").with_event_context().status()
+//! fn compile(unit: u32) -> u32 {
+//!     unit
 //! }
 //!
 //! #[track_event]
 //! fn fan_out() {
 //!     let ctx = current_context();
-//!     std::thread::spawn(move || match ctx {
-//!         Some(ctx) => ctx.attach(build),
-//!         None => build(),
+//!     let worker = std::thread::spawn(move || match ctx {
+//!         Some(ctx) => ctx.attach(|| compile(1)), // a child of `fan_out`
+//!         None => compile(1),                     // analytics off
 //!     });
+//!     let _ = worker.join();
 //! }
-//!
-//! #[track_event]
-//! async fn spawn_work() {
-//!     // The task runs under this event wherever the runtime polls it.
-//!     let task = async { /* tracked calls */ }.with_current_context();
-//! #   let _ = task;
-//! }
+//! fan_out();
 //! ```
 //!
-//! Work that is not one function call — a CI runner's jobs — uses [`EventBuilder`]:
+//! # Configuration
 //!
-//! ```
-//! use trunk_ci_analytics::{Conclusion, EventBuilder};
+//! Without [`init`], the first event configures everything from these variables; with it,
+//! from a [`Config`] (usually [`Config::from_env`] plus changes). A bad value gives one
+//! warning naming the variable, and its default is used.
 //!
-//! let job = EventBuilder::new("integration [linux]").kind("job").tag("shard", 1).start();
-//! job.finish(Conclusion::TimedOut);
-//! ```
+//! | variable | meaning |
+//! |---|---|
+//! | `TRUNK_API_TOKEN` | API token; without it nothing is uploaded (local mode) |
+//! | `TRUNK_PUBLIC_API_ADDRESS` | API base URL, default `https://api.trunk.io` |
+//! | `TRUNK_REPO` | `owner/name` or a github.com URL; overrides detection |
+//! | `TRUNK_CI_ANALYTICS` | `off` disables everything |
+//! | `TRUNK_EVENTS_FILE` | append every finished event as one JSON line, with or without a token |
+//! | `TRUNK_SPOOL_DIR` | where undelivered events wait for the next run |
+//! | `TRUNK_FLUSH_TIMEOUT_MS` | longest wait at exit, default 2000 |
+//! | `TRUNK_CI_ANALYTICS_LOG` | `off error warn info debug` on stderr, default `warn` |
+//! | `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` | the parent handed to a child process |
+//!
+//! The repository comes from `TRUNK_REPO`, `GITHUB_REPOSITORY`, the CI provider's variables
+//! or `git remote get-url origin`; the platform (`github_actions`, `gitlab_ci`, `buildkite`,
+//! `circleci`, `jenkins`, `azure_pipelines`, else `local`) and the tags `branch`, `sha`,
+//! `runner`, `run_url`, `os` and `arch` from the CI provider's variables ([`detect`]).
 //!
 //! # Setup and exit
 //!
-//! Without [`init`], the first event configures everything from the environment (see the
-//! table in the README). Events are queued without blocking; at the end of a tracked
-//! `fn main`, when the [`InitGuard`] of [`init`] drops, or on [`exit`], the runtime waits at
-//! most `TRUNK_FLUSH_TIMEOUT_MS` (2 s) for the upload and writes what is left to the spool,
-//! from where a later run sends it. [`flush`] does the same on demand and reports what
-//! happened.
+//! Events are queued without blocking. At the end of a tracked `fn main`, when the
+//! [`InitGuard`] of [`init`] drops, or on [`exit`], the runtime waits at most
+//! `TRUNK_FLUSH_TIMEOUT_MS` (2 s) for the upload and writes what is left to the spool (by
+//! default in the user's cache directory), from where a later run sends it. An unreachable
+//! endpoint costs a whole pipeline at most one flush timeout: the first process to find it
+//! unreachable tells the others through the spool directory, and they spool at once.
+//! [`flush`] does the same on demand and reports what happened. On Unix, pending events are
+//! also flushed when the process exits normally without any of these; on Windows, flush
+//! through one of them.
+//!
+//! Each request is `POST {TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents` with the
+//! `x-api-token` header and a [`wire::TrackEventsRequest`] body; the token is never
+//! written to any log, `Debug` output or spool file.
 
 #![deny(missing_docs)]
 
@@ -125,6 +278,7 @@
 ///
 /// ```
 /// use trunk_ci_analytics::track_event;
+/// # let _guard = trunk_ci_analytics::init(Default::default());
 ///
 /// #[track_event(kind = "step", tags(target = "x86_64"))]
 /// fn compile() -> Result<u32, String> {
@@ -135,3 +289,9 @@
 pub use trunk_ci_analytics_macros::track_event;
 
 pub use trunk_ci_analytics_runtime::*;
+
+/// The README's Rust snippets, compiled (and run, unless marked otherwise) as doctests so
+/// that the README cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -213,7 +213,7 @@ fn with_current(f: impl FnOnce(&mut Frame)) {
 ///
 /// #[track_event]
 /// fn build(target: &str) {
-///     tag("target", target.to_owned());
+///     tag("target", target);
 ///     tag("shard", 3);
 /// }
 /// build("x86_64-unknown-linux-gnu");

@@ -58,7 +58,8 @@ impl Site {
         self.flush
     }
 
-    /// `{package}::{module_path}::{fn}`, or the explicit key; computed once, off the hot path.
+    /// `{package}::{module_path}::{name}` (`name` defaults to the function's name), or the
+    /// explicit key; computed once, off the hot path.
     pub(crate) fn key(&self) -> &str {
         self.resolved_key.get_or_init(|| match self.key {
             Some(k) => k.into(),
