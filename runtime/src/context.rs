@@ -372,8 +372,16 @@ impl CommandExt for std::process::Command {
 }
 
 /// Removes the event frame `id` from this thread's stack (normally the top).
+#[inline]
 pub(crate) fn remove_frame(id: u64) -> Option<Frame> {
     with_stack(|s| {
+        // Almost always the top: a guard finishes before its parent.
+        if matches!(s.last(), Some(Entry::Event(f)) if f.id == id) {
+            return match s.pop() {
+                Some(Entry::Event(f)) => Some(f),
+                _ => None,
+            };
+        }
         let pos = s
             .iter()
             .rposition(|e| matches!(e, Entry::Event(f) if f.id == id))?;
