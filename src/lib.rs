@@ -110,11 +110,11 @@
 //! ```
 //!
 //! Cargo shows a build script's stderr, and so its tree summary, only when the script
-//! fails; use `TRUNK_EVENTS_FILE` to see its events locally. When a tracked step runs cargo
-//! with [`CommandExt::with_event_context`], the build scripts' events become children of
-//! that step. Those context variables never make cargo rerun a build script (nothing
-//! declares them with `rerun-if-env-changed`); a script cargo does not rerun records
-//! nothing.
+//! fails (or with `cargo build -vv`); use `TRUNK_EVENTS_FILE` to see its events locally.
+//! When a tracked step runs cargo with [`CommandExt::with_event_context`], the build
+//! scripts' events become children of that step. Those context variables never make cargo
+//! rerun a build script (nothing declares them with `rerun-if-env-changed`); a script cargo
+//! does not rerun records nothing.
 //!
 //! # In an xtask
 //!
