@@ -30,27 +30,40 @@ pub(crate) struct Node {
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     by_chain: HashMap<u64, Vec<Node>>,
+    /// Chains whose root has ended, in the order the roots arrived.
+    ended: Vec<u64>,
     held: usize,
     overflow: usize,
 }
 
 impl Summary {
-    /// Remembers `node`; returns the rendered tree when it is the root of its chain.
-    pub(crate) fn add(&mut self, node: Node, uploading: bool) -> Option<String> {
+    /// Remembers `node`. A root only marks its chain as ended: children that finished
+    /// before it on other threads may still be on their way (each thread hands its events
+    /// over in batches), so the tree is drawn by [`take_ended`](Self::take_ended), once
+    /// everything recorded so far has arrived.
+    pub(crate) fn add(&mut self, node: Node) {
         if node.parent.is_none() {
-            let mut nodes = self.by_chain.remove(&node.chain).unwrap_or_default();
-            self.held -= nodes.len();
-            nodes.push(node);
-            let overflow = std::mem::take(&mut self.overflow);
-            return Some(render(&nodes, overflow, uploading));
-        }
-        if self.held >= MAX_NODES {
+            self.ended.push(node.chain);
+        } else if self.held >= MAX_NODES {
             self.overflow += 1;
-            return None;
+            return;
         }
         self.held += 1;
         self.by_chain.entry(node.chain).or_default().push(node);
-        None
+    }
+
+    /// The trees of the chains whose root has ended.
+    pub(crate) fn take_ended(&mut self, uploading: bool) -> Vec<String> {
+        let ended = std::mem::take(&mut self.ended);
+        ended
+            .into_iter()
+            .filter_map(|chain| {
+                let nodes = self.by_chain.remove(&chain)?;
+                self.held -= nodes.len();
+                let overflow = std::mem::take(&mut self.overflow);
+                Some(render(&nodes, overflow, uploading))
+            })
+            .collect()
     }
 }
 
@@ -151,23 +164,15 @@ mod tests {
     }
 
     #[test]
-    fn prints_the_tree_when_the_root_ends() {
+    fn prints_the_tree_once_the_root_has_ended() {
         let mut s = Summary::default();
-        assert!(
-            s.add(node(3, Some(2), "unit", Conclusion::Success, 3), false)
-                .is_none()
-        );
-        assert!(
-            s.add(node(2, Some(1), "test", Conclusion::Failure, 2), false)
-                .is_none()
-        );
-        assert!(
-            s.add(node(4, Some(1), "fmt", Conclusion::Success, 1), false)
-                .is_none()
-        );
-        let out = s
-            .add(node(1, None, "ci", Conclusion::Failure, 0), false)
-            .unwrap_or_default();
+        s.add(node(3, Some(2), "unit", Conclusion::Success, 3));
+        s.add(node(2, Some(1), "test", Conclusion::Failure, 2));
+        assert!(s.take_ended(false).is_empty(), "no root yet");
+        s.add(node(1, None, "ci", Conclusion::Failure, 0));
+        // A child recorded on another thread may arrive after its root: still in the tree.
+        s.add(node(4, Some(1), "fmt", Conclusion::Success, 1));
+        let out = s.take_ended(false).concat();
         let lines: Vec<&str> = out.lines().collect();
         assert!(
             lines[0].starts_with("trunk-ci-analytics: ci ✘ 12.5 ms (4 events"),

@@ -77,11 +77,22 @@ impl Encoder {
             duration_ms: encode::duration_ms(record),
             start: record.frame.start,
         };
-        if let Some(text) = summary.add(node, self.uploading) {
-            // The events file first, so a reader who sees the summary finds every event.
-            self.write_pending();
-            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+        summary.add(node);
+    }
+
+    /// Prints the trees of the roots that ended; call once everything recorded so far has
+    /// been encoded (the hand-off ran empty, or a flush arrived).
+    pub(crate) fn print_summaries(&mut self) {
+        let Some(summary) = self.summary.as_mut() else {
+            return;
+        };
+        let trees = summary.take_ended(self.uploading);
+        if trees.is_empty() {
+            return;
         }
+        // The events file first, so a reader who sees the summary finds every event.
+        self.write_pending();
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), trees.concat().as_bytes());
     }
 
     /// Writes the events file's pending lines.

@@ -174,6 +174,8 @@ impl Worker {
             Msg::Flush(request) => {
                 // Records dropped while this chunk was taken were sent before the flush too.
                 count_refused(consumer, uploader, report, *bound);
+                // Every event recorded before the flush has been encoded by now.
+                encoder.print_summaries();
                 // The events file holds everything before the flush when it returns.
                 encoder.write_pending();
                 match uploader.as_mut() {
@@ -184,6 +186,10 @@ impl Worker {
                 }
             }
         });
+        if taken != Taken::More {
+            // The hand-off ran empty: every event recorded before now has been encoded.
+            self.encoder.print_summaries();
+        }
         self.encoder.write_pending();
         taken
     }
