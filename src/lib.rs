@@ -61,7 +61,7 @@
 //! | argument | meaning | default |
 //! |---|---|---|
 //! | `name = "…"` | sequence name, shown in the dashboards | the function's name |
-//! | `key = "…"` | sequence key, < 128 characters (checked at compile time) | `"{CARGO_PKG_NAME}::{module_path}::{name}"` |
+//! | `key = "…"` | sequence key, < 128 characters (checked at compile time) | `"{CARGO_PKG_NAME}::{module_path}::{fn}"` |
 //! | `kind = "…"` | sequence kind | `"function"` |
 //! | `platform = "…"` | snake_case CI platform (checked at compile time) | detected, else `"local"` |
 //! | `tags(k = expr, …)` | event tags, evaluated at entry; numbers stay numbers, the rest goes through `Display` | CI tags |

@@ -119,7 +119,7 @@ impl<'a> Gen<'a> {
                     #name,
                     #key,
                     ::core::option_env!("CARGO_PKG_NAME"),
-                    ::core::module_path!(),
+                    ::core::concat!(::core::module_path!(), "::", #fn_name),
                     #kind,
                     #platform,
                     #root,

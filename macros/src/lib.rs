@@ -41,7 +41,7 @@ use proc_macro::TokenStream;
 /// | argument | meaning | default |
 /// |---|---|---|
 /// | `name = "…"` | the sequence name | the function's name |
-/// | `key = "…"` | the sequence key, shorter than 128 characters | `"{CARGO_PKG_NAME}::{module_path}::{name}"`, `name` being the `name` argument or the function's name |
+/// | `key = "…"` | the sequence key, shorter than 128 characters | `"{CARGO_PKG_NAME}::{module_path}::{fn}"`, `fn` being the function's own name (a `name` argument does not change it) |
 /// | `kind = "…"` | the sequence kind | `"function"` |
 /// | `platform = "…"` | the CI platform, snake_case | detected, else `"local"` |
 /// | `tags(k = expr, …)` | event tags; numbers stay numbers, anything else goes through `Display` | the detected CI tags |

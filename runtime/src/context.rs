@@ -310,7 +310,7 @@ impl Drop for Entered {
 ///
 /// assert!(current_context().is_none()); // no event runs here
 /// // Inside, the context is `build`'s own: its default sequence key is
-/// // `{CARGO_PKG_NAME}::{module_path}::{name}`.
+/// // `{CARGO_PKG_NAME}::{module_path}::{fn}`.
 /// let key = concat!(env!("CARGO_PKG_NAME"), "::", module_path!(), "::build");
 /// assert_eq!(build().as_deref(), Some(key));
 /// ```

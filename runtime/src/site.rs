@@ -16,7 +16,8 @@ pub struct Site {
     name: &'static str,
     key: Option<&'static str>,
     package: Option<&'static str>,
-    module: &'static str,
+    /// `module_path!()::fn`.
+    path: &'static str,
     kind: &'static str,
     platform: Option<&'static str>,
     root: bool,
@@ -31,7 +32,7 @@ impl Site {
         name: &'static str,
         key: Option<&'static str>,
         package: Option<&'static str>,
-        module: &'static str,
+        path: &'static str,
         kind: &'static str,
         platform: Option<&'static str>,
         root: bool,
@@ -41,7 +42,7 @@ impl Site {
             name,
             key,
             package,
-            module,
+            path,
             kind,
             platform,
             root,
@@ -58,15 +59,15 @@ impl Site {
         self.flush
     }
 
-    /// `{package}::{module_path}::{name}` (`name` defaults to the function's name), or the
-    /// explicit key; computed once, off the hot path.
+    /// `{package}::{module_path}::{fn}` (the function's own name, whatever its `name`), or
+    /// the explicit key; computed once, off the hot path.
     pub(crate) fn key(&self) -> &str {
         self.resolved_key.get_or_init(|| match self.key {
             Some(k) => k.into(),
             None => {
                 let full = match self.package {
-                    Some(p) => format!("{p}::{}::{}", self.module, self.name),
-                    None => format!("{}::{}", self.module, self.name),
+                    Some(p) => format!("{p}::{}", self.path),
+                    None => self.path.to_owned(),
                 };
                 shorten_key(full).into_boxed_str()
             }
@@ -157,12 +158,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_key_joins_package_module_and_name() {
+    fn default_key_joins_package_module_and_function() {
+        // `name = "Build it"` changes the display name, not the key.
         let s = Site::new(
-            "build",
+            "Build it",
             None,
             Some("pkg"),
-            "pkg::ci",
+            "pkg::ci::build",
             "function",
             None,
             false,

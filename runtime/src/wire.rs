@@ -272,7 +272,7 @@ impl From<bool> for TagValue {
 
 /// The sequence an event belongs to: what shows as a row in the dashboards. Every event of
 /// a `#[track_event]` function carries its sequence, keyed by default
-/// `{CARGO_PKG_NAME}::{module_path}::{name}`.
+/// `{CARGO_PKG_NAME}::{module_path}::{fn}`.
 ///
 /// ```
 /// use trunk_ci_analytics::wire::{Payload, Sequence};
