@@ -27,8 +27,22 @@ fn server_errors_are_retried_until_delivered() {
     let child = Run::new(&server, &tmp.spool())
         .events(1, 1200)
         .env("TRUNK_EVENTS_FILE", events_file.display())
+        .env("TRUNK_CI_ANALYTICS_LOG", "debug")
         .run();
     child.assert_no_token(&server.token());
+    // `debug` says each retry and why; `info` (included) each delivered batch.
+    let lines = child.runtime_lines();
+    let retries = lines
+        .iter()
+        .filter(|l| l.contains("debug:") && l.contains("attempt"))
+        .count();
+    assert_eq!(retries, 3, "{}", child.stderr);
+    let delivered: usize = lines
+        .iter()
+        .filter_map(|l| l.split("info: delivered ").nth(1))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(delivered, 1200, "{}", child.stderr);
 
     let report = child.report();
     assert_eq!((report.delivered, report.spooled), (1200, 0), "{report:?}");

@@ -28,9 +28,10 @@ pub enum LogLevel {
     /// to the spool (the default).
     #[default]
     Warn = 2,
-    /// Currently the same as `Warn`.
+    /// Also each batch delivered and each batch written to the spool.
     Info = 3,
-    /// Also notes on ignored calls, such as [`tag`](crate::tag) outside any event.
+    /// Also each retry with its reason and wait, and notes on ignored calls, such as
+    /// [`tag`](crate::tag) outside any event.
     Debug = 4,
 }
 

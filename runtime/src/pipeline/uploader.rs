@@ -381,6 +381,16 @@ impl Uploader {
         let now = Instant::now();
         match outcome {
             Outcome::Delivered => {
+                let (n, what) = match &job {
+                    Job::Batch(b) if b.origin == Origin::Own => (b.len(), "events"),
+                    Job::Batch(b) => (b.len(), "events of an earlier run"),
+                    Job::Replay(claimed, _) => (claimed.events, "events from the spool"),
+                };
+                crate::log!(
+                    Info,
+                    "delivered {n} {what} to {} (attempt {attempts})",
+                    self.http.url()
+                );
                 self.failing = false;
                 self.unreachable_streak = 0;
                 self.breaker.record_success();
@@ -447,6 +457,13 @@ impl Uploader {
                     return;
                 }
                 let wait = after.unwrap_or_else(|| retry::backoff(attempts, &mut self.jitter));
+                crate::log!(
+                    Debug,
+                    "{}: {failure}; attempt {} in {} ms",
+                    self.http.url(),
+                    attempts + 1,
+                    wait.as_millis()
+                );
                 let until = now + wait;
                 if self.earliest_deadline().is_some_and(|d| until > d) {
                     self.park(job);
@@ -592,6 +609,7 @@ impl Uploader {
         let n = batch.len();
         match self.spool.as_mut().map(|s| s.write(&batch.body, n)) {
             Some(Ok(written)) => {
+                crate::log!(Info, "wrote {n} events to the spool {}", self.spool_dir());
                 if batch.origin == Origin::Own {
                     self.report.spooled += n as u64;
                     self.own_files.insert(written.name, (n, self.window));
