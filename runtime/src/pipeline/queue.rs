@@ -273,8 +273,13 @@ impl Consumer {
             // Counted in transit before they leave the buffer, so that `pending` never sees
             // them nowhere.
             let records = local.with(|r| {
+                if r.is_empty() {
+                    return Vec::new();
+                }
                 self.shared.transit.fetch_add(r.len(), Relaxed);
-                std::mem::take(r)
+                // Leave a full-size buffer: an empty one would make the recording thread
+                // grow it again, reallocation by reallocation, on its hot path.
+                std::mem::replace(r, Vec::with_capacity(LOCAL_BATCH))
             });
             n += records.len();
             records.into_iter().for_each(|r| f(Msg::Record(r)));
