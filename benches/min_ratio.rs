@@ -12,36 +12,17 @@
 
 #![allow(clippy::expect_used)] // a benchmark without its server has nothing to measure
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use trunk_ci_analytics::track_event;
+use trunk_ci_analytics_benches::{
+    calls, discard_fastrace, fast, timed, tracked, under_fastrace_roots,
+};
 
 const CALLS: u64 = 20_000;
 const ROUNDS: usize = 200;
 
-#[track_event]
-#[inline(never)]
-fn tracked(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3)
-}
-
-#[fastrace::trace]
-#[inline(never)]
-fn fast(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3)
-}
-
-struct Discard;
-
-impl fastrace::collector::Reporter for Discard {
-    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
-        black_box(spans);
-    }
-}
-
-fn per_call(start: Instant) -> f64 {
-    start.elapsed().as_nanos() as f64 / CALLS as f64
+fn per_call(time: Duration) -> f64 {
+    time.as_nanos() as f64 / CALLS as f64
 }
 
 fn main() {
@@ -49,27 +30,14 @@ fn main() {
         return; // `cargo bench -- --list` probes every bench target.
     }
     let _up = trunk_ci_analytics_benches::uploading().expect("loopback server");
-    fastrace::set_reporter(Discard, fastrace::collector::Config::default());
+    discard_fastrace();
     let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
     for _ in 0..ROUNDS {
-        let start = Instant::now();
-        for i in 0..CALLS {
-            black_box(tracked(i));
-        }
-        ours = ours.min(per_call(start));
+        ours = ours.min(per_call(timed(|| calls(CALLS, tracked))));
         let report = trunk_ci_analytics::flush(Duration::from_secs(30));
         assert_eq!(report.dropped, 0, "{report}");
 
-        use fastrace::prelude::*;
-        let start = Instant::now();
-        for chunk in 0..CALLS / 1000 {
-            let root = Span::root("bench", SpanContext::random());
-            let _parent = root.set_local_parent();
-            for i in chunk * 1000..(chunk + 1) * 1000 {
-                black_box(fast(i));
-            }
-        }
-        theirs = theirs.min(per_call(start));
+        theirs = theirs.min(per_call(timed(|| under_fastrace_roots(CALLS, 1000, fast))));
         fastrace::flush();
     }
     println!(

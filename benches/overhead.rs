@@ -21,17 +21,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use trunk_ci_analytics::track_event;
-
-#[inline(never)]
-fn plain(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3)
-}
-
-#[track_event]
-#[inline(never)]
-fn tracked(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3)
-}
+use trunk_ci_analytics_benches::{
+    calls, discard_fastrace, fast, plain, timed, tracked, under_fastrace_roots,
+};
 
 #[track_event]
 #[inline(never)]
@@ -66,12 +58,6 @@ fn traced_depth2(x: u64) -> u64 {
 
 #[fastrace::trace]
 #[inline(never)]
-fn fast(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3)
-}
-
-#[fastrace::trace]
-#[inline(never)]
 fn fast_depth3(x: u64) -> u64 {
     fast_depth2(x)
 }
@@ -80,28 +66,6 @@ fn fast_depth3(x: u64) -> u64 {
 #[inline(never)]
 fn fast_depth2(x: u64) -> u64 {
     fast(x)
-}
-
-struct Discard;
-
-impl fastrace::collector::Reporter for Discard {
-    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
-        black_box(spans);
-    }
-}
-
-/// Runs `iters` calls of `f`, `per_root` at a time under a new fastrace root.
-fn under_fastrace_roots(iters: u64, per_root: u64, f: impl Fn(u64) -> u64) {
-    use fastrace::prelude::*;
-    let mut done = 0;
-    while done < iters {
-        let root = Span::root("bench", SpanContext::random());
-        let _parent = root.set_local_parent();
-        for i in done..(done + per_root).min(iters) {
-            black_box(f(i));
-        }
-        done += per_root;
-    }
 }
 
 /// Wall time for `iters` calls made on each of `threads` threads at once.
@@ -129,15 +93,11 @@ const PACED_CHUNK: u64 = 20_000;
 /// each chunk before the next (untimed), so every timed call takes the hand-off path of a
 /// process whose uploader keeps up, never the overflow path.
 fn paced(iters: u64, f: impl Fn(u64) -> u64) -> Duration {
-    let mut timed = Duration::ZERO;
+    let mut total = Duration::ZERO;
     let mut done = 0;
     while done < iters {
         let n = PACED_CHUNK.min(iters - done);
-        let start = Instant::now();
-        for i in done..done + n {
-            black_box(f(i));
-        }
-        timed += start.elapsed();
+        total += timed(|| calls(n, |i| f(done + i)));
         done += n;
         let report = trunk_ci_analytics::flush(Duration::from_secs(60));
         assert_eq!(
@@ -145,12 +105,12 @@ fn paced(iters: u64, f: impl Fn(u64) -> u64) -> Duration {
             "the paced case must not overflow: {report}"
         );
     }
-    timed
+    total
 }
 
 fn overhead(c: &mut Criterion) {
     let up = trunk_ci_analytics_benches::uploading().expect("loopback server");
-    fastrace::set_reporter(Discard, fastrace::collector::Config::default());
+    discard_fastrace();
     let registry = tracing_subscriber::registry();
     let _tracing = tracing::subscriber::set_default(registry);
 
@@ -162,11 +122,7 @@ fn overhead(c: &mut Criterion) {
     g.bench_function("track_event", |b| b.iter(|| tracked(black_box(7))));
     g.bench_function("tracing", |b| b.iter(|| traced(black_box(7))));
     g.bench_function("fastrace", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            under_fastrace_roots(iters, 1000, fast);
-            start.elapsed()
-        })
+        b.iter_custom(|iters| timed(|| under_fastrace_roots(iters, 1000, fast)))
     });
     g.finish();
 
@@ -190,32 +146,20 @@ fn overhead(c: &mut Criterion) {
     g.bench_function("track_event", |b| b.iter(|| tracked_depth3(black_box(7))));
     g.bench_function("tracing", |b| b.iter(|| traced_depth3(black_box(7))));
     g.bench_function("fastrace", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            under_fastrace_roots(iters, 300, fast_depth3);
-            start.elapsed()
-        })
+        b.iter_custom(|iters| timed(|| under_fastrace_roots(iters, 300, fast_depth3)))
     });
     g.finish();
 
     // Two threads at once: the time for `iters` calls on each.
     let mut g = c.benchmark_group("two_threads");
     g.bench_function("track_event", |b| {
-        b.iter_custom(|iters| {
-            on_threads(2, iters, |n| {
-                (0..n).for_each(|i| {
-                    black_box(tracked(i));
-                })
-            })
-        })
+        b.iter_custom(|iters| on_threads(2, iters, |n| calls(n, tracked)))
     });
     g.bench_function("tracing", |b| {
         b.iter_custom(|iters| {
             on_threads(2, iters, |n| {
                 let _t = tracing::subscriber::set_default(tracing_subscriber::registry());
-                (0..n).for_each(|i| {
-                    black_box(traced(i));
-                })
+                calls(n, traced)
             })
         })
     });
