@@ -124,7 +124,10 @@ pub struct SyncGuard {
 
 impl SyncGuard {
     /// Starts an event of `site` as a child of the current context.
-    #[inline]
+    // Out of line: inlined, its frame-building made every tracked function save six
+    // registers and reserve ~700 bytes of stack on entry, which the disabled path paid too
+    // (+1.8 ns over a plain call instead of +0.1 ns, in a library crate).
+    #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
         let id = context::with_stack(|s| {
             let frame = Frame::new(s, Meta::Static(site), site.root(), extras);
@@ -141,7 +144,7 @@ impl SyncGuard {
     }
 
     /// Ends the event with the conclusion of the function's return value.
-    #[inline]
+    #[inline(never)]
     pub fn finish(mut self, returned: Conclusion) {
         self.finished = true;
         if let Some(frame) = self.pop() {
