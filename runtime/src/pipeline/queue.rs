@@ -1,10 +1,10 @@
 //! The hand-off from the threads that record events to the background thread.
 //!
 //! `submit` is on every event's hot path. Each recording thread appends to its own buffer
-//! (locked by the background thread only to collect it, see `local_buffer`), and hands a
-//! full buffer of [`LOCAL_BATCH`] records to std's
-//! lock-free channel in one send. Per event: no syscall, no shared cache line written, no
-//! allocation. Sending every record on its own, as a first version did, wrote the channel's
+//! (locked by the background thread only to collect it, see `local_buffer`) and hands a
+//! full buffer of [`LOCAL_BATCH`] records to std's lock-free channel in one send. Per event:
+//! no syscall and no shared cache line written; one allocation (the next buffer) per
+//! [`LOCAL_BATCH`] events. Sending every record on its own, as a first version did, wrote the channel's
 //! tail and a shared counter on every event, and those lines bounced between the recording
 //! core and the background thread's: it cost about 1.6× a fastrace span (BENCHMARKS.md).
 //!
