@@ -46,7 +46,6 @@ impl Token {
         Token(value.into())
     }
 
-    #[allow(dead_code)] // used by the uploader
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
