@@ -371,6 +371,30 @@ impl CommandExt for std::process::Command {
     }
 }
 
+/// Pops the event frame `id` if it is on top of this thread's stack (as it is but when an
+/// event started inside was leaked) and lends it to `f`, which must move it out (through
+/// the pointer) before it returns: the frame goes from the stack straight to where `f` puts
+/// it, never through a local.
+#[inline]
+pub(crate) fn pop_top<R>(id: u64, f: impl FnOnce(*const Frame) -> R) -> Option<R> {
+    with_stack(|s| {
+        let len = s.len();
+        let Some(Entry::Event(top)) = s.last() else {
+            return None;
+        };
+        if top.id != id {
+            return None;
+        }
+        let top: *const Frame = top;
+        // SAFETY: the entry is forgotten before `f` runs, so nothing else drops or reads the
+        // frame; `f` moves it out, and the memory stays put since nothing else touches the
+        // vector meanwhile (our borrow of the stack is exclusive).
+        unsafe { s.set_len(len - 1) };
+        Some(f(top))
+    })
+    .flatten()
+}
+
 /// Removes the event frame `id` from this thread's stack (normally the top).
 #[inline]
 pub(crate) fn remove_frame(id: u64) -> Option<Frame> {

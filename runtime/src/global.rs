@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::Conclusion;
 use crate::config::Config;
 use crate::context::EventContext;
-use crate::event::Record;
+use crate::event::{Frame, Record};
 use crate::pipeline::{FlushReport, Pipeline};
 
 const UNINIT: u8 = 0;
@@ -82,8 +83,29 @@ pub(crate) fn process_parent() -> Option<&'static EventContext> {
 
 #[inline]
 pub(crate) fn submit(record: Record) {
-    if let Some(p) = RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
-        p.submit(record);
+    submit_with(|| record);
+}
+
+/// Hands a finished event over, moving the frame at `frame` out.
+///
+/// # Safety
+/// `frame` is valid for reads, and the caller treats it as moved out when this returns.
+#[inline]
+pub(crate) unsafe fn submit_frame(frame: *const Frame, end: u64, conclusion: Conclusion) {
+    match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
+        // SAFETY: our own contract.
+        Some(p) => unsafe { p.submit_frame(frame, end, conclusion) },
+        // SAFETY: our own contract.
+        None => drop(unsafe { frame.read() }),
+    }
+}
+
+/// [`submit`] of the record `make` builds, in place; `make` is always called.
+#[inline]
+pub(crate) fn submit_with(make: impl FnOnce() -> Record) {
+    match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
+        Some(p) => p.submit_with(make),
+        None => drop(make()),
     }
 }
 

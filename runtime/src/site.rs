@@ -76,7 +76,7 @@ impl Site {
 }
 
 /// Owned site of an event built with [`EventBuilder`](crate::EventBuilder).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct DynSite {
     pub(crate) name: String,
     pub(crate) key: String,

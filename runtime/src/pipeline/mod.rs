@@ -35,7 +35,7 @@ mod breaker;
 mod encoder;
 pub(crate) mod exit_hook;
 mod http;
-mod local_buffer;
+mod outbox;
 mod queue;
 mod report;
 mod retry;
@@ -48,8 +48,9 @@ use std::time::{Duration, Instant};
 
 pub use report::FlushReport;
 
+use crate::Conclusion;
 use crate::config::Config;
-use crate::event::Record;
+use crate::event::{Frame, Record};
 use queue::{FlushRequest, Producer};
 
 /// Beyond its timeout, a flush waits this much more for the background thread's answer: the
@@ -76,9 +77,24 @@ impl Pipeline {
     }
 
     /// Hands a finished event to the background thread. Never blocks.
+    /// Hands a finished event over, moving the frame at `frame` out.
+    ///
+    /// # Safety
+    /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
     #[inline]
-    pub(crate) fn submit(&self, record: Record) {
-        self.producer.submit(record);
+    pub(crate) unsafe fn submit_frame(
+        &self,
+        frame: *const Frame,
+        end: u64,
+        conclusion: Conclusion,
+    ) {
+        // SAFETY: our own contract.
+        unsafe { self.producer.submit_frame(frame, end, conclusion) }
+    }
+
+    #[inline]
+    pub(crate) fn submit_with(&self, make: impl FnOnce() -> Record) {
+        self.producer.submit_with(make);
     }
 
     /// Waits until everything submitted before the call is delivered, spooled, dropped or

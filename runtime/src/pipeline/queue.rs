@@ -1,17 +1,17 @@
 //! The hand-off from the threads that record events to the background thread.
 //!
-//! `submit` is on every event's hot path. Each recording thread appends to its own buffer
-//! (locked by the background thread only to collect it, see `local_buffer`) and hands a
-//! full buffer of [`LOCAL_BATCH`] records to std's lock-free channel in one send. Per event:
-//! no syscall and no shared cache line written; one allocation (the next buffer) per
-//! [`LOCAL_BATCH`] events. Sending every record on its own, as a first version did, wrote the channel's
+//! `submit` is on every event's hot path. Each recording thread appends to its own outbox
+//! (which the background thread can empty from outside without a lock, see `outbox`) and
+//! hands a full chunk of [`LOCAL_BATCH`] records to std's lock-free channel in one send. Per
+//! event: no syscall, no locked instruction and no shared cache line written; one allocation
+//! (the next chunk) per [`LOCAL_BATCH`] events. Sending every record on its own, as a first version did, wrote the channel's
 //! tail and a shared counter on every event, and those lines bounced between the recording
 //! core and the background thread's: it cost about 1.6× a fastrace span (BENCHMARKS.md).
 //!
-//! Buffers not yet full are collected by the background thread whenever the channel runs
+//! Chunks not yet full are collected by the background thread whenever the channel runs
 //! empty and before it answers a flush, so a thread that records a few events and then
 //! blocks (a step waiting on `cargo build`) does not hold them back, and a thread that exits
-//! leaves its buffer behind for collection. The background thread never sleeps in `recv` (a
+//! leaves its chunk behind for collection. The background thread never sleeps in `recv` (a
 //! sender would then have to wake it with a syscall), but polls on a timer; a sender wakes it
 //! when the records waiting reach a full upload batch, and a flush wakes it explicitly.
 //!
@@ -22,7 +22,7 @@
 //! gets there.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -30,8 +30,9 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use super::FlushReport;
-use super::local_buffer::LocalBuffer;
-use crate::event::Record;
+use super::outbox::{Chunk, Mailbox, Pool, Writer};
+use crate::Conclusion;
+use crate::event::{Frame, Record};
 
 /// Records a thread collects before handing them over in one send.
 pub(crate) const LOCAL_BATCH: usize = 64;
@@ -44,13 +45,21 @@ pub(crate) enum Msg {
 
 /// What travels through the channel.
 enum Wire {
-    Records(Vec<Record>),
+    /// A chunk the background thread alone can reach now, and how many records it held
+    /// when sent (the count `queued` went up by).
+    Records(Arc<Chunk>, usize),
     Flush(FlushRequest),
 }
 
+/// A recording thread's end: the chunk it writes and where the background thread finds it.
+struct Outbox {
+    writer: Writer,
+    mailbox: Arc<Mailbox>,
+}
+
 thread_local! {
-    /// This thread's buffer, with the address of the channel it is registered with.
-    static LOCAL: RefCell<Option<(usize, Arc<LocalBuffer>)>> = const { RefCell::new(None) };
+    /// This thread's outbox, with the address of the channel it is registered with.
+    static LOCAL: RefCell<Option<(usize, Outbox)>> = const { RefCell::new(None) };
 }
 
 /// A caller waiting in `flush`: everything sent before this message is its business.
@@ -79,8 +88,10 @@ pub(crate) struct Shared {
     bound: usize,
     /// Records dropped by `submit`, not yet counted in a report.
     refused: AtomicU64,
-    /// Every recording thread's buffer, live or left behind by a thread that exited.
-    locals: Mutex<Vec<Arc<LocalBuffer>>>,
+    /// Every recording thread's mailbox, live or left behind by a thread that exited.
+    locals: Mutex<Vec<Arc<Mailbox>>>,
+    /// Emptied chunks, for reuse.
+    pool: Pool,
     /// Wakes the background thread.
     pub(crate) wake: Notify,
     /// `queued` value at which a sender wakes the background thread.
@@ -123,6 +134,7 @@ pub(crate) fn channel(wake_at: usize, bound: usize) -> (Producer, Consumer) {
         bound,
         refused: AtomicU64::new(0),
         locals: Mutex::new(Vec::new()),
+        pool: Pool::default(),
         wake: Notify::new(),
         wake_at: wake_at.max(1),
     });
@@ -138,52 +150,93 @@ pub(crate) fn channel(wake_at: usize, bound: usize) -> (Producer, Consumer) {
 impl std::fmt::Debug for Wire {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Wire::Records(r) => write!(f, "Records({})", r.len()),
+            Wire::Records(_, n) => write!(f, "Records({n})"),
             Wire::Flush(_) => f.write_str("Flush"),
         }
     }
 }
 
 impl Producer {
+    /// Hands over the record `make` builds, right into this thread's outbox; `make` is
+    /// always called, exactly once.
     #[inline]
-    pub(crate) fn submit(&self, record: Record) {
+    pub(crate) fn submit_with(&self, make: impl FnOnce() -> Record) {
         let id = Arc::as_ptr(&self.shared) as usize;
-        let mut record = Some(record);
+        let mut make = Some(make);
         let full = LOCAL.try_with(|slot| {
             let mut slot = slot.try_borrow_mut().ok()?;
-            let local = match &*slot {
-                Some((owner, local)) if *owner == id => local,
-                _ => &slot.insert((id, self.register())).1,
+            let outbox = match &mut *slot {
+                Some((owner, outbox)) if *owner == id => outbox,
+                _ => &mut slot.insert((id, self.register())).1,
             };
-            local.with(|records| {
-                records.extend(record.take());
-                (records.len() >= LOCAL_BATCH)
-                    .then(|| std::mem::replace(records, Vec::with_capacity(LOCAL_BATCH)))
-            })
+            let full = outbox.writer.push_with(make.take()?);
+            full.then(|| outbox.writer.replace(&outbox.mailbox, &self.shared.pool))
         });
-        match (full, record) {
+        match (full, make) {
             (Ok(Some(full)), _) => self.hand_over(full),
             // The thread is exiting (its locals are gone) or re-entered: send it alone.
-            (_, Some(record)) => self.hand_over(vec![record]),
+            (_, Some(make)) => self.hand_over(Writer::single(make())),
             _ => {}
         }
     }
 
-    fn register(&self) -> Arc<LocalBuffer> {
-        let local = Arc::new(LocalBuffer::with_capacity(LOCAL_BATCH));
+    /// Moves the frame at `frame` into this thread's outbox as a finished record.
+    ///
+    /// # Safety
+    /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
+    #[inline]
+    pub(crate) unsafe fn submit_frame(
+        &self,
+        frame: *const Frame,
+        end: u64,
+        conclusion: Conclusion,
+    ) {
+        let id = Arc::as_ptr(&self.shared) as usize;
+        let full = LOCAL.try_with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            let outbox = match &mut *slot {
+                Some((owner, outbox)) if *owner == id => outbox,
+                _ => &mut slot.insert((id, self.register())).1,
+            };
+            // SAFETY: our own contract.
+            let full = unsafe { outbox.writer.push_frame(frame, end, conclusion) };
+            Some(full.then(|| outbox.writer.replace(&outbox.mailbox, &self.shared.pool)))
+        });
+        match full {
+            Ok(Some(Some(full))) => self.hand_over(full),
+            Ok(Some(None)) => {}
+            // The thread is exiting (its locals are gone) or re-entered: send it alone.
+            _ => {
+                // SAFETY: not moved out above; our own contract.
+                let frame = unsafe { frame.read() };
+                self.hand_over(Writer::single(Record {
+                    frame,
+                    end,
+                    conclusion,
+                }));
+            }
+        }
+    }
+
+    #[cold]
+    fn register(&self) -> Outbox {
+        let mailbox = Arc::new(Mailbox::default());
         self.shared
             .locals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&local));
-        local
+            .push(Arc::clone(&mailbox));
+        Outbox {
+            writer: Writer::new(&mailbox, &self.shared.pool),
+            mailbox,
+        }
     }
 
     /// Sends a thread's records, or drops (and counts) them past the limit.
-    fn hand_over(&self, records: Vec<Record>) {
+    fn hand_over(&self, chunk: Arc<Chunk>) {
         let shared = &*self.shared;
-        let n = records.len();
-        // Racy by design: a few senders at once may pass the limit by a buffer each.
+        let n = chunk.waiting();
+        // Racy by design: a few senders at once may pass the limit by a chunk each.
         if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) {
             shared.refused.fetch_add(n as u64, Relaxed);
             return;
@@ -191,7 +244,7 @@ impl Producer {
         // Counted before sending: the consumer's decrement, which follows its receive, then
         // can never come first and wrap the counter.
         let before = shared.queued.fetch_add(n, Relaxed);
-        if self.tx.send(Wire::Records(records)).is_err() {
+        if self.tx.send(Wire::Records(chunk, n)).is_err() {
             // The background thread is gone (it could not start).
             shared.queued.fetch_sub(n, Relaxed);
             shared.refused.fetch_add(n as u64, Relaxed);
@@ -211,16 +264,18 @@ impl Producer {
 
     /// Whether any record is waiting or held (not yet delivered, spooled or dropped).
     pub(crate) fn pending(&self) -> bool {
+        // In the order records move (outbox or channel, then transit, then held), so that
+        // one moving on while we look is seen at its next stop.
         let shared = &*self.shared;
-        shared.queued.load(Relaxed) > 0
-            || shared.transit.load(Relaxed) > 0
-            || shared.held.load(Relaxed) > 0
-            || shared
-                .locals
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .any(|l| l.with(|r| !r.is_empty()))
+        shared
+            .locals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|mailbox| mailbox.waiting() > 0)
+            || shared.queued.load(SeqCst) > 0
+            || shared.transit.load(SeqCst) > 0
+            || shared.held.load(SeqCst) > 0
     }
 }
 
@@ -235,11 +290,12 @@ impl Consumer {
                 break Taken::More;
             }
             match self.rx.try_recv() {
-                Ok(Wire::Records(batch)) => {
-                    self.shared.transit.fetch_add(batch.len(), Relaxed);
-                    self.shared.queued.fetch_sub(batch.len(), Relaxed);
-                    records += batch.len();
-                    batch.into_iter().for_each(|r| f(Msg::Record(r)));
+                Ok(Wire::Records(chunk, n)) => {
+                    self.shared.transit.fetch_add(n, Relaxed);
+                    self.shared.queued.fetch_sub(n, Relaxed);
+                    records += n;
+                    chunk.take().for_each(|r| f(Msg::Record(r)));
+                    self.shared.pool.give(chunk);
                 }
                 Ok(Wire::Flush(request)) => {
                     records += self.collect(&mut f);
@@ -260,7 +316,7 @@ impl Consumer {
         }
     }
 
-    /// Takes every recording thread's buffered records; forgets the buffers of threads
+    /// Takes every recording thread's waiting records; forgets the mailboxes of threads
     /// that exited once they are empty.
     fn collect(&self, f: &mut impl FnMut(Msg)) -> usize {
         let mut locals = self
@@ -269,22 +325,19 @@ impl Consumer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut n = 0;
-        locals.retain(|local| {
-            // Counted in transit before they leave the buffer, so that `pending` never sees
-            // them nowhere.
-            let records = local.with(|r| {
-                if r.is_empty() {
-                    return Vec::new();
-                }
-                self.shared.transit.fetch_add(r.len(), Relaxed);
-                // Leave a full-size buffer: an empty one would make the recording thread
-                // grow it again, reallocation by reallocation, on its hot path.
-                std::mem::replace(r, Vec::with_capacity(LOCAL_BATCH))
-            });
-            n += records.len();
-            records.into_iter().for_each(|r| f(Msg::Record(r)));
-            // Only this list holds the buffer: its thread is gone and will not refill it.
-            Arc::strong_count(local) > 1
+        locals.retain(|mailbox| {
+            n += mailbox
+                .collect(|taken| {
+                    // Counted in transit before they leave the chunk, so that `pending` never
+                    // sees them nowhere.
+                    let n = taken.len();
+                    self.shared.transit.fetch_add(n, Relaxed);
+                    taken.for_each(|r| f(Msg::Record(r)));
+                    n
+                })
+                .unwrap_or(0);
+            // Only this list holds the mailbox: its thread is gone and will not refill it.
+            Arc::strong_count(mailbox) > 1
         });
         n
     }
