@@ -371,6 +371,26 @@ impl CommandExt for std::process::Command {
     }
 }
 
+/// Pushes the frame `make` builds (from the stack as it is) and returns its id. The frame
+/// is built where it is pushed: built first and pushed after, it took a stack copy.
+#[inline]
+pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
+    with_stack(|s| {
+        s.reserve(1);
+        let len = s.len();
+        let slot = s.as_mut_ptr().wrapping_add(len);
+        let frame = make(s);
+        let id = frame.id;
+        // SAFETY: `reserve` made room for one more entry at `len`, and `make` cannot
+        // change the stack (it only sees it shared).
+        unsafe {
+            slot.write(Entry::Event(frame));
+            s.set_len(len + 1);
+        }
+        id
+    })
+}
+
 /// Pops the event frame `id` if it is on top of this thread's stack (as it is but when an
 /// event started inside was leaked) and lends it to `f`, which must move it out (through
 /// the pointer) before it returns: the frame goes from the stack straight to where `f` puts

@@ -44,6 +44,18 @@ impl Frame {
         root: bool,
         extras: Option<Box<Extras>>,
     ) -> Frame {
+        Frame::new_at(stack, meta, root, extras, clock::now())
+    }
+
+    /// [`new`](Self::new) with the start already read.
+    #[inline]
+    pub(crate) fn new_at(
+        stack: &[Entry],
+        meta: Meta,
+        root: bool,
+        extras: Option<Box<Extras>>,
+        start: u64,
+    ) -> Frame {
         let id = id::next();
         let (parent, chain) = match if root {
             None
@@ -58,7 +70,7 @@ impl Frame {
             meta,
             chain,
             parent,
-            start: clock::now(),
+            start,
             conclusion: None,
             extras,
         }
@@ -134,11 +146,11 @@ impl SyncGuard {
     // (+1.8 ns over a plain call instead of +0.1 ns, in a library crate).
     #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
-        let id = context::with_stack(|s| {
-            let frame = Frame::new(s, Meta::Static(site), site.root(), extras);
-            let id = frame.id;
-            s.push(Entry::Event(frame));
-            id
+        // The clock first: the reading takes ~20 ns here, and the bookkeeping after it
+        // does not depend on it, so the two overlap.
+        let start = clock::now();
+        let id = context::push_frame(|s| {
+            Frame::new_at(s, Meta::Static(site), site.root(), extras, start)
         })
         .unwrap_or(0);
         SyncGuard {
