@@ -83,15 +83,13 @@ impl Frame {
     }
 
     /// [`finish`](Self::finish) with the end already read.
-    #[inline]
-    pub(crate) fn finish_at(mut self, end: u64, returned: Conclusion) {
-        let conclusion = self.conclusion.take().unwrap_or(returned);
+    pub(crate) fn finish_at(self, end: u64, returned: Conclusion) {
+        let conclusion = self.conclusion.unwrap_or(returned);
         let flush = self.meta.flush();
-        global::submit(Record {
-            frame: self,
-            end,
-            conclusion,
-        });
+        let frame = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `frame` is valid and never used or dropped after; `submit_frame` moves
+        // it out.
+        unsafe { global::submit_frame(&*frame, end, conclusion) };
         if flush {
             global::flush_at_exit();
         }
@@ -217,10 +215,12 @@ pub struct AsyncEvent {
 
 impl AsyncEvent {
     /// Starts an event of `site` whose parent is the current context.
-    #[inline]
+    // Out of line for the reason `SyncGuard::start` is.
+    #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> Option<AsyncEvent> {
+        let start = clock::now();
         context::with_stack(|s| AsyncEvent {
-            frame: Frame::new(s, Meta::Static(site), site.root(), extras),
+            frame: Frame::new_at(s, Meta::Static(site), site.root(), extras, start),
         })
     }
 }

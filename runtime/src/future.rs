@@ -40,7 +40,8 @@ pub struct Finisher {
 
 impl Finisher {
     /// Ends the event with the conclusion of the body's output.
-    #[inline]
+    // Out of line for the reason `SyncGuard::finish` is.
+    #[inline(never)]
     pub fn finish(mut self, returned: Conclusion) {
         if let Some(frame) = self.frame.take() {
             frame.finish(returned);

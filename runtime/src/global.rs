@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::Conclusion;
 use crate::config::Config;
 use crate::context::EventContext;
-use crate::event::{Frame, Record};
+use crate::event::Frame;
 use crate::pipeline::{FlushReport, Pipeline};
 
 const UNINIT: u8 = 0;
@@ -81,11 +81,6 @@ pub(crate) fn process_parent() -> Option<&'static EventContext> {
     RUNTIME.get().and_then(|rt| rt.parent.as_ref())
 }
 
-#[inline]
-pub(crate) fn submit(record: Record) {
-    submit_with(|| record);
-}
-
 /// Hands a finished event over, moving the frame at `frame` out.
 ///
 /// # Safety
@@ -97,15 +92,6 @@ pub(crate) unsafe fn submit_frame(frame: *const Frame, end: u64, conclusion: Con
         Some(p) => unsafe { p.submit_frame(frame, end, conclusion) },
         // SAFETY: our own contract.
         None => drop(unsafe { frame.read() }),
-    }
-}
-
-/// [`submit`] of the record `make` builds, in place; `make` is always called.
-#[inline]
-pub(crate) fn submit_with(make: impl FnOnce() -> Record) {
-    match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
-        Some(p) => p.submit_with(make),
-        None => drop(make()),
     }
 }
 

@@ -50,7 +50,7 @@ pub use report::FlushReport;
 
 use crate::Conclusion;
 use crate::config::Config;
-use crate::event::{Frame, Record};
+use crate::event::Frame;
 use queue::{FlushRequest, Producer};
 
 /// Beyond its timeout, a flush waits this much more for the background thread's answer: the
@@ -90,11 +90,6 @@ impl Pipeline {
     ) {
         // SAFETY: our own contract.
         unsafe { self.producer.submit_frame(frame, end, conclusion) }
-    }
-
-    #[inline]
-    pub(crate) fn submit_with(&self, make: impl FnOnce() -> Record) {
-        self.producer.submit_with(make);
     }
 
     /// Waits until everything submitted before the call is delivered, spooled, dropped or

@@ -162,6 +162,9 @@ impl Writer {
     fn publish(&mut self) -> bool {
         self.len += 1;
         self.chunk.written.store(self.len, Ordering::Release);
+        if let Some(next) = self.chunk.slots.get(self.len) {
+            prefetch_for_write(next.get().cast());
+        }
         self.len == LOCAL_BATCH
     }
 
@@ -210,6 +213,23 @@ impl Writer {
         writer.push_with(|| record);
         writer.chunk
     }
+}
+
+/// Asks for the cache lines of the next slot ahead of the next event: the write of a record
+/// into a line not yet in cache was a fifth of finishing an event in the overhead profile.
+#[inline(always)]
+fn prefetch_for_write(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
+        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_ET0>(p.cast());
+            _mm_prefetch::<_MM_HINT_ET0>(p.wrapping_add(64).cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Chunks the background thread emptied, for the recording threads to fill again: memory

@@ -22,7 +22,9 @@
 //! gets there.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
+};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -157,29 +159,6 @@ impl std::fmt::Debug for Wire {
 }
 
 impl Producer {
-    /// Hands over the record `make` builds, right into this thread's outbox; `make` is
-    /// always called, exactly once.
-    #[inline]
-    pub(crate) fn submit_with(&self, make: impl FnOnce() -> Record) {
-        let id = Arc::as_ptr(&self.shared) as usize;
-        let mut make = Some(make);
-        let full = LOCAL.try_with(|slot| {
-            let mut slot = slot.try_borrow_mut().ok()?;
-            let outbox = match &mut *slot {
-                Some((owner, outbox)) if *owner == id => outbox,
-                _ => &mut slot.insert((id, self.register())).1,
-            };
-            let full = outbox.writer.push_with(make.take()?);
-            full.then(|| outbox.writer.replace(&outbox.mailbox, &self.shared.pool))
-        });
-        match (full, make) {
-            (Ok(Some(full)), _) => self.hand_over(full),
-            // The thread is exiting (its locals are gone) or re-entered: send it alone.
-            (_, Some(make)) => self.hand_over(Writer::single(make())),
-            _ => {}
-        }
-    }
-
     /// Moves the frame at `frame` into this thread's outbox as a finished record.
     ///
     /// # Safety
@@ -326,6 +305,13 @@ impl Consumer {
             .unwrap_or_else(PoisonError::into_inner);
         let mut n = 0;
         locals.retain(|mailbox| {
+            // Looked at before collecting: a thread seen gone wrote its last record before
+            // it went (the acquire fence pairs with the release of its `Arc` drop), so this
+            // collection gets everything; a thread seen alive keeps its mailbox for the next.
+            let alive = Arc::strong_count(mailbox) > 1;
+            if !alive {
+                std::sync::atomic::fence(Acquire);
+            }
             n += mailbox
                 .collect(|taken| {
                     // Counted in transit before they leave the chunk, so that `pending` never
@@ -336,8 +322,7 @@ impl Consumer {
                     n
                 })
                 .unwrap_or(0);
-            // Only this list holds the mailbox: its thread is gone and will not refill it.
-            Arc::strong_count(mailbox) > 1
+            alive
         });
         n
     }
