@@ -64,6 +64,14 @@ pub fn fast(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
+/// The workload as a `tracing::instrument` function; `skip_all`: like `#[track_event]`,
+/// it records no arguments.
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+pub fn traced(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
 /// A fastrace reporter that discards what it is given.
 #[derive(Debug)]
 pub struct Discard;

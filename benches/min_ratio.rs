@@ -1,4 +1,4 @@
-//! The enabled-call ratio to fastrace as the minimum over many short rounds: on a shared
+//! The enabled-call ratios to fastrace and tracing as the minimum over many short rounds: on a shared
 //! machine the minimum is far steadier than criterion's mean, because noise only adds time.
 //!
 //! ```sh
@@ -7,15 +7,16 @@
 //!
 //! Each round times 20,000 calls of `#[track_event]` (uploading to a loopback server; the
 //! uploader delivers each round before the next, untimed, so every timed call takes the
-//! hand-off path of a process whose uploader keeps up) and 20,000 `fastrace` spans (a new
-//! root every 1,000, discarding reporter), alternately, 200 rounds.
+//! hand-off path of a process whose uploader keeps up), 20,000 `fastrace` spans (a new
+//! root every 1,000, discarding reporter) and 20,000 `tracing` spans (bare registry
+//! subscriber), in turn, 200 rounds.
 
 #![allow(clippy::expect_used)] // a benchmark without its server has nothing to measure
 
 use std::time::Duration;
 
 use trunk_ci_analytics_benches::{
-    calls, discard_fastrace, fast, timed, tracked, under_fastrace_roots,
+    calls, discard_fastrace, fast, timed, traced, tracked, under_fastrace_roots,
 };
 
 const CALLS: u64 = 20_000;
@@ -31,17 +32,24 @@ fn main() {
     }
     let _up = trunk_ci_analytics_benches::uploading().expect("loopback server");
     discard_fastrace();
-    let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
+    let _tracing = tracing::subscriber::set_default(tracing_subscriber::registry());
+    let (mut ours, mut fastrace, mut tracing) = (f64::MAX, f64::MAX, f64::MAX);
     for _ in 0..ROUNDS {
         ours = ours.min(per_call(timed(|| calls(CALLS, tracked))));
         let report = trunk_ci_analytics::flush(Duration::from_secs(30));
         assert_eq!(report.dropped, 0, "{report}");
 
-        theirs = theirs.min(per_call(timed(|| under_fastrace_roots(CALLS, 1000, fast))));
+        fastrace = fastrace.min(per_call(timed(|| under_fastrace_roots(CALLS, 1000, fast))));
         fastrace::flush();
+
+        tracing = tracing.min(per_call(timed(|| calls(CALLS, traced))));
     }
     println!(
-        "min over {ROUNDS} rounds of {CALLS} calls: #[track_event] {ours:.1} ns, fastrace {theirs:.1} ns, ratio {:.2}",
-        ours / theirs
+        "min over {ROUNDS} rounds of {CALLS} calls: #[track_event] {ours:.1} ns, fastrace {fastrace:.1} ns, tracing {tracing:.1} ns"
+    );
+    println!(
+        "#[track_event] / fastrace {:.2}, / tracing {:.2}",
+        ours / fastrace,
+        ours / tracing
     );
 }

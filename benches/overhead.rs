@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use trunk_ci_analytics::track_event;
 use trunk_ci_analytics_benches::{
-    calls, discard_fastrace, fast, plain, timed, tracked, under_fastrace_roots,
+    calls, discard_fastrace, fast, plain, timed, traced, tracked, under_fastrace_roots,
 };
 
 #[track_event]
@@ -35,13 +35,6 @@ fn tracked_depth3(x: u64) -> u64 {
 #[inline(never)]
 fn tracked_depth2(x: u64) -> u64 {
     tracked(x)
-}
-
-// `skip_all`: like `#[track_event]`, record no arguments.
-#[tracing::instrument(skip_all)]
-#[inline(never)]
-fn traced(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3)
 }
 
 #[tracing::instrument(skip_all)]

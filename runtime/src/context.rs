@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::event::Frame;
+use crate::pipeline::Outbox;
 use crate::site::Meta;
 
 /// Environment variables that hand the current event to a child process.
@@ -249,19 +250,52 @@ pub(crate) enum Entry {
     Attached(EventContext),
 }
 
+/// This thread's share of the hot path: its context stack and its end of the hand-off, in
+/// one thread-local so that finishing an event looks one up, not two.
+struct Local {
+    stack: Vec<Entry>,
+    outbox: Outbox,
+}
+
 thread_local! {
-    static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: RefCell<Local> = const {
+        RefCell::new(Local {
+            stack: Vec::new(),
+            outbox: Outbox::new(),
+        })
+    };
+}
+
+/// Runs `f` on this thread's state. Not reentrant: `f` must not call back into it.
+#[inline]
+fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    // `try_with` fails only during thread teardown, `try_borrow_mut` only if an event
+    // starts from inside a Drop the stack itself runs; both are skipped, never a panic.
+    LOCAL
+        .try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l)))
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` on this thread's stack. Not reentrant: `f` must not call back into the stack.
 #[inline]
 pub(crate) fn with_stack<R>(f: impl FnOnce(&mut Vec<Entry>) -> R) -> Option<R> {
-    // `try_with` fails only during thread teardown, `try_borrow_mut` only if an event
-    // starts from inside a Drop the stack itself runs; both are skipped, never a panic.
-    STACK
-        .try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s)))
-        .ok()
-        .flatten()
+    with_local(|l| f(&mut l.stack))
+}
+
+/// Runs `f` on this thread's end of the hand-off, or on `None` when it cannot be had (the
+/// thread is exiting, or its state is in use further up the call stack).
+#[inline]
+pub(crate) fn with_outbox(f: impl FnOnce(Option<&mut Outbox>)) {
+    let mut f = Some(f);
+    let _ = with_local(|l| {
+        if let Some(f) = f.take() {
+            f(Some(&mut l.outbox));
+        }
+    });
+    if let Some(f) = f {
+        f(None);
+    }
 }
 
 /// The parent and chain an event starting now on this thread gets.
@@ -392,14 +426,14 @@ pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
 }
 
 /// Pops the event frame `id` if it is on top of this thread's stack (as it is but when an
-/// event started inside was leaked) and lends it to `f`, which must move it out (through
-/// the pointer) before it returns: the frame goes from the stack straight to where `f` puts
-/// it, never through a local.
+/// event started inside was leaked) and lends it to `f`, with this thread's end of the
+/// hand-off. `f` must move the frame out (through the pointer) before it returns: the frame
+/// goes from the stack straight to where `f` puts it, never through a local.
 #[inline]
-pub(crate) fn pop_top<R>(id: u64, f: impl FnOnce(*const Frame) -> R) -> Option<R> {
-    with_stack(|s| {
-        let len = s.len();
-        let Some(Entry::Event(top)) = s.last() else {
+pub(crate) fn pop_top<R>(id: u64, f: impl FnOnce(*const Frame, &mut Outbox) -> R) -> Option<R> {
+    with_local(|l| {
+        let len = l.stack.len();
+        let Some(Entry::Event(top)) = l.stack.last() else {
             return None;
         };
         if top.id != id {
@@ -408,9 +442,9 @@ pub(crate) fn pop_top<R>(id: u64, f: impl FnOnce(*const Frame) -> R) -> Option<R
         let top: *const Frame = top;
         // SAFETY: the entry is forgotten before `f` runs, so nothing else drops or reads the
         // frame; `f` moves it out, and the memory stays put since nothing else touches the
-        // vector meanwhile (our borrow of the stack is exclusive).
-        unsafe { s.set_len(len - 1) };
-        Some(f(top))
+        // vector meanwhile (our borrow of this thread's state is exclusive).
+        unsafe { l.stack.set_len(len - 1) };
+        Some(f(top, &mut l.outbox))
     })
     .flatten()
 }

@@ -87,9 +87,11 @@ impl Frame {
         let conclusion = self.conclusion.unwrap_or(returned);
         let flush = self.meta.flush();
         let frame = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `frame` is valid and never used or dropped after; `submit_frame` moves
-        // it out.
-        unsafe { global::submit_frame(&*frame, end, conclusion) };
+        context::with_outbox(|outbox| {
+            // SAFETY: `frame` is valid and never used or dropped after; `submit_frame`
+            // moves it out.
+            unsafe { global::submit_frame(outbox, &*frame, end, conclusion) }
+        });
         if flush {
             global::flush_at_exit();
         }
@@ -168,11 +170,12 @@ impl SyncGuard {
         let end = clock::now();
         // The frame goes from the top of the stack straight into the hand-off's slot: built
         // in a local first, the 100-byte record was copied three times (BENCHMARKS.md).
-        let finished = context::pop_top(self.id, |frame| {
+        let finished = context::pop_top(self.id, |frame, outbox| {
             // SAFETY: `pop_top` lends a valid frame, ours to move out, which
             // `submit_frame` does.
             let (flush, conclusion) = unsafe { ((*frame).meta.flush(), (*frame).conclusion) };
-            unsafe { global::submit_frame(frame, end, conclusion.unwrap_or(returned)) };
+            let conclusion = conclusion.unwrap_or(returned);
+            unsafe { global::submit_frame(Some(outbox), frame, end, conclusion) };
             flush
         });
         match finished {

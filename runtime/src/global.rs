@@ -11,7 +11,7 @@ use crate::Conclusion;
 use crate::config::Config;
 use crate::context::EventContext;
 use crate::event::Frame;
-use crate::pipeline::{FlushReport, Pipeline};
+use crate::pipeline::{FlushReport, Outbox, Pipeline};
 
 const UNINIT: u8 = 0;
 const ON: u8 = 1;
@@ -81,15 +81,21 @@ pub(crate) fn process_parent() -> Option<&'static EventContext> {
     RUNTIME.get().and_then(|rt| rt.parent.as_ref())
 }
 
-/// Hands a finished event over, moving the frame at `frame` out.
+/// Hands a finished event over through this thread's `outbox` (if it can be had), moving
+/// the frame at `frame` out.
 ///
 /// # Safety
 /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
 #[inline]
-pub(crate) unsafe fn submit_frame(frame: *const Frame, end: u64, conclusion: Conclusion) {
+pub(crate) unsafe fn submit_frame(
+    outbox: Option<&mut Outbox>,
+    frame: *const Frame,
+    end: u64,
+    conclusion: Conclusion,
+) {
     match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
         // SAFETY: our own contract.
-        Some(p) => unsafe { p.submit_frame(frame, end, conclusion) },
+        Some(p) => unsafe { p.submit_frame(outbox, frame, end, conclusion) },
         // SAFETY: our own contract.
         None => drop(unsafe { frame.read() }),
     }

@@ -51,6 +51,7 @@ pub use report::FlushReport;
 use crate::Conclusion;
 use crate::config::Config;
 use crate::event::Frame;
+pub(crate) use queue::Outbox;
 use queue::{FlushRequest, Producer};
 
 /// Beyond its timeout, a flush waits this much more for the background thread's answer: the
@@ -76,20 +77,21 @@ impl Pipeline {
         Pipeline { producer }
     }
 
-    /// Hands a finished event to the background thread. Never blocks.
-    /// Hands a finished event over, moving the frame at `frame` out.
+    /// Hands a finished event to the background thread through this thread's `outbox`,
+    /// moving the frame at `frame` out. Never blocks.
     ///
     /// # Safety
     /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
     #[inline]
     pub(crate) unsafe fn submit_frame(
         &self,
+        outbox: Option<&mut Outbox>,
         frame: *const Frame,
         end: u64,
         conclusion: Conclusion,
     ) {
         // SAFETY: our own contract.
-        unsafe { self.producer.submit_frame(frame, end, conclusion) }
+        unsafe { self.producer.submit_frame(outbox, frame, end, conclusion) }
     }
 
     /// Waits until everything submitted before the call is delivered, spooled, dropped or

@@ -1,12 +1,14 @@
 //! The hand-off from the threads that record events to the background thread.
 //!
-//! `submit` is on every event's hot path. Each recording thread appends to its own outbox
-//! (which the background thread can empty from outside without a lock, see `outbox`) and
-//! hands a full chunk of [`LOCAL_BATCH`] records to std's lock-free channel in one send. Per
-//! event: no syscall, no locked instruction and no shared cache line written; one allocation
-//! (the next chunk) per [`LOCAL_BATCH`] events. Sending every record on its own, as a first version did, wrote the channel's
-//! tail and a shared counter on every event, and those lines bounced between the recording
-//! core and the background thread's: it cost about 1.6× a fastrace span (BENCHMARKS.md).
+//! `submit_frame` is on every event's hot path. Each recording thread moves the finished
+//! frame straight into its own outbox (which the background thread can empty from outside
+//! without a lock, see `outbox`) and hands a full chunk of [`LOCAL_BATCH`] records to std's
+//! lock-free channel in one send. Per event: no syscall, no locked instruction and no shared
+//! cache line written; per [`LOCAL_BATCH`] events, one channel send and a chunk from the
+//! pool of emptied ones (or a new one). Sending every record on its own, as a first version
+//! did, wrote the channel's tail and a shared counter on every event, and those lines
+//! bounced between the recording core and the background thread's: it cost about 1.6× a
+//! fastrace span (BENCHMARKS.md).
 //!
 //! Chunks not yet full are collected by the background thread whenever the channel runs
 //! empty and before it answers a flush, so a thread that records a few events and then
@@ -16,12 +18,11 @@
 //! when the records waiting reach a full upload batch, and a flush wakes it explicitly.
 //!
 //! The channel is bounded by a limit the senders read at hand-off: the memory bound
-//! normally, zero when memory is full and there is no spool to spill to. A buffer over the
+//! normally, zero when memory is full and there is no spool to spill to. A chunk over the
 //! limit is dropped and counted, never waited for: only a program recording events faster
 //! than the background thread can encode and spool them (hundreds of thousands per second)
 //! gets there.
 
-use std::cell::RefCell;
 use std::sync::atomic::{
     AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
 };
@@ -53,15 +54,25 @@ enum Wire {
     Flush(FlushRequest),
 }
 
-/// A recording thread's end: the chunk it writes and where the background thread finds it.
-struct Outbox {
+/// A recording thread's end of the hand-off: the chunk it writes and where the background
+/// thread finds it. It lives in the thread's hot-path state (`context`), beside the
+/// context stack, so that finishing an event looks up one thread-local, not two.
+#[derive(Debug)]
+pub(crate) struct Outbox(Option<Registered>);
+
+#[derive(Debug)]
+struct Registered {
+    /// The address of the channel's shared state it is registered with.
+    owner: usize,
     writer: Writer,
     mailbox: Arc<Mailbox>,
 }
 
-thread_local! {
-    /// This thread's outbox, with the address of the channel it is registered with.
-    static LOCAL: RefCell<Option<(usize, Outbox)>> = const { RefCell::new(None) };
+impl Outbox {
+    /// Not registered yet: the first event this thread finishes registers it.
+    pub(crate) const fn new() -> Outbox {
+        Outbox(None)
+    }
 }
 
 /// A caller waiting in `flush`: everything sent before this message is its business.
@@ -159,53 +170,53 @@ impl std::fmt::Debug for Wire {
 }
 
 impl Producer {
-    /// Moves the frame at `frame` into this thread's outbox as a finished record.
+    /// Moves the frame at `frame` into `outbox` (this thread's) as a finished record; without
+    /// one (the thread is exiting, or its state is in use) the record is sent alone.
     ///
     /// # Safety
     /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
     #[inline]
     pub(crate) unsafe fn submit_frame(
         &self,
+        outbox: Option<&mut Outbox>,
         frame: *const Frame,
         end: u64,
         conclusion: Conclusion,
     ) {
-        let id = Arc::as_ptr(&self.shared) as usize;
-        let full = LOCAL.try_with(|slot| {
-            let mut slot = slot.try_borrow_mut().ok()?;
-            let outbox = match &mut *slot {
-                Some((owner, outbox)) if *owner == id => outbox,
-                _ => &mut slot.insert((id, self.register())).1,
-            };
+        let Some(outbox) = outbox else {
             // SAFETY: our own contract.
-            let full = unsafe { outbox.writer.push_frame(frame, end, conclusion) };
-            Some(full.then(|| outbox.writer.replace(&outbox.mailbox, &self.shared.pool)))
-        });
-        match full {
-            Ok(Some(Some(full))) => self.hand_over(full),
-            Ok(Some(None)) => {}
-            // The thread is exiting (its locals are gone) or re-entered: send it alone.
-            _ => {
-                // SAFETY: not moved out above; our own contract.
-                let frame = unsafe { frame.read() };
-                self.hand_over(Writer::single(Record {
-                    frame,
-                    end,
-                    conclusion,
-                }));
-            }
+            let frame = unsafe { frame.read() };
+            let record = Record {
+                frame,
+                end,
+                conclusion,
+            };
+            return self.hand_over(Writer::single(record));
+        };
+        let id = Arc::as_ptr(&self.shared) as usize;
+        let registered = match &mut outbox.0 {
+            Some(r) if r.owner == id => r,
+            slot => slot.insert(self.register(id)),
+        };
+        // SAFETY: our own contract.
+        if unsafe { registered.writer.push_frame(frame, end, conclusion) } {
+            let full = registered
+                .writer
+                .replace(&registered.mailbox, &self.shared.pool);
+            self.hand_over(full);
         }
     }
 
     #[cold]
-    fn register(&self) -> Outbox {
+    fn register(&self, owner: usize) -> Registered {
         let mailbox = Arc::new(Mailbox::default());
         self.shared
             .locals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&mailbox));
-        Outbox {
+        Registered {
+            owner,
             writer: Writer::new(&mailbox, &self.shared.pool),
             mailbox,
         }
@@ -261,7 +272,7 @@ impl Producer {
 impl Consumer {
     /// Takes up to about `limit` records (and any flushes among them) without blocking.
     /// When the channel runs empty, and before a flush is handed on, the records still in
-    /// the recording threads' buffers are collected too.
+    /// the recording threads' outboxes are collected too.
     pub(crate) fn take(&self, limit: usize, mut f: impl FnMut(Msg)) -> Taken {
         let mut records = 0;
         loop {
