@@ -130,6 +130,14 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// Whether any tag, metric or sequence tag was declared.
+    fn declares_extras(&self) -> bool {
+        let a = self.args;
+        [&a.tags, &a.metrics, &a.sequence_tags]
+            .iter()
+            .any(|list| list.as_ref().is_some_and(|l| !l.is_empty()))
+    }
+
     /// The declared tags and metrics, evaluated now; `None` when none were declared.
     fn extras(&self) -> TokenStream {
         let p = &self.krate;
@@ -166,45 +174,50 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// The conclusion of `__trunk_ret`.
-    fn conclusion(&self) -> TokenStream {
+    /// The conclusion of `__trunk_ret`, which holds the return value, or (`by_ref`) a
+    /// reference to it.
+    fn conclusion(&self, by_ref: bool) -> TokenStream {
         let p = &self.krate;
-        let ret = &self.ret;
+        let amp = (!by_ref).then(|| quote!(&));
         match &self.args.conclusion {
             Some(path) => {
                 // Located at the path, so a signature mismatch is reported there.
                 let span = path.span();
                 let ret = Ident::new("__trunk_ret", Span::mixed_site().located_at(span));
-                quote_spanned!(span=> #path(&#ret))
+                quote_spanned!(span=> #path(#amp #ret))
             }
-            None => quote! {
-                {
-                    #[allow(unused_imports)]
-                    use #p::__private::{ViaFallback as _, ViaIntoConclusion as _};
-                    (&#p::__private::Probe(&#ret)).__trunk_conclusion()
+            None => {
+                let ret = &self.ret;
+                quote! {
+                    {
+                        #[allow(unused_imports)]
+                        use #p::__private::{ViaFallback as _, ViaIntoConclusion as _};
+                        (&#p::__private::Probe(#amp #ret)).__trunk_conclusion()
+                    }
                 }
-            },
+            }
         }
     }
 
-    /// Sync: a guard around the body run as a `FnOnce` closure, so `return` and `?` yield
-    /// the value the conclusion is taken from, and borrows of `&mut self` may be returned.
+    /// Sync: the body runs as a `FnOnce` closure, so `return` and `?` yield the value the
+    /// conclusion is taken from, and borrows of `&mut self` may be returned. With analytics
+    /// off the closure is called right here, after one load and compare; otherwise
+    /// `__private::run` runs it under a guard. The body is emitted once, called from two
+    /// places: the disabled path then needs no stack frame of its own (a shared tail with
+    /// the guard made every call save registers, +1 ns).
     fn sync_body(&self, block: TokenStream) -> TokenStream {
         let p = &self.krate;
         let (site, extras) = (self.site(), self.extras());
-        let guard = local("__trunk_guard");
-        let start = quote! {
-            let #guard = if #p::__private::enabled() {
-                ::core::option::Option::Some(#p::__private::SyncGuard::start(#site, #extras))
-            } else {
-                ::core::option::Option::None
-            };
-        };
         let output = &self.item.sig.output;
         if signature::is_never(output) {
             // Never returns: the guard records the panic, or nothing if the process exits.
+            let guard = local("__trunk_guard");
             return quote! {
-                #start
+                let #guard = if #p::__private::off() {
+                    ::core::option::Option::None
+                } else {
+                    #p::__private::SyncGuard::enter(#site, #extras)
+                };
                 (move || #output #block)()
             };
         }
@@ -212,16 +225,30 @@ impl<'a> Gen<'a> {
             Some(ty) => quote!(-> #ty),
             None => quote!(),
         };
-        let ret = &self.ret;
-        let conclusion = self.conclusion();
-        let g = local("__trunk_g");
-        quote! {
-            #start
-            let #ret = #p::__private::call_once(move || #ret_ty #block);
-            if let ::core::option::Option::Some(#g) = #guard {
-                #g.finish(#conclusion);
+        let (body, x) = (local("__trunk_body"), local("__trunk_extras"));
+        // Evaluated before the body captures the arguments it may read, and only when
+        // analytics is on (`enabled` sets the runtime up on the first call to know).
+        let extras = if self.declares_extras() {
+            quote! {
+                let #x = if #p::__private::enabled() {
+                    #extras
+                } else {
+                    ::core::option::Option::None
+                };
             }
-            #ret
+        } else {
+            quote!(let #x = ::core::option::Option::None;)
+        };
+        let ret = &self.ret;
+        let conclusion = self.conclusion(true);
+        quote! {
+            #extras
+            let #body = #p::__private::once(move || #ret_ty #block);
+            if #p::__private::off() {
+                #p::__private::call_once(#body)
+            } else {
+                #p::__private::run(#site, #x, #body, |#ret| #conclusion)
+            }
         }
     }
 
@@ -236,7 +263,7 @@ impl<'a> Gen<'a> {
             local("__trunk_fin"),
             &self.ret,
         );
-        let conclusion = self.conclusion();
+        let conclusion = self.conclusion(false);
         quote! {
             let #on = #p::__private::enabled();
             let #event = if #on {

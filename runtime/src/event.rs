@@ -140,6 +140,13 @@ pub struct SyncGuard {
 }
 
 impl SyncGuard {
+    /// Starts an event of `site` as a child of the current context if analytics is on,
+    /// setting the runtime up on first use; the expansion calls it unless [`off`](global::off).
+    #[inline(never)]
+    pub fn enter(site: &'static Site, extras: Option<Box<Extras>>) -> Option<SyncGuard> {
+        global::enabled().then(|| SyncGuard::start(site, extras))
+    }
+
     /// Starts an event of `site` as a child of the current context.
     // Out of line: inlined, its frame-building made every tracked function save six
     // registers and reserve ~700 bytes of stack on entry, which the disabled path paid too

@@ -26,8 +26,16 @@ struct Runtime {
     flush_timeout: Duration,
 }
 
-/// Whether events are recorded. The disabled path of every tracked call is this load and a
-/// branch.
+/// Whether analytics is known to be off: the disabled path of every sync tracked call is this
+/// load and one compare, with no call on that path (so the function needs no stack frame
+/// for it). Not yet set up counts as not off: the event start sets up, then checks again.
+#[doc(hidden)]
+#[inline(always)]
+pub fn off() -> bool {
+    STATE.load(Ordering::Relaxed) == OFF
+}
+
+/// Whether events are recorded, setting the runtime up on first use.
 #[doc(hidden)]
 #[inline(always)]
 pub fn enabled() -> bool {

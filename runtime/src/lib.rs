@@ -49,7 +49,7 @@ pub mod __private {
     pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
     pub use crate::event::{AsyncEvent, SyncGuard};
     pub use crate::future::{Finisher, Instrumented, instrument};
-    pub use crate::global::{enabled, set_recording};
+    pub use crate::global::{enabled, off, set_recording};
     pub use crate::site::Site;
     pub use crate::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
     pub use crate::wire::TagValue;
@@ -57,6 +57,31 @@ pub mod __private {
     /// Flushes with the configured exit timeout (`flush` argument, `fn main`).
     pub fn flush_at_exit() {
         crate::global::flush_at_exit();
+    }
+
+    /// The body of a sync function as a closure the compiler infers as `FnOnce` (bound to a
+    /// plain `let`, returning a borrow of a capture would infer `FnMut` and not compile).
+    #[inline(always)]
+    pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
+        body
+    }
+
+    /// Runs a sync function's body under its event (unless analytics turns out to be off,
+    /// which the first call finds out), concluded by `conclusion` of its return value. Out
+    /// of line, so that the caller's disabled path is a plain call of the body.
+    #[inline(never)]
+    pub fn run<R>(
+        site: &'static Site,
+        extras: Option<Box<Extras>>,
+        body: impl FnOnce() -> R,
+        conclusion: impl FnOnce(&R) -> Conclusion,
+    ) -> R {
+        let guard = SyncGuard::enter(site, extras);
+        let ret = body();
+        if let Some(guard) = guard {
+            guard.finish(conclusion(&ret));
+        }
+        ret
     }
 
     /// Runs a sync function's body. Taking it as `FnOnce` (a plain `(move || body)()` would
