@@ -76,7 +76,7 @@ pub mod __private {
         body: impl FnOnce() -> R,
         conclusion: impl FnOnce(&R) -> Conclusion,
     ) -> R {
-        let guard = SyncGuard::enter(site, extras);
+        let guard = crate::global::enabled().then(|| SyncGuard::start(site, extras));
         let ret = body();
         if let Some(guard) = guard {
             guard.finish(conclusion(&ret));
