@@ -148,9 +148,8 @@ impl SyncGuard {
     }
 
     /// Starts an event of `site` as a child of the current context.
-    // Out of line: inlined, its frame-building made every tracked function save six
-    // registers and reserve ~700 bytes of stack on entry, which the disabled path paid too
-    // (+1.8 ns over a plain call instead of +0.1 ns, in a library crate).
+    // Out of line: it is the same code for every tracked function, and inlined into each
+    // `__private::run` it only made them bigger, not faster (min_ratio, BENCHMARKS.md).
     #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
         // The clock first: the reading takes ~20 ns here, and the bookkeeping after it
@@ -225,7 +224,7 @@ pub struct AsyncEvent {
 
 impl AsyncEvent {
     /// Starts an event of `site` whose parent is the current context.
-    // Out of line for the reason `SyncGuard::start` is.
+    // Out of line, like `SyncGuard::start`: inlined, it grew every tracked async fn's poll.
     #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> Option<AsyncEvent> {
         let start = clock::now();

@@ -40,7 +40,7 @@ pub struct Finisher {
 
 impl Finisher {
     /// Ends the event with the conclusion of the body's output.
-    // Out of line for the reason `SyncGuard::finish` is.
+    // Out of line, like `SyncGuard::finish`, so that it is not copied into every async fn.
     #[inline(never)]
     pub fn finish(mut self, returned: Conclusion) {
         if let Some(frame) = self.frame.take() {
