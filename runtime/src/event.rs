@@ -224,7 +224,7 @@ pub struct AsyncEvent {
 
 impl AsyncEvent {
     /// Starts an event of `site` whose parent is the current context.
-    // Out of line, like `SyncGuard::start`: inlined, it grew every tracked async fn's poll.
+    // Out of line, like `SyncGuard::start`, so that it is not copied into every async fn.
     #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> Option<AsyncEvent> {
         let start = clock::now();
