@@ -3,7 +3,7 @@
 //!
 //! The owning thread writes a slot, then publishes how many slots are written with a release
 //! store: a plain `mov` on x86, where the spinlock this replaces paid a `lock cmpxchg` per
-//! event (about 6 ns, a sixth of finishing an event, in the overhead benchmark). The
+//! event (a sixth of finishing an event, in a profile of the overhead benchmark). The
 //! background thread reads that count with acquire and moves out the slots between what it
 //! took before and the count. Written slots are never written again and unwritten ones are
 //! never read, so the two sides never touch one slot at once. A full chunk goes through the
