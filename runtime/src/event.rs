@@ -327,6 +327,7 @@ pub fn set_conclusion(conclusion: Conclusion) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::context::ParentRef;
     use std::sync::Arc;
 
     /// A finished root event with id `id`, of a hand-built site.
@@ -349,5 +350,39 @@ pub(crate) mod tests {
             end: 2,
             conclusion: Conclusion::Success,
         }
+    }
+
+    fn stack_ids() -> Option<Vec<u64>> {
+        context::with_stack(|s| {
+            s.iter()
+                .filter_map(|e| match e {
+                    Entry::Event(f) => Some(f.id),
+                    Entry::Attached(_) => None,
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_guard_finished_out_of_order_leaves_the_others_in_place() {
+        // `finish` moves the frame out of the top of the stack without dropping it there;
+        // a frame that is not on top takes the slow path instead of the wrong frame.
+        static SITE: Site = Site::new("t", None, None, "t", "function", None, false, false);
+        let outer = SyncGuard::start(&SITE, None);
+        let inner = SyncGuard::start(&SITE, None);
+        let (outer_id, inner_id) = (outer.id, inner.id);
+        let parent = context::with_stack(|s| match s.last() {
+            Some(Entry::Event(Frame {
+                parent: Some(ParentRef::Local { id, .. }),
+                ..
+            })) => Some(*id),
+            _ => None,
+        });
+        assert_eq!(parent, Some(Some(outer_id)));
+
+        outer.finish(Conclusion::Success);
+        assert_eq!(stack_ids(), Some(vec![inner_id]));
+        inner.finish(Conclusion::Success);
+        assert_eq!(stack_ids(), Some(vec![]));
     }
 }
