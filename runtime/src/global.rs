@@ -1,7 +1,7 @@
 //! Process-wide state: whether analytics is on, and the pipeline events are handed to.
 //!
-//! The first event (or [`init`]) sets everything up; until then, and when disabled, the
-//! macro's only cost is one relaxed atomic load.
+//! The first event (or [`init`]) sets everything up; once it is known to be disabled, the
+//! macro's only cost is one relaxed atomic load and a compare.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
