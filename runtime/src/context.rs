@@ -412,13 +412,12 @@ pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
     with_stack(|s| {
         s.reserve(1);
         let len = s.len();
-        let slot = s.as_mut_ptr().wrapping_add(len);
         let frame = make(s);
         let id = frame.id;
-        // SAFETY: `reserve` made room for one more entry at `len`, and `make` cannot
-        // change the stack (it only sees it shared).
+        // SAFETY: `reserve` made room for one more entry at `len`, and `make` could not
+        // change the stack (it only saw it shared).
         unsafe {
-            slot.write(Entry::Event(frame));
+            s.as_mut_ptr().add(len).write(Entry::Event(frame));
             s.set_len(len + 1);
         }
         id
