@@ -364,3 +364,65 @@ impl Consumer {
         self.shared.refused.swap(0, Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::tests::record;
+
+    /// Submits the frame of `record(id)` the way a finishing event does.
+    fn submit(producer: &Producer, outbox: Option<&mut Outbox>, id: u64) {
+        let r = std::mem::ManuallyDrop::new(record(id));
+        // SAFETY: `r.frame` is valid and never used or dropped after.
+        unsafe { producer.submit_frame(outbox, &r.frame, r.end, r.conclusion) };
+    }
+
+    fn take_ids(consumer: &Consumer) -> (Vec<u64>, Taken) {
+        let mut ids = Vec::new();
+        let taken = consumer.take(usize::MAX, |msg| {
+            if let Msg::Record(r) = msg {
+                ids.push(r.frame.id);
+            }
+        });
+        ids.sort_unstable();
+        (ids, taken)
+    }
+
+    #[test]
+    fn full_chunks_and_the_partial_one_all_arrive_once() {
+        let (producer, consumer) = channel(1_000, 1_000);
+        let mut outbox = Outbox::new();
+        let total = 2 * LOCAL_BATCH as u64 + 3;
+        for id in 1..=total {
+            submit(&producer, Some(&mut outbox), id);
+        }
+        // Without an outbox (a thread being torn down) a record goes alone.
+        submit(&producer, None, total + 1);
+        assert!(producer.pending());
+        let (ids, taken) = take_ids(&consumer);
+        assert_eq!(ids, (1..=total + 1).collect::<Vec<_>>());
+        assert_eq!(taken, Taken::Empty);
+        assert!(producer.pending(), "taken, not yet settled: still pending");
+        consumer.settled();
+        assert!(!producer.pending());
+
+        // Chunks come back through the pool: the next ones fill and arrive the same way.
+        for id in 1..=total {
+            submit(&producer, Some(&mut outbox), id);
+        }
+        assert_eq!(take_ids(&consumer).0, (1..=total).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn past_the_bound_whole_chunks_are_dropped_and_counted() {
+        let (producer, consumer) = channel(1_000, LOCAL_BATCH);
+        let mut outbox = Outbox::new();
+        for id in 1..=3 * LOCAL_BATCH as u64 {
+            submit(&producer, Some(&mut outbox), id);
+        }
+        // The first full chunk fits the bound; the next two are refused.
+        assert_eq!(consumer.take_refused(), 2 * LOCAL_BATCH as u64);
+        let (ids, _) = take_ids(&consumer);
+        assert_eq!(ids, (1..=LOCAL_BATCH as u64).collect::<Vec<_>>());
+    }
+}
