@@ -18,6 +18,12 @@ pub(crate) const ENV_PARENT_SEQUENCE_KEY: &str = "TRUNK_PARENT_SEQUENCE_KEY";
 pub(crate) enum Chain {
     Local(u64),
     Remote(Arc<str>),
+    /// The chain of the context this process inherited (`TRUNK_CHAIN_ID`…), which every
+    /// event of a build script under a tracked step is in. Not a clone of its `Arc`: each
+    /// event would increment its count on the recording thread and decrement it on the
+    /// background thread, a cache line bouncing between the two: under an inherited
+    /// context, min_ratio measured 1.55× a fastrace span with the clones, 0.98× without.
+    Process,
 }
 
 impl Chain {
@@ -25,6 +31,7 @@ impl Chain {
         match self {
             Chain::Local(id) => crate::id::format(*id),
             Chain::Remote(s) => s.to_string(),
+            Chain::Process => inherited().map(|c| c.chain.to_wire()).unwrap_or_default(),
         }
     }
 }
@@ -32,8 +39,19 @@ impl Chain {
 /// An event that can be a parent.
 #[derive(Clone, Debug)]
 pub(crate) enum ParentRef {
-    Local { id: u64, meta: Meta },
+    Local {
+        id: u64,
+        meta: Meta,
+    },
     Remote(Arc<RemoteParent>),
+    /// The parent this process inherited; see [`Chain::Process`].
+    Process,
+}
+
+/// The context this process inherited from its parent, which `Chain::Process` and
+/// `ParentRef::Process` stand for. It is itself `Remote`, never `Process`.
+fn inherited() -> Option<&'static EventContext> {
+    crate::global::process_parent()
 }
 
 #[derive(Debug)]
@@ -47,6 +65,7 @@ impl ParentRef {
         match self {
             ParentRef::Local { id, .. } => crate::id::format(*id),
             ParentRef::Remote(r) => r.event_id.clone(),
+            ParentRef::Process => inherited().map(|c| c.event_id()).unwrap_or_default(),
         }
     }
 
@@ -54,6 +73,7 @@ impl ParentRef {
         match self {
             ParentRef::Local { meta, .. } => meta.key().to_owned(),
             ParentRef::Remote(r) => r.sequence_key.clone(),
+            ParentRef::Process => inherited().map(|c| c.sequence_key()).unwrap_or_default(),
         }
     }
 }
@@ -310,7 +330,7 @@ pub(crate) fn parent_of(stack: &[Entry]) -> Option<(ParentRef, Chain)> {
             f.chain.clone(),
         )),
         Some(Entry::Attached(c)) => Some((c.parent.clone(), c.chain.clone())),
-        None => crate::global::process_parent().map(|c| (c.parent.clone(), c.chain.clone())),
+        None => inherited().map(|_| (ParentRef::Process, Chain::Process)),
     }
 }
 
