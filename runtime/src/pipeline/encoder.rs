@@ -68,7 +68,7 @@ impl Encoder {
             id: record.frame.id,
             parent: match &record.frame.parent {
                 Some(ParentRef::Local { id, .. }) => Some(*id),
-                Some(ParentRef::Remote(_) | ParentRef::Process) => Some(0),
+                Some(ParentRef::Remote(_) | ParentRef::Inherited) => Some(0),
                 None => None,
             },
             chain,
