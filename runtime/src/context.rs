@@ -24,7 +24,7 @@ pub(crate) enum Chain {
     /// event of a build script under a tracked step is in. Not a clone of its `Arc`: each
     /// event would increment its count on the recording thread and decrement it on the
     /// background thread, a cache line bouncing between the two (min_ratio under an
-    /// inherited context: 1.55× a fastrace span with the clones, 0.95× without).
+    /// inherited context: 1.55× a fastrace span with the clones, 0.94–0.98× without).
     Inherited,
 }
 
