@@ -1,5 +1,6 @@
-//! The enabled-call ratios to fastrace and tracing as the minimum over many short rounds: on a shared
-//! machine the minimum is far steadier than criterion's mean, because noise only adds time.
+//! The enabled-call ratios to fastrace and tracing as the minimum over many short rounds:
+//! on a shared machine the minimum is far steadier than criterion's mean, because noise only
+//! adds time.
 //!
 //! ```sh
 //! cargo bench -p trunk-ci-analytics-benches --bench min_ratio

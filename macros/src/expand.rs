@@ -245,7 +245,7 @@ impl<'a> Gen<'a> {
             #extras
             let #body = #p::__private::once(move || #ret_ty #block);
             if #p::__private::off() {
-                #p::__private::call_once(#body)
+                #body()
             } else {
                 #p::__private::run(#site, #x, #body, |#ret| #conclusion)
             }

@@ -144,8 +144,9 @@ pub struct SyncGuard {
 
 impl SyncGuard {
     /// Starts an event of `site` as a child of the current context if analytics is on,
-    /// setting the runtime up on first use; the expansion calls it unless [`off`](global::off).
-    #[inline(never)]
+    /// setting the runtime up on first use; the expansion calls it (or `__private::run`,
+    /// which does) unless [`off`](global::off).
+    #[inline]
     pub fn enter(site: &'static Site, extras: Option<Box<Extras>>) -> Option<SyncGuard> {
         global::enabled().then(|| SyncGuard::start(site, extras))
     }
@@ -154,7 +155,7 @@ impl SyncGuard {
     // Out of line: it is the same code for every tracked function, and inlined into each
     // `__private::run` it only made them bigger, not faster (min_ratio, BENCHMARKS.md).
     #[inline(never)]
-    pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
+    pub(crate) fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
         // The clock first: the reading takes ~20 ns here, and the bookkeeping after it
         // does not depend on it, so the two overlap.
         let start = clock::now();
@@ -171,7 +172,7 @@ impl SyncGuard {
 
     /// Ends the event with the conclusion of the function's return value.
     #[inline(never)]
-    pub fn finish(mut self, returned: Conclusion) {
+    pub(crate) fn finish(mut self, returned: Conclusion) {
         self.finished = true;
         if self.id == 0 {
             return;

@@ -103,7 +103,7 @@ pub(crate) unsafe fn submit_frame(
 ) {
     match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
         // SAFETY: our own contract.
-        Some(p) => unsafe { p.submit_frame(outbox, frame, end, conclusion) },
+        Some(p) => unsafe { p.producer.submit_frame(outbox, frame, end, conclusion) },
         // SAFETY: our own contract.
         None => drop(unsafe { frame.read() }),
     }

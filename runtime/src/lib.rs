@@ -76,19 +76,12 @@ pub mod __private {
         body: impl FnOnce() -> R,
         conclusion: impl FnOnce(&R) -> Conclusion,
     ) -> R {
-        let guard = crate::global::enabled().then(|| SyncGuard::start(site, extras));
+        let guard = SyncGuard::enter(site, extras);
         let ret = body();
         if let Some(guard) = guard {
             guard.finish(conclusion(&ret));
         }
         ret
-    }
-
-    /// Runs a sync function's body. Taking it as `FnOnce` (a plain `(move || body)()` would
-    /// infer `FnMut`) lets the body return borrows of what it captured, e.g. `&mut self.x`.
-    #[inline(always)]
-    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
-        body()
     }
 
     /// Metric value of a `metrics(k = expr)` expression.

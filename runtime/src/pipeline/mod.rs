@@ -48,9 +48,7 @@ use std::time::{Duration, Instant};
 
 pub use report::FlushReport;
 
-use crate::Conclusion;
 use crate::config::Config;
-use crate::event::Frame;
 pub(crate) use queue::Outbox;
 use queue::{FlushRequest, Producer};
 
@@ -61,7 +59,9 @@ const SPOOL_MARGIN: Duration = Duration::from_millis(500);
 /// Handle held by the process-wide runtime.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
-    producer: Producer,
+    /// The senders' end; finishing events hand their frames to it directly
+    /// (`Producer::submit_frame`, through `global::submit_frame`).
+    pub(crate) producer: Producer,
 }
 
 impl Pipeline {
@@ -75,23 +75,6 @@ impl Pipeline {
             );
         }
         Pipeline { producer }
-    }
-
-    /// Hands a finished event to the background thread through this thread's `outbox`,
-    /// moving the frame at `frame` out. Never blocks.
-    ///
-    /// # Safety
-    /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
-    #[inline]
-    pub(crate) unsafe fn submit_frame(
-        &self,
-        outbox: Option<&mut Outbox>,
-        frame: *const Frame,
-        end: u64,
-        conclusion: Conclusion,
-    ) {
-        // SAFETY: our own contract.
-        unsafe { self.producer.submit_frame(outbox, frame, end, conclusion) }
     }
 
     /// Waits until everything submitted before the call is delivered, spooled, dropped or

@@ -95,11 +95,11 @@ pub(crate) struct Shared {
     transit: AtomicUsize,
     /// Own events the background thread holds, not yet delivered, spooled or dropped.
     held: AtomicUsize,
-    /// Most records the channel may hold; past it `submit` drops.
+    /// Most records the channel may hold; past it `submit_frame` drops.
     limit: AtomicUsize,
     /// The usual limit, the memory bound.
     bound: usize,
-    /// Records dropped by `submit`, not yet counted in a report.
+    /// Records dropped by `submit_frame`, not yet counted in a report.
     refused: AtomicU64,
     /// Every recording thread's mailbox, live or left behind by a thread that exited.
     locals: Mutex<Vec<Arc<Mailbox>>>,
@@ -348,7 +348,7 @@ impl Consumer {
         self.shared.held.store(n, Relaxed);
     }
 
-    /// Makes `submit` drop (and count) every record, or only those past the memory bound.
+    /// Makes `submit_frame` drop (and count) every record, or only those past the memory bound.
     pub(crate) fn set_refuse(&self, refuse: bool) {
         let limit = if refuse { 0 } else { self.shared.bound };
         if self.shared.limit.load(Relaxed) != limit {
@@ -356,7 +356,7 @@ impl Consumer {
         }
     }
 
-    /// Records `submit` dropped since the last call.
+    /// Records `submit_frame` dropped since the last call.
     pub(crate) fn take_refused(&self) -> u64 {
         if self.shared.refused.load(Relaxed) == 0 {
             return 0;

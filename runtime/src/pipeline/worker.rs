@@ -203,7 +203,7 @@ impl Worker {
         }
     }
 
-    /// Counts the records `submit` dropped (said once on stderr).
+    /// Counts the records `submit_frame` dropped (said once on stderr).
     fn collect_refused(&mut self) {
         count_refused(
             &self.consumer,
@@ -237,7 +237,7 @@ impl Worker {
     }
 }
 
-/// Counts the records `submit` dropped since the last call (said once on stderr).
+/// Counts the records `submit_frame` dropped since the last call (said once on stderr).
 fn count_refused(
     consumer: &Consumer,
     uploader: &mut Option<Uploader>,
