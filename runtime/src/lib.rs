@@ -18,6 +18,7 @@ mod clock;
 mod conclusion;
 pub mod detect;
 mod id;
+mod otel_ids;
 mod report;
 mod site;
 mod sys;
