@@ -9,8 +9,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::conn::Control;
 use crate::contract::{self, Head, TRACK_EVENTS_PATH};
+use crate::control::Control;
 use crate::scan;
 use crate::state::{Outcome, Shared};
 use crate::{Fault, RequestRecord};

@@ -41,6 +41,7 @@
 
 mod conn;
 mod contract;
+mod control;
 mod fault;
 mod handler;
 mod record;
