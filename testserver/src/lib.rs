@@ -44,8 +44,13 @@ mod contract;
 mod control;
 mod fault;
 mod handler;
+mod otlp;
+mod otlp_config;
+mod otlp_rules;
+mod otlp_wire;
 mod record;
 mod scan;
+mod span;
 mod state;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -57,7 +62,18 @@ use serde_json::Value;
 
 pub use contract::TRACK_EVENTS_PATH;
 pub use fault::{Fault, RetryAfter};
+/// The official OTLP message types the server decodes with: build request bodies and read
+/// [`ReceivedSpan`]s with this very version.
+pub use opentelemetry_proto;
+pub use otlp::OTLP_TRACES_PATH;
+pub use otlp_wire::RpcStatus;
+/// The protobuf runtime of [`opentelemetry_proto`]: its `Message` trait encodes and decodes.
+pub use prost;
 pub use record::RequestRecord;
+pub use span::ReceivedSpan;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+use otlp_config::OtlpConfig;
 use scan::RawEvent;
 use state::Shared;
 
@@ -231,6 +247,40 @@ impl TestServer {
         self.shared.set_persistent(fault);
     }
 
+    /// The OTLP traces endpoint, `{url}/v1/traces`. An OpenTelemetry SDK finds it from
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT={url}`.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::start();
+    /// assert_eq!(server.otlp_traces_endpoint(), format!("{}/v1/traces", server.url()));
+    /// ```
+    pub fn otlp_traces_endpoint(&self) -> String {
+        format!("{}{OTLP_TRACES_PATH}", self.url())
+    }
+
+    /// Every span accepted on `/v1/traces`, in arrival order (body order within a request).
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.shared.lock().spans.clone()
+    }
+
+    /// Number of spans accepted on `/v1/traces`.
+    pub fn span_count(&self) -> usize {
+        self.shared.lock().spans.len()
+    }
+
+    /// Waits until at least `n` spans were accepted; `false` if `timeout` passed first.
+    pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(timeout, |state| state.spans.len() >= n)
+    }
+
+    /// Forgets the accepted spans; requests and events stay.
+    pub fn clear_spans(&self) {
+        self.shared.clear_spans();
+    }
+
     /// Forgets the accepted events (and which were duplicates); requests stay.
     pub fn clear_events(&self) {
         self.shared.clear_events();
@@ -258,6 +308,8 @@ pub struct Builder {
     port: u16,
     validate: bool,
     observer: Option<state::Observer>,
+    otlp: OtlpConfig,
+    span_observer: Option<state::SpanObserver>,
 }
 
 impl Default for Builder {
@@ -267,6 +319,8 @@ impl Default for Builder {
             port: 0,
             validate: true,
             observer: None,
+            otlp: OtlpConfig::default(),
+            span_observer: None,
         }
     }
 }
@@ -277,6 +331,18 @@ impl std::fmt::Debug for Builder {
             .field("port", &self.port)
             .field("validate", &self.validate)
             .field("observer", &self.observer.is_some())
+            // Names only: the values are secrets to the tests that set them.
+            .field(
+                "otlp_required_headers",
+                &self
+                    .otlp
+                    .required_headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("otlp_partial_success", &self.otlp.partial_success)
+            .field("span_observer", &self.span_observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -331,12 +397,79 @@ impl Builder {
         self
     }
 
+    /// Requires every OTLP export (`/v1/traces`) to carry header `name` with exactly `value`;
+    /// exports without it are answered 401. By default any export is accepted. Call once per
+    /// header; `x-api-token` still guards only trackEvents.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder().otlp_require_header("x-otlp-secret", "s3cret").start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn otlp_require_header(mut self, name: &str, value: &str) -> Builder {
+        self.otlp
+            .required_headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// Answers every accepted OTLP export with `partial_success` set to `rejected_spans` and
+    /// `error_message`, to test how a client handles a partial success. The server still
+    /// records every span of the export.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder()
+    ///     .otlp_partial_success(2, "2 spans were too old")
+    ///     .start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn otlp_partial_success(mut self, rejected_spans: i64, error_message: &str) -> Builder {
+        self.otlp.partial_success = Some(ExportTracePartialSuccess {
+            rejected_spans,
+            error_message: error_message.to_owned(),
+        });
+        self
+    }
+
+    /// Calls `observer` on the server thread after each answered request, with its record and
+    /// the spans it accepted (none unless an OTLP export was accepted). Keep it quick: the
+    /// server waits for it.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder()
+    ///     .observe_spans(|_, spans| {
+    ///         for span in spans {
+    ///             eprintln!("{} {}", span.span_id_hex(), span.span.name);
+    ///         }
+    ///     })
+    ///     .start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn observe_spans(
+        mut self,
+        observer: impl Fn(&RequestRecord, &[ReceivedSpan]) + Send + Sync + 'static,
+    ) -> Builder {
+        self.span_observer = Some(Box::new(observer));
+        self
+    }
+
     /// Binds and starts serving on a thread of its own.
     pub fn start(self) -> std::io::Result<TestServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(self.token, self.validate, self.observer));
+        let shared = Arc::new(Shared::new(
+            self.token,
+            self.validate,
+            self.observer,
+            self.otlp,
+            self.span_observer,
+        ));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready) = std::sync::mpsc::sync_channel(1);
         let serving = Arc::clone(&shared);
