@@ -8,6 +8,80 @@
 //! recording the events otherwise; 404 for other paths, 405 for other methods. [`Fault`]s
 //! simulate what a real network does: 5xx, 429 with `Retry-After`, resets, hangs, slowness.
 //!
+//! It also answers `POST /v1/traces` like an OTLP/HTTP collector
+//! ([OTLP specification](https://opentelemetry.io/docs/specs/otlp/)), so that tests can check an
+//! OTLP export with the official decoders:
+//!
+//! - `Content-Type: application/x-protobuf` bodies are decoded as `ExportTraceServiceRequest`
+//!   by [`opentelemetry_proto`]'s prost types; `application/json` bodies by its serde mapping of
+//!   OTLP/JSON (hex trace and span ids, lowerCamelCase keys, enums as integers, 64-bit integers
+//!   as strings or numbers, unknown fields ignored). `Content-Encoding: gzip` is inflated.
+//! - Strict: 400 when the body does not decode or a span breaks a rule (trace id not 16 bytes
+//!   or all zero, span id not 8 bytes or zero, parent span id neither empty nor 8 bytes, end
+//!   before start, empty name, kind or status code out of range), 415 for another content type
+//!   or encoding, 405 for another method. Error answers carry a `google.rpc.Status`
+//!   ([`RpcStatus`]) saying what is wrong, in the request's encoding. A rejected export records
+//!   no span at all.
+//! - Any export is accepted unless [`Builder::otlp_require_header`] asks for headers (401
+//!   without them). `x-api-token` is not checked on this route.
+//! - 200 answers are an `ExportTraceServiceResponse` in the request's encoding, with
+//!   `partial_success` if [`Builder::otlp_partial_success`] set one.
+//! - [`Fault`]s apply to it exactly as to trackEvents.
+//! - Accepted spans are kept as [`ReceivedSpan`]s (resource, scope, the official `Span`):
+//!   [`TestServer::spans`], [`TestServer::wait_for_spans`]. [`RequestRecord`] shows path,
+//!   content type and encoding, and headers of every request.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::collector::trace::v1::{
+//!     ExportTraceServiceRequest, ExportTraceServiceResponse,
+//! };
+//! use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::trace::v1::{
+//!     ResourceSpans, ScopeSpans, Span,
+//! };
+//! use trunk_ci_analytics_testserver::prost::Message;
+//! use trunk_ci_analytics_testserver::TestServer;
+//!
+//! let server = TestServer::builder().otlp_require_header("x-otlp-secret", "s3cret").start()?;
+//! let span = Span {
+//!     trace_id: vec![0x5b; 16],
+//!     span_id: vec![0xee; 8],
+//!     name: "build".to_owned(),
+//!     start_time_unix_nano: 1_700_000_000_000_000_000,
+//!     end_time_unix_nano: 1_700_000_001_000_000_000,
+//!     ..Span::default()
+//! };
+//! let body = ExportTraceServiceRequest {
+//!     resource_spans: vec![ResourceSpans {
+//!         scope_spans: vec![ScopeSpans { spans: vec![span], ..ScopeSpans::default() }],
+//!         ..ResourceSpans::default()
+//!     }],
+//! }
+//! .encode_to_vec();
+//! let mut tcp = std::net::TcpStream::connect(server.addr())?;
+//! write!(
+//!     tcp,
+//!     "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+//!      x-otlp-secret: s3cret\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+//!     body.len(),
+//! )?;
+//! tcp.write_all(&body)?;
+//! let mut answer = Vec::new();
+//! tcp.read_to_end(&mut answer)?;
+//! assert!(answer.starts_with(b"HTTP/1.1 200"));
+//! let at = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |at| at + 4);
+//! let response = ExportTraceServiceResponse::decode(&answer[at..])?;
+//! assert_eq!(response.partial_success, None);
+//!
+//! assert!(server.wait_for_spans(1, Duration::from_secs(5)));
+//! let spans = server.spans();
+//! assert_eq!(spans[0].span.name, "build");
+//! assert_eq!(spans[0].span_id_hex(), "eeeeeeeeeeeeeeee");
+//! assert!(server.requests()[0].headers.contains(&("x-otlp-secret".into(), "s3cret".into())));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The server runs on its own thread, so plain synchronous tests use it; dropping it stops it
 //! at once, even with a connection stalled.
 //!
@@ -86,7 +160,7 @@ const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 /// Longest wait for the server thread to wind up its tasks when the server is dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// A running loopback contract server; dropping it shuts it down.
+/// A running loopback contract (and OTLP/HTTP traces) server; dropping it shuts it down.
 ///
 /// ```
 /// use std::time::Duration;
@@ -145,7 +219,8 @@ impl TestServer {
         Builder::default()
     }
 
-    /// Base URL, `http://127.0.0.1:PORT`; clients POST to `{url}/v1/metrics/trackEvents`.
+    /// Base URL, `http://127.0.0.1:PORT`; clients POST to `{url}/v1/metrics/trackEvents`, and
+    /// OTLP exporters to `{url}/v1/traces` (`OTEL_EXPORTER_OTLP_ENDPOINT={url}`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
