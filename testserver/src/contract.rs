@@ -7,8 +7,9 @@ use crate::otlp::OTLP_TRACES_PATH;
 use crate::scan::{BodyError, RawEvent};
 use crate::state::Outcome;
 
-/// The one route of the API: `POST {base}/v1/metrics/trackEvents`.
-pub const TRACK_EVENTS_PATH: &str = "/v1/metrics/trackEvents";
+/// The one route of the API, `POST {base}/v1/metrics/trackEvents`: the runtime's own
+/// constant, so client and server cannot drift apart.
+pub use trunk_ci_analytics_runtime::wire::TRACK_EVENTS_PATH;
 
 /// What the contract looks at, besides the body.
 pub(crate) struct Head {
