@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::Duration;
 
 use common::{Client, Reply};
@@ -559,29 +558,8 @@ fn other_methods_and_content_types_are_refused() {
 
 #[test]
 fn binary_prints_the_otlp_endpoint_and_each_span() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics-testserver"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Killed however the test ends, so no server outlives it.
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = child.stdout.take().unwrap();
-    let _child = Kill(child);
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    let binary = common::Binary::start(&[]);
+    let next = || binary.next_line();
     let mut endpoint = None;
     for _ in 0..4 {
         let line = next();

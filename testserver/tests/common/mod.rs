@@ -199,3 +199,44 @@ pub fn batch(ids: &[&str]) -> String {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// The server binary, running until dropped (killed however the test ends, so no server
+/// outlives it), and its stdout as lines.
+pub struct Binary {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Binary {
+    pub fn start(args: &[&str]) -> Binary {
+        use std::io::{BufRead, BufReader};
+        let mut child =
+            std::process::Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics-testserver"))
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if lines_tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Binary { child, lines }
+    }
+
+    /// The next line it prints (waiting up to 10 s).
+    pub fn next_line(&self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
