@@ -309,9 +309,23 @@
     else if (top + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = top + ROW - scroller.clientHeight;
   }
 
+  // The name column fits the deepest, longest label it has to show, within bounds that
+  // leave the timeline most of the width.
+  function fitLabels() {
+    var widest = 0;
+    for (var i = 0; i < nodes.length; i++) {
+      var node = nodes[i];
+      var chars = Math.min(node.n.length + (node.k ? node.k.length + 1 : 0), 60);
+      widest = Math.max(widest, node.d * INDENT + chars * 7.5);
+    }
+    var width = Math.round(Math.min(Math.max(widest + 90, 260), 520));
+    document.documentElement.style.setProperty("--label-w", width + "px");
+  }
+
   function showRun(index) {
     run = data.runs[index] || null;
     nodes = run ? run.nodes : [];
+    fitLabels();
     span = run ? Math.max(run.total, 1) : 1;
     collapsed = defaultCollapsed();
     selected = -1;
@@ -379,5 +393,21 @@
     picker.addEventListener("change", function () { showRun(Number(picker.value)); });
   }
 
+  // A link can point at one event: page.html#event=<id> opens the path to it and its details.
+  function reveal(id) {
+    for (var r = 0; r < data.runs.length; r++) {
+      var found = data.runs[r].nodes.findIndex(function (node) { return node.i === id; });
+      if (found < 0) continue;
+      if (data.runs[r] !== run) { picker.value = String(r); showRun(r); }
+      for (var p = nodes[found].p; p !== null && p !== undefined; p = nodes[p].p) collapsed[p] = 0;
+      layout();
+      select(found);
+      scrollToRow(found);
+      return;
+    }
+  }
+
   showRun(0);
+  var wanted = /^#event=(.+)$/.exec(window.location.hash);
+  if (wanted) reveal(decodeURIComponent(wanted[1]));
 })();
