@@ -36,6 +36,9 @@
   var visible = [];
   var selected = -1;
   var span = 1;
+  // The part of the run the timeline shows: all of it, or one event after "Zoom".
+  var viewStart = 0;
+  var viewSpan = 1;
 
   function el(tag, className, text) {
     var e = document.createElement(tag);
@@ -75,6 +78,10 @@
 
   function formatTime(epochMs) {
     return new Date(epochMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  }
+
+  function grouped(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
   function tagText(v) {
@@ -123,7 +130,7 @@
       var total = el("span", "total", formatDuration(run.total));
       total.id = "run-total";
       meta.appendChild(total);
-      meta.appendChild(el("span", "", " \u00B7 " + nodes.length + (nodes.length === 1 ? " event" : " events") +
+      meta.appendChild(el("span", "", " \u00B7 " + grouped(nodes.length) + (nodes.length === 1 ? " event" : " events") +
         (data.source ? " \u00B7 " + data.source : "")));
     }
     var chips = byId("counts");
@@ -135,7 +142,7 @@
       chip.setAttribute("data-count", String(n));
       chip.title = n + " " + WORDS[kind];
       chip.appendChild(el("span", "swatch"));
-      chip.appendChild(el("b", "", n));
+      chip.appendChild(el("b", "", grouped(n)));
       chip.appendChild(el("span", "", WORDS[kind]));
       chips.appendChild(chip);
     });
@@ -154,10 +161,10 @@
     var want = Math.max(2, Math.floor(trackWidth() / 100));
     var step = STEPS[STEPS.length - 1];
     for (var i = 0; i < STEPS.length; i++) {
-      if (span / STEPS[i] <= want) { step = STEPS[i]; break; }
+      if (viewSpan / STEPS[i] <= want) { step = STEPS[i]; break; }
     }
-    for (var t = 0; t <= span + 1e-9; t += step) {
-      var left = (t / span) * 100 + "%";
+    for (var t = Math.ceil(viewStart / step) * step; t <= viewStart + viewSpan + 1e-9; t += step) {
+      var left = ((t - viewStart) / viewSpan) * 100 + "%";
       var tick = el("div", "tick");
       tick.style.left = left;
       tick.appendChild(el("span", "", formatTick(t)));
@@ -166,6 +173,12 @@
       line.style.left = left;
       grid.appendChild(line);
     }
+  }
+
+  // The duration to print: the precise duration_ms metric when the event has one.
+  function shownDuration(node) {
+    if (node.e === null || node.e === undefined) return null;
+    return node.ms !== undefined ? node.ms : node.e;
   }
 
   function drawRow(index, position) {
@@ -188,15 +201,30 @@
 
     var track = el("div", "track");
     var length = node.e === null || node.e === undefined ? Math.max(run.total - node.s, 0) : node.e;
-    var left = (node.s / span) * 100;
-    var width = (length / span) * 100;
-    var bar = el("div", "bar");
-    bar.style.left = left + "%";
-    bar.style.width = width + "%";
-    track.appendChild(bar);
-    var shownDuration = node.e === null || node.e === undefined ? null : node.ms !== undefined ? node.ms : node.e;
-    var text = el("span", "dur", formatDuration(shownDuration));
-    if (left + width <= 80) {
+    var left = ((node.s - viewStart) / viewSpan) * 100;
+    var width = (length / viewSpan) * 100;
+    var text = el("span", "dur", formatDuration(shownDuration(node)));
+    // Zoomed in, a bar can lie wholly outside the view: its duration points the way to it.
+    if (left + width < 0) {
+      text.textContent = "\u2190 " + text.textContent;
+      text.style.left = "0";
+    } else if (left > 100) {
+      text.textContent += " \u2192";
+      text.style.right = "0";
+    } else {
+      // Clipped to the view, so a long bar of a zoomed view does not stretch the page.
+      var from = Math.max(left, -1);
+      var to = Math.min(left + width, 101);
+      left = from;
+      width = to - from;
+      var bar = el("div", "bar");
+      bar.style.left = left + "%";
+      bar.style.width = width + "%";
+      track.appendChild(bar);
+    }
+    if (text.style.left || text.style.right) {
+      // Already pinned to an edge of the view.
+    } else if (left + width <= 80) {
       text.style.left = left + width + "%";
     } else if (width >= 12) {
       text.className += " inside";
@@ -206,7 +234,7 @@
     }
     track.appendChild(text);
     row.appendChild(track);
-    row.title = node.n + " \u2014 " + WORDS[kind] + ", " + formatDuration(shownDuration);
+    row.title = node.n + " \u2014 " + WORDS[kind] + ", " + formatDuration(shownDuration(node));
     return row;
   }
 
@@ -254,11 +282,17 @@
     var pill = el("span", "pill " + stateClass(kind), WORDS[kind]);
     pill.id = "detail-conclusion";
     details.appendChild(pill);
+    var zoom = el("button", "zoom", "Zoom to this event");
+    zoom.type = "button";
+    zoom.id = "zoom-to";
+    zoom.title = "Show only this event's time on the timeline (Z)";
+    zoom.addEventListener("click", function () { zoomTo(index); });
+    details.appendChild(zoom);
 
     var parent = node.p === null || node.p === undefined ? null : nodes[node.p];
     var facts = [
       ["Conclusion", node.c || "none (still running)"],
-      ["Duration", formatDuration(node.e === null || node.e === undefined ? null : node.ms !== undefined ? node.ms : node.e)],
+      ["Duration", formatDuration(shownDuration(node))],
       ["Start", "+" + formatDuration(node.s) + " (" + formatTime(run.start + node.s) + ")"],
       ["Kind", node.k || "\u2014"],
       ["Key", node.y || "\u2014"],
@@ -294,6 +328,25 @@
     drawRows();
   }
 
+  function setView(start, length) {
+    viewStart = start;
+    viewSpan = Math.max(length, 1);
+    var zoomed = viewStart !== 0 || viewSpan !== span;
+    byId("zoom-reset").hidden = !zoomed;
+    byId("view-range").textContent = zoomed
+      ? formatTick(Math.max(viewStart, 0)) + " \u2013 " + formatTick(viewStart + viewSpan)
+      : "";
+    drawAxis();
+    drawRows();
+  }
+
+  function zoomTo(index) {
+    var node = nodes[index];
+    var length = node.e === null || node.e === undefined ? Math.max(run.total - node.s, 0) : node.e;
+    var margin = Math.max(length, 1) * 0.03;
+    setView(Math.max(node.s - margin, 0), Math.max(length, 1) + 2 * margin);
+  }
+
   function toggle(index) {
     if (nodes[index].z <= 1) return;
     collapsed[index] = collapsed[index] ? 0 : 1;
@@ -327,6 +380,10 @@
     nodes = run ? run.nodes : [];
     fitLabels();
     span = run ? Math.max(run.total, 1) : 1;
+    viewStart = 0;
+    viewSpan = span;
+    byId("zoom-reset").hidden = true;
+    byId("view-range").textContent = "";
     collapsed = defaultCollapsed();
     selected = -1;
     details.hidden = true;
@@ -358,7 +415,9 @@
   document.addEventListener("keydown", function (event) {
     if (event.target.tagName === "SELECT") return;
     if (event.key === "Escape") { select(-1); return; }
+    if (event.key === "0") { setView(0, span); return; }
     if (selected < 0) return;
+    if (event.key === "z" || event.key === "Z") { zoomTo(selected); return; }
     var position = visible.indexOf(selected);
     var node = nodes[selected];
     var next = -1;
@@ -373,6 +432,7 @@
     if (next >= 0) { select(next); scrollToRow(next); }
   });
 
+  byId("zoom-reset").addEventListener("click", function () { setView(0, span); });
   byId("expand-all").addEventListener("click", function () {
     collapsed = new Uint8Array(nodes.length);
     layout();
@@ -393,8 +453,9 @@
     picker.addEventListener("change", function () { showRun(Number(picker.value)); });
   }
 
-  // A link can point at one event: page.html#event=<id> opens the path to it and its details.
-  function reveal(id) {
+  // A link can point at one event: page.html#event=<id> opens the path to it and its
+  // details, page.html#zoom=<id> also fits the timeline to it.
+  function reveal(id, zoom) {
     for (var r = 0; r < data.runs.length; r++) {
       var found = data.runs[r].nodes.findIndex(function (node) { return node.i === id; });
       if (found < 0) continue;
@@ -403,11 +464,12 @@
       layout();
       select(found);
       scrollToRow(found);
+      if (zoom) zoomTo(found);
       return;
     }
   }
 
   showRun(0);
-  var wanted = /^#event=(.+)$/.exec(window.location.hash);
-  if (wanted) reveal(decodeURIComponent(wanted[1]));
+  var wanted = /^#(event|zoom)=(.+)$/.exec(window.location.hash);
+  if (wanted) reveal(decodeURIComponent(wanted[2]), wanted[1] === "zoom");
 })();

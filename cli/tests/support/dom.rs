@@ -67,3 +67,14 @@ pub fn resource_references(html: &str) -> Vec<String> {
     }
     found
 }
+
+/// The labels of the time axis, left to right.
+pub fn axis_labels(dom: &str) -> Vec<String> {
+    let start = dom.find("id=\"ticks\"").unwrap();
+    let end = start + dom[start..].find("id=\"canvas\"").unwrap();
+    dom[start..end]
+        .split("<span>")
+        .skip(1)
+        .map(|part| part[..part.find('<').unwrap()].to_owned())
+        .collect()
+}
