@@ -78,7 +78,10 @@
   }
 
   function formatTime(epochMs) {
-    return new Date(epochMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+    var date = new Date(epochMs);
+    // A file can hold any number; past year 275760 a Date is invalid and would throw.
+    if (isNaN(date.getTime())) return epochMs + " ms after 1970";
+    return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   }
 
   function grouped(n) {
@@ -160,7 +163,9 @@
     ticks.textContent = "";
     grid.textContent = "";
     var want = Math.max(2, Math.floor(trackWidth() / 100));
-    var step = STEPS[STEPS.length - 1];
+    // Past the longest nice step (a file whose times are years apart) any step that keeps
+    // the tick count bounded will do.
+    var step = Math.ceil(viewSpan / want);
     for (var i = 0; i < STEPS.length; i++) {
       if (viewSpan / STEPS[i] <= want) { step = STEPS[i]; break; }
     }
