@@ -1,0 +1,95 @@
+//! The `report` command as a user meets it at the terminal: arguments, exit codes and
+//! messages (the page itself is checked in a real browser by `report_browser.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("report-cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn cli(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const GOOD: &str = r#"{"id":"a1","chainId":"a1","createdAt":1000,"finishedAt":2000,"conclusion":"SUCCESS","sequence":{"platform":"local","kind":"step","key":"k","name":"only step","payload":{"metrics":[],"tags":[]}}}"#;
+
+#[test]
+fn a_bad_line_is_named_by_file_and_line_and_the_page_is_still_written() {
+    let dir = scratch("bad-line");
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, format!("{GOOD}\n{{\"id\": truncated\n")).unwrap();
+    let html = dir.join("out.html");
+    let output = cli(&[
+        "report".as_ref(),
+        events.as_os_str(),
+        "--html".as_ref(),
+        html.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2:", events.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(1 events, 1 run)"), "{stderr}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("only step"));
+}
+
+#[test]
+fn a_file_without_events_is_an_error() {
+    let dir = scratch("empty");
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, "\n").unwrap();
+    let html = dir.join("out.html");
+    let output = cli(&[
+        "report".as_ref(),
+        events.as_os_str(),
+        "--html".as_ref(),
+        html.as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no events to draw"), "{stderr}");
+    assert!(!html.exists());
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let dir = scratch("missing");
+    let events = dir.join("nope.jsonl");
+    let html = dir.join("out.html");
+    let output = cli(&[
+        "report".as_ref(),
+        events.as_os_str(),
+        "--html".as_ref(),
+        html.as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot read {}", events.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_help_lists_report() {
+    let output = cli(&["report".as_ref(), "events.jsonl".as_ref()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--html"));
+
+    let help = cli(&["--help".as_ref()]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("report"));
+}
