@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 use trunk_ci_analytics_runtime::validate::validate_request;
 
+use crate::otlp::OTLP_TRACES_PATH;
 use crate::scan::{BodyError, RawEvent};
 use crate::state::Outcome;
 
@@ -33,7 +34,7 @@ pub(crate) fn judge(
         return Outcome::rejected(
             404,
             format!(
-                "no route {}: the API has only POST {TRACK_EVENTS_PATH}",
+                "no route {}: the API has only POST {TRACK_EVENTS_PATH} (and POST {OTLP_TRACES_PATH})",
                 head.path
             ),
         );
@@ -76,7 +77,7 @@ pub(crate) fn judge(
                 violations.len()
             )),
             violations,
-            accepted: Vec::new(),
+            ..Outcome::rejected(400, String::new())
         };
     }
     Outcome::accepted(events)
@@ -89,6 +90,8 @@ impl Outcome {
             error: None,
             violations: Vec::new(),
             accepted: events,
+            spans: Vec::new(),
+            payload: None,
         }
     }
 
@@ -98,6 +101,8 @@ impl Outcome {
             error: Some(error),
             violations: Vec::new(),
             accepted: Vec::new(),
+            spans: Vec::new(),
+            payload: None,
         }
     }
 

@@ -240,6 +240,10 @@ fn binary_prints_url_token_and_each_accepted_event() {
     assert!(url.starts_with("http://127.0.0.1:"), "{listening}");
     assert_eq!(next(), format!("  export TRUNK_PUBLIC_API_ADDRESS={url}"));
     assert_eq!(next(), "  export TRUNK_API_TOKEN=bin-token");
+    assert_eq!(
+        next(),
+        format!("  export OTEL_EXPORTER_OTLP_ENDPOINT={url}")
+    );
 
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     stream.set_read_timeout(Some(common::READ_TIMEOUT)).unwrap();

@@ -17,7 +17,9 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (lossy: protobuf answers are in `raw`).
     pub body: String,
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -63,6 +65,36 @@ impl Client {
         self.send_raw(request.as_bytes());
     }
 
+    /// Sends any request: `headers` as given, then `Content-Length` and the body.
+    pub fn send_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body);
+        self.send_raw(&bytes);
+    }
+
+    /// [`send_request`](Self::send_request), then reads the answer.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        self.send_request(method, path, headers, body);
+        self.read_reply().unwrap()
+    }
+
     pub fn post(&mut self, token: Option<&str>, body: &str) -> Reply {
         self.send_post(token, body);
         self.read_reply().unwrap()
@@ -96,12 +128,14 @@ impl Client {
         while self.buf.len() < body_start + len {
             self.fill()?;
         }
-        let body = String::from_utf8(self.buf[body_start..body_start + len].to_vec()).unwrap();
+        let raw = self.buf[body_start..body_start + len].to_vec();
+        let body = String::from_utf8_lossy(&raw).into_owned();
         self.buf.drain(..body_start + len);
         Ok(Reply {
             status,
             headers,
             body,
+            raw,
         })
     }
 
