@@ -14,6 +14,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::local::{EventsFile, Summary};
+use super::otlp::OtlpSink;
 use super::process;
 use super::sink::{Flush, Sink};
 use super::trunk::{TrunkSink, Undeliverable};
@@ -100,6 +101,9 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
             Some(sink) => sinks.push(Box::new(sink)),
             None => sinks.push(Box::new(Undeliverable::default())),
         }
+    }
+    if let Some(sink) = OtlpSink::new(config, &info, repo.as_ref()) {
+        sinks.push(Box::new(sink));
     }
     if let Some(path) = config.events_file.as_deref() {
         sinks.push(Box::new(EventsFile::new(path, info)));
