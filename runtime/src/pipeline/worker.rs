@@ -114,6 +114,15 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
     sinks
 }
 
+/// Adds a sink's answer to a flush's report: to the totals, and as that sink's share if it
+/// is a remote one.
+fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: FlushReport) {
+    total.merge(&share);
+    if let Some(name) = remote {
+        total.per_sink.push((name, share));
+    }
+}
+
 impl Worker {
     fn new(config: &Config, consumer: Consumer) -> Worker {
         Worker {
@@ -209,7 +218,7 @@ impl Worker {
         };
         for sink in &mut self.sinks {
             match sink.begin_flush(flush, now) {
-                Some(report) => pending.report.merge(&report),
+                Some(report) => add_share(&mut pending.report, sink.remote_name(), report),
                 None => pending.waiting += 1,
             }
         }
@@ -228,7 +237,7 @@ impl Worker {
             sink.step(now);
             for (ticket, report) in sink.answered() {
                 if let Some(p) = self.pending.iter_mut().find(|p| p.ticket == ticket) {
-                    p.report.merge(&report);
+                    add_share(&mut p.report, sink.remote_name(), report);
                     p.waiting = p.waiting.saturating_sub(1);
                 }
             }

@@ -137,6 +137,10 @@ impl OtlpSink {
 }
 
 impl Sink for OtlpSink {
+    fn remote_name(&self) -> Option<&'static str> {
+        Some("otlp")
+    }
+
     fn take(&mut self, record: &Record, now: Instant) {
         let data = span::data(record, &self.ids);
         let (encoder, shared) = (&mut self.encoder, &self.shared);

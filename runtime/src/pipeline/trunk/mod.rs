@@ -75,6 +75,10 @@ impl std::fmt::Debug for TrunkSink {
 }
 
 impl Sink for TrunkSink {
+    fn remote_name(&self) -> Option<&'static str> {
+        Some("trackEvents")
+    }
+
     fn take(&mut self, record: &Record, now: Instant) {
         let event = wire_event(record, &self.info);
         let pushed = self
@@ -131,6 +135,10 @@ pub(crate) struct Undeliverable {
 }
 
 impl Sink for Undeliverable {
+    fn remote_name(&self) -> Option<&'static str> {
+        Some("trackEvents")
+    }
+
     fn take(&mut self, _record: &Record, _now: Instant) {
         self.dropped += 1;
     }
