@@ -322,3 +322,22 @@ fn a_dead_trackevents_endpoint_leaves_the_spans_whole() {
         "OTLP spooled nothing"
     );
 }
+
+#[test]
+fn a_hanging_collector_leaves_trackevents_whole() {
+    let trunk = TestServer::start();
+    let collector = TestServer::start();
+    collector.set_persistent(Some(Fault::Stall(std::time::Duration::from_secs(3))));
+    let tmp = TempDir::new("otlp-hang");
+    let run = Run::new(&trunk, &tmp.spool())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
+        .env("TRUNK_FLUSH_TIMEOUT_MS", 1500)
+        .events(1, 100)
+        .run();
+    let report = run.report();
+    assert_eq!((report.delivered, report.spooled), (100, 100), "{report:?}");
+    assert!(report.timed_out, "{report:?}");
+    assert_same_set(&trunk.event_ids(), &run.ids);
+    assert_eq!(collector.span_count(), 0);
+    assert!(!partition_files(&tmp, true).is_empty());
+}

@@ -109,7 +109,10 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
         sinks.push(Box::new(EventsFile::new(path, info)));
     }
     if config.summary && crate::log::enabled(crate::LogLevel::Error) {
-        sinks.push(Box::new(Summary::new(config.token.is_some())));
+        // With OTLP export only, events still leave the machine: not "local mode".
+        sinks.push(Box::new(Summary::new(
+            config.token.is_some() || config.has_otlp(),
+        )));
     }
     sinks
 }
