@@ -110,6 +110,13 @@ pub(crate) fn epoch_ms(t: u64) -> u64 {
     ((ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e6) as u64
 }
 
+/// Nanoseconds since the Unix epoch for a [`now`] reading (OTLP span times: the same clock
+/// as [`epoch_ms`], not rounded).
+pub(crate) fn epoch_ns(t: u64) -> u64 {
+    let ns = ANCHOR.wall_ns as f64 + since_anchor_ns(t);
+    ns as u64
+}
+
 /// The system clock now, in milliseconds since the Unix epoch: for times other processes
 /// read (spool file names, breaker markers), not for event timestamps.
 pub(crate) fn wall_ms() -> u64 {

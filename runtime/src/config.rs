@@ -1,4 +1,5 @@
-//! Configuration: from the pinned environment variables, or built in code.
+//! Configuration: from the pinned environment variables, or built in code (the OTLP part
+//! in [`crate::otlp_settings`] and `config_otlp`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -92,6 +93,7 @@ pub struct Config {
     pub(crate) parent: Option<EventContext>,
     pub(crate) summary: bool,
     pub(crate) tuning: Tuning,
+    pub(crate) otlp: crate::otlp_settings::Otlp,
 }
 
 /// Uploader limits; the defaults suit CI. Exposed for tests and benchmarks.
@@ -143,6 +145,7 @@ impl Default for Config {
             parent: None,
             summary: true,
             tuning: Tuning::default(),
+            otlp: crate::otlp_settings::Otlp::new(),
         }
     }
 }

@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::lineage::{ENV_CONTEXT, EventContext};
 
 impl Config {
-    /// Reads every `TRUNK_*` variable from the process environment. A bad value is
+    /// Reads every `TRUNK_*` variable, and the OpenTelemetry SDK's `OTEL_*` variables for
+    /// trace export, from the process environment. A bad value is
     /// reported once on stderr, naming the variable, and replaced by its default.
     ///
     /// ```
@@ -103,6 +104,7 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
             )),
         }
     }
+    c.otlp = crate::otlp_settings::env::parse(&var, &mut warnings);
     let handed = ENV_CONTEXT;
     c.parent = EventContext::from_vars(|n| var(n));
     if c.parent.is_none() && handed.iter().any(|n| var(n).is_some()) {

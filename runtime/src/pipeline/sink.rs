@@ -19,6 +19,12 @@ pub(crate) struct Flush {
 /// One destination of finished events. Local sinks (a file, stderr) do their work as they
 /// take events; remote ones batch, send, retry and spool, driven by `step` and `poll`.
 pub(crate) trait Sink {
+    /// The name of a remote sink, for the flush report's per-sink shares; `None` for a
+    /// local one.
+    fn remote_name(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Takes a finished event.
     fn take(&mut self, record: &Record, now: Instant);
 

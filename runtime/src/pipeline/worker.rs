@@ -14,6 +14,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::local::{EventsFile, Summary};
+use super::otlp::OtlpSink;
 use super::process;
 use super::sink::{Flush, Sink};
 use super::trunk::{TrunkSink, Undeliverable};
@@ -101,13 +102,28 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
             None => sinks.push(Box::new(Undeliverable::default())),
         }
     }
+    if let Some(sink) = OtlpSink::new(config, &info, repo.as_ref()) {
+        sinks.push(Box::new(sink));
+    }
     if let Some(path) = config.events_file.as_deref() {
         sinks.push(Box::new(EventsFile::new(path, info)));
     }
     if config.summary && crate::log::enabled(crate::LogLevel::Error) {
-        sinks.push(Box::new(Summary::new(config.token.is_some())));
+        // With OTLP export only, events still leave the machine: not "local mode".
+        sinks.push(Box::new(Summary::new(
+            config.token.is_some() || config.has_otlp(),
+        )));
     }
     sinks
+}
+
+/// Adds a sink's answer to a flush's report: to the totals, and as that sink's share if it
+/// is a remote one.
+fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: FlushReport) {
+    total.merge(&share);
+    if let Some(name) = remote {
+        total.per_sink.push((name, share));
+    }
 }
 
 impl Worker {
@@ -205,7 +221,7 @@ impl Worker {
         };
         for sink in &mut self.sinks {
             match sink.begin_flush(flush, now) {
-                Some(report) => pending.report.merge(&report),
+                Some(report) => add_share(&mut pending.report, sink.remote_name(), report),
                 None => pending.waiting += 1,
             }
         }
@@ -224,7 +240,7 @@ impl Worker {
             sink.step(now);
             for (ticket, report) in sink.answered() {
                 if let Some(p) = self.pending.iter_mut().find(|p| p.ticket == ticket) {
-                    p.report.merge(&report);
+                    add_share(&mut p.report, sink.remote_name(), report);
                     p.waiting = p.waiting.saturating_sub(1);
                 }
             }
