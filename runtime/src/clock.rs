@@ -110,6 +110,11 @@ pub(crate) fn epoch_ms(t: u64) -> u64 {
     ((ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e6) as u64
 }
 
+/// Microseconds since the Unix epoch for a [`now`] reading, with the reading's sub-µs part.
+pub(crate) fn epoch_us(t: u64) -> f64 {
+    (ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e3
+}
+
 /// The system clock now, in milliseconds since the Unix epoch: for times other processes
 /// read (spool file names, breaker markers), not for event timestamps.
 pub(crate) fn wall_ms() -> u64 {

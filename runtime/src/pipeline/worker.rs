@@ -13,7 +13,7 @@ use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::local::{EventsFile, Summary};
+use super::local::{EventsFile, Summary, TraceFile};
 use super::process;
 use super::sink::{Flush, Sink};
 use super::trunk::{TrunkSink, Undeliverable};
@@ -75,9 +75,15 @@ struct Worker {
 }
 
 /// The sinks `config` asks for.
-fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
-    let (info, repo) = process::detect(config);
+fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    // First: the root process replaces the file before it can have started a child that
+    // appends to it.
+    let trace = config
+        .trace_file
+        .as_deref()
+        .map(|path| TraceFile::new(path, consumer.thread_names(), config.parent.is_none()));
+    let (info, repo) = process::detect(config);
     if config.token.is_some() {
         let trunk = match &repo {
             Some(repo) => TrunkSink::new(config, info.clone(), repo),
@@ -104,6 +110,9 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
     if let Some(path) = config.events_file.as_deref() {
         sinks.push(Box::new(EventsFile::new(path, info)));
     }
+    if let Some(trace) = trace {
+        sinks.push(Box::new(trace));
+    }
     if config.summary && crate::log::enabled(crate::LogLevel::Error) {
         sinks.push(Box::new(Summary::new(config.token.is_some())));
     }
@@ -113,8 +122,8 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
 impl Worker {
     fn new(config: &Config, consumer: Consumer) -> Worker {
         Worker {
+            sinks: sinks(config, &consumer),
             consumer,
-            sinks: sinks(config),
             pending: Vec::new(),
             next_ticket: 0,
             lost: 0,
@@ -159,9 +168,9 @@ impl Worker {
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let taken = self.consumer.take(CHUNK, |msg| match msg {
-            Msg::Record(record) => {
+            Msg::Record(record, thread) => {
                 for sink in sinks.iter_mut() {
-                    sink.take(&record, now);
+                    sink.take_from(&record, thread, now);
                 }
             }
             Msg::Flush(request) => {
