@@ -26,6 +26,7 @@ mod delivery;
 mod local;
 mod process;
 mod sink;
+mod status;
 mod trunk;
 mod wire_event;
 mod worker;

@@ -9,13 +9,15 @@
 
 use std::future::poll_fn;
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::local::{EventsFile, Summary, TraceFile};
+use super::local::{EventsFile, JobSummary, Summary, TraceFile};
 use super::process;
 use super::sink::{Flush, Sink};
+use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
@@ -84,9 +86,11 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
         .as_deref()
         .map(|path| TraceFile::new(path, consumer.thread_names(), config.parent.is_none()));
     let (info, repo) = process::detect(config);
+    let status = Arc::new(UploadStatus::new(Upload::Local));
     if config.token.is_some() {
+        status.set(Upload::Uploading);
         let trunk = match &repo {
-            Some(repo) => TrunkSink::new(config, info.clone(), repo),
+            Some(repo) => TrunkSink::new(config, info.clone(), repo, Arc::clone(&status)),
             None => {
                 crate::log!(
                     Error,
@@ -104,7 +108,10 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
         };
         match trunk {
             Some(sink) => sinks.push(Box::new(sink)),
-            None => sinks.push(Box::new(Undeliverable::default())),
+            None => {
+                status.set(Upload::NoRepository);
+                sinks.push(Box::new(Undeliverable::default()));
+            }
         }
     }
     if let Some(path) = config.events_file.as_deref() {
@@ -114,7 +121,13 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
         sinks.push(Box::new(trace));
     }
     if config.summary && crate::log::enabled(crate::LogLevel::Error) {
-        sinks.push(Box::new(Summary::new(config.token.is_some())));
+        let inherited = config.parent.as_ref().map(|c| c.chain_id());
+        // The run's root alone writes the job summary.
+        let job = match (&inherited, &config.job_summary) {
+            (None, Some(path)) => Some(JobSummary::new(path.clone())),
+            _ => None,
+        };
+        sinks.push(Box::new(Summary::new(status, inherited, job)));
     }
     sinks
 }

@@ -1,6 +1,7 @@
 //! The Trunk `trackEvents` sink: each event as wire JSON into the batch being filled,
 //! delivered by the uploader (batches, retries, spool, breaker).
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use super::delivery::spool::{self, Spool};
 use super::delivery::uploader::Uploader;
 use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
+use super::status::UploadStatus;
 use super::wire_event::wire_event;
 use crate::config::Config;
 use crate::record::Record;
@@ -21,12 +23,18 @@ use crate::wire::Repo;
 pub(crate) struct TrunkSink {
     info: ProcessInfo,
     uploader: Uploader,
+    status: Arc<UploadStatus>,
 }
 
 impl TrunkSink {
     /// The sink for `repo`, or `None` (said once on stderr) when the HTTP client cannot be
     /// built.
-    pub(crate) fn new(config: &Config, info: ProcessInfo, repo: &Repo) -> Option<TrunkSink> {
+    pub(crate) fn new(
+        config: &Config,
+        info: ProcessInfo,
+        repo: &Repo,
+        status: Arc<UploadStatus>,
+    ) -> Option<TrunkSink> {
         let token = config.token.as_ref()?;
         let tuning = config.tuning.clone();
         let http = match Http::new(&config.api_address, token, tuning.request_timeout) {
@@ -64,7 +72,11 @@ impl TrunkSink {
         );
         let repo_json = serde_json::to_vec(repo).unwrap_or_default();
         let uploader = Uploader::new(tuning, http, &repo_json, spool, breaker);
-        Some(TrunkSink { info, uploader })
+        Some(TrunkSink {
+            info,
+            uploader,
+            status,
+        })
     }
 }
 
@@ -98,10 +110,13 @@ impl Sink for TrunkSink {
 
     fn step(&mut self, now: Instant) {
         self.uploader.step(now);
+        self.status.set(self.uploader.upload());
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.uploader.poll_request(cx)
+        let polled = self.uploader.poll_request(cx);
+        self.status.set(self.uploader.upload());
+        polled
     }
 
     fn next_due(&self) -> Option<Instant> {
