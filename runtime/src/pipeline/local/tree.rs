@@ -22,6 +22,9 @@ const MAX_DEPTH: usize = 8;
 const MAX_INDENT: usize = 12;
 /// Failures drawn with the path to them; the others are counted.
 const MAX_FAILURES: usize = 5;
+/// Largest group of same-named siblings whose members are also drawn one by one when
+/// there is room.
+const MAX_LISTED: usize = 5;
 /// Longest name drawn, in characters.
 const MAX_NAME: usize = 60;
 
@@ -224,8 +227,15 @@ impl Choice<'_, '_> {
                     if self.groups.insert(key) {
                         self.lines += 1;
                     }
-                    // Members drawn below the group's line (on a chosen path) show their
-                    // children too.
+                    // A small group whose members all fit gets a line per member too.
+                    let unshown = group.iter().filter(|&&k| !self.shown[k]).count();
+                    if group.len() <= MAX_LISTED && self.lines + unshown <= MAX_LINES {
+                        for &k in &group {
+                            self.shown[k] = true;
+                        }
+                        self.lines += unshown;
+                    }
+                    // Members drawn below the group's line show their children too.
                     queue.extend(group.iter().copied().filter(|&k| self.shown[k]));
                 }
             }
