@@ -148,10 +148,15 @@ fn a_recursion_two_thousand_deep_prints_its_top_and_its_end() {
     let stderr = run("deep");
     let lines = bounded(&stderr);
     assert!(lines[0].contains("descend ✘"), "{stderr}");
-    assert!(lines.iter().any(|l| l.contains("levels left out")), "{stderr}");
+    assert!(
+        lines.iter().any(|l| l.contains("levels left out")),
+        "{stderr}"
+    );
     // Indentation is capped: no line starts with more than 12 levels of two spaces.
     assert!(
-        lines.iter().all(|l| l.len() - l.trim_start().len() <= 2 * 12),
+        lines
+            .iter()
+            .all(|l| l.len() - l.trim_start().len() <= 2 * 12),
         "{stderr}"
     );
 }

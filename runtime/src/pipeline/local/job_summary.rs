@@ -78,7 +78,7 @@ impl JobSummary {
 pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
     let head = header(nodes, overflow, mode);
     let head = head.trim_end().trim_start_matches("trunk-ci-analytics: ");
-    let mut out = format!("### ⏱ trunk-ci-analytics: {}\n\n", escape(head));
+    let mut out = format!("### trunk-ci-analytics: {}\n\n", escape(head));
 
     let roots: Vec<&Node> = nodes.iter().filter(|n| n.parent.is_none()).collect();
     let start = roots
