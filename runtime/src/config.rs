@@ -230,8 +230,8 @@ impl Config {
 
     /// Writes every finished event of the run, from this process and every process under
     /// it that inherits the variable (`TRUNK_TRACE_FILE`), into one Chrome Trace Event
-    /// Format file at `path`, which ui.perfetto.dev and chrome://tracing open. The run's
-    /// root process starts the file anew; the others append to it.
+    /// Format file at `path`, which ui.perfetto.dev and chrome://tracing open. Every
+    /// process appends to the file (creating it if needed); remove it to start afresh.
     ///
     /// ```
     /// let config = trunk_ci_analytics::Config::from_env().trace_file("target/trace.json");

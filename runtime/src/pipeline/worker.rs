@@ -79,12 +79,10 @@ struct Worker {
 /// The sinks `config` asks for.
 fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    // First: the root process replaces the file before it can have started a child that
-    // appends to it.
     let trace = config
         .trace_file
         .as_deref()
-        .map(|path| TraceFile::new(path, consumer.thread_names(), config.parent.is_none()));
+        .map(|path| TraceFile::new(path, consumer.thread_names()));
     let (info, repo) = process::detect(config);
     let status = Arc::new(UploadStatus::new(Upload::Local));
     if config.token.is_some() {

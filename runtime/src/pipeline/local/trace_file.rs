@@ -5,8 +5,12 @@
 //! The format lets the closing `]` be left out so that writers can append concurrently:
 //! the file's first line is `[` with one event, every later line `,{event}`, so appending
 //! `]` makes it strict JSON. The first line is written into a temporary file that is then
-//! linked (or, for the run's root process, renamed) into place, so no process ever sees the
+//! linked into place (unless another process got there first), so no process ever sees the
 //! file without it; after that every process appends whole lines ([`append`]).
+//!
+//! No process ever truncates or replaces the file: one that did not inherit a context may
+//! still run beside others of the same run (an untracked script starting two tracked
+//! tools), whose open descriptors would then write into a file nobody sees.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -41,9 +45,8 @@ pub(crate) struct TraceFile {
 }
 
 impl TraceFile {
-    /// A trace file at `path`. The run's root process (`fresh`) starts the file anew, at
-    /// once, before it can start any child that appends to it; processes under it append.
-    pub(crate) fn new(path: &Path, names: Arc<ThreadNames>, fresh: bool) -> TraceFile {
+    /// A trace file at `path`, opened (created if needed) at once.
+    pub(crate) fn new(path: &Path, names: Arc<ThreadNames>) -> TraceFile {
         let mut trace = TraceFile {
             path: path.to_owned(),
             file: None,
@@ -55,7 +58,7 @@ impl TraceFile {
             threads: HashSet::new(),
             named: false,
         };
-        if let Err(e) = trace.open(fresh) {
+        if let Err(e) = trace.open() {
             trace.fail(&e);
         }
         trace
@@ -71,10 +74,9 @@ impl TraceFile {
         );
     }
 
-    /// Opens the file for appending; creates it with its first line if it does not exist
-    /// (or, when `fresh`, replaces it).
-    fn open(&mut self, fresh: bool) -> std::io::Result<()> {
-        if fresh || !self.path.exists() {
+    /// Opens the file for appending; creates it with its first line if it does not exist.
+    fn open(&mut self) -> std::io::Result<()> {
+        if !self.path.exists() {
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
@@ -82,21 +84,13 @@ impl TraceFile {
             first.extend(self.process_name_line());
             let tmp = self.path.with_extension(format!("tmp-{}", self.pid));
             std::fs::write(&tmp, &first)?;
-            let placed = if fresh {
-                std::fs::rename(&tmp, &self.path)
-            } else {
-                // Fails when another process created the file meanwhile: then that one stays.
-                let linked = std::fs::hard_link(&tmp, &self.path);
-                let _ = std::fs::remove_file(&tmp);
-                match linked {
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-                    other => other,
-                }
-            };
-            if placed.is_err() {
-                let _ = std::fs::remove_file(&tmp);
+            // Fails when another process created the file meanwhile: then that one stays.
+            let linked = std::fs::hard_link(&tmp, &self.path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                other => other?,
             }
-            placed?;
         }
         self.file = Some(append::open_append(&self.path)?);
         // Every process names its own lane, the file's creator included (again: harmless).
@@ -157,6 +151,9 @@ impl TraceFile {
         let top = !matches!(record.frame.parent, Some(ParentRef::Local { .. }));
         if top && !self.named {
             self.named = true;
+            if record.frame.meta.name() == self.binary {
+                return;
+            }
             let name = format!("{} · {}", record.frame.meta.name(), self.binary);
             let line = metadata(self.pid, 0, "process_name", &name);
             self.push(&line);
