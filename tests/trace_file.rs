@@ -7,6 +7,8 @@
 //! GitHub job summary section (the child, which inherits `GITHUB_STEP_SUMMARY`, writes none).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails by panicking
+// The threads' OS ids are read from /proc.
+#![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -60,7 +60,8 @@ pub(crate) trait Sink {
         Vec::new()
     }
 
-    /// Events held in memory, not yet delivered, spooled or dropped.
+    /// Events held in memory, not yet delivered, spooled, written or dropped; nonzero also
+    /// makes the exit hook flush a program that never flushed itself.
     fn held(&self) -> usize {
         0
     }

@@ -219,6 +219,49 @@ mod tests {
         assert_eq!(escape("l1\nl2"), "l1 l2");
     }
 
+    fn node(id: u64, parent: Option<u64>, name: &str, c: Conclusion, ms: f64) -> Node {
+        Node {
+            id,
+            parent,
+            name: name.into(),
+            kind: "step".into(),
+            conclusion: c,
+            duration_ms: ms,
+            start_us: id as f64,
+            pid: 1,
+            error: (c == Conclusion::Failure).then(|| format!("error {id} `<x>`|")),
+        }
+    }
+
+    #[test]
+    fn a_huge_run_gives_a_small_section_with_its_table_failures_and_tree() {
+        let mut nodes = vec![node(1, None, "ci|<main>", Conclusion::Failure, 9_000.0)];
+        for i in 2..20_002u64 {
+            let c = if i % 1_000 == 0 {
+                Conclusion::Failure
+            } else {
+                Conclusion::Success
+            };
+            nodes.push(node(i, Some(1), "unit `x`", c, (i % 97) as f64));
+        }
+        let md = render(&nodes, 0, "local mode: not uploaded");
+        assert!(md.len() < 16 * 1024, "{} bytes", md.len());
+        assert!(
+            md.starts_with("### trunk-ci-analytics: ci\\|&lt;main&gt; ✘ 9.00 s"),
+            "{md}"
+        );
+        let rows = md.lines().filter(|l| l.starts_with("| ")).count();
+        assert_eq!(rows, 1 + SLOWEST, "{md}");
+        assert!(md.contains("**Failures (20)**"), "{md}");
+        assert!(md.contains("- ✘ **unit \\`x\\`** (step, "), "{md}");
+        assert!(md.contains("error 1000 \\`&lt;x&gt;\\`\\|"), "{md}");
+        assert!(
+            md.contains("<details>") && md.contains("unit `x` ×20,000"),
+            "{md}"
+        );
+        assert!(md.trim_end().ends_with("</details>"), "{md}");
+    }
+
     #[test]
     fn a_long_section_is_cut_at_a_line() {
         let long = "x\n".repeat(MAX_BYTES);
