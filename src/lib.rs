@@ -250,6 +250,8 @@
 //! | `TRUNK_REPO` | `owner/name` or a github.com URL; overrides detection |
 //! | `TRUNK_CI_ANALYTICS` | `off` disables everything |
 //! | `TRUNK_EVENTS_FILE` | append every finished event as one JSON line, with or without a token |
+//! | `TRUNK_TRACE_FILE` | every event of the run, from every process, in one Chrome trace for ui.perfetto.dev |
+//! | `GITHUB_STEP_SUMMARY` | (set by GitHub Actions) the run's root appends one Markdown section to the job summary |
 //! | `TRUNK_SPOOL_DIR` | where undelivered events wait for the next run |
 //! | `TRUNK_FLUSH_TIMEOUT_MS` | longest wait at exit, default 2000 |
 //! | `TRUNK_CI_ANALYTICS_LOG` | `off error warn info debug` on stderr, default `warn` |

@@ -88,6 +88,8 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
         }
     }
     c.events_file = var("TRUNK_EVENTS_FILE").map(PathBuf::from);
+    c.trace_file = var("TRUNK_TRACE_FILE").map(PathBuf::from);
+    c.job_summary = var("GITHUB_STEP_SUMMARY").map(PathBuf::from);
     c.spool_dir = var("TRUNK_SPOOL_DIR").map(PathBuf::from);
     if let Some(v) = var("TRUNK_FLUSH_TIMEOUT_MS") {
         match v.parse::<u64>() {

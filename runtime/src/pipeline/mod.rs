@@ -30,6 +30,7 @@ mod local;
 mod otlp;
 mod process;
 mod sink;
+mod status;
 mod trunk;
 mod wire_event;
 mod worker;

@@ -9,14 +9,16 @@
 
 use std::future::poll_fn;
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::local::{EventsFile, Summary};
+use super::local::{EventsFile, JobSummary, Summary, TraceFile};
 use super::otlp::OtlpSink;
 use super::process;
 use super::sink::{Flush, Sink};
+use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
@@ -76,12 +78,23 @@ struct Worker {
 }
 
 /// The sinks `config` asks for.
-fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
-    let (info, repo) = process::detect(config);
+fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let trace = config
+        .trace_file
+        .as_deref()
+        .map(|path| TraceFile::new(path, consumer.thread_names()));
+    let (info, repo) = process::detect(config);
+    // With OTLP export only, events still leave the machine: not "local mode".
+    let status = Arc::new(UploadStatus::new(if config.has_otlp() {
+        Upload::Exporting
+    } else {
+        Upload::Local
+    }));
     if config.token.is_some() {
+        status.set(Upload::Uploading);
         let trunk = match &repo {
-            Some(repo) => TrunkSink::new(config, info.clone(), repo),
+            Some(repo) => TrunkSink::new(config, info.clone(), repo, Arc::clone(&status)),
             None => {
                 crate::log!(
                     Error,
@@ -99,7 +112,10 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
         };
         match trunk {
             Some(sink) => sinks.push(Box::new(sink)),
-            None => sinks.push(Box::new(Undeliverable::default())),
+            None => {
+                status.set(Upload::NoRepository);
+                sinks.push(Box::new(Undeliverable::default()));
+            }
         }
     }
     if let Some(sink) = OtlpSink::new(config, &info, repo.as_ref()) {
@@ -108,11 +124,17 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
     if let Some(path) = config.events_file.as_deref() {
         sinks.push(Box::new(EventsFile::new(path, info)));
     }
+    if let Some(trace) = trace {
+        sinks.push(Box::new(trace));
+    }
     if config.summary && crate::log::enabled(crate::LogLevel::Error) {
-        // With OTLP export only, events still leave the machine: not "local mode".
-        sinks.push(Box::new(Summary::new(
-            config.token.is_some() || config.has_otlp(),
-        )));
+        let inherited = config.parent.as_ref().map(|c| c.chain_id());
+        // The run's root alone writes the job summary.
+        let job = match (&inherited, &config.job_summary) {
+            (None, Some(path)) => Some(JobSummary::new(path.clone())),
+            _ => None,
+        };
+        sinks.push(Box::new(Summary::new(status, inherited, job)));
     }
     sinks
 }
@@ -129,8 +151,8 @@ fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: Flush
 impl Worker {
     fn new(config: &Config, consumer: Consumer) -> Worker {
         Worker {
+            sinks: sinks(config, &consumer),
             consumer,
-            sinks: sinks(config),
             pending: Vec::new(),
             next_ticket: 0,
             lost: 0,
@@ -175,9 +197,9 @@ impl Worker {
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let taken = self.consumer.take(CHUNK, |msg| match msg {
-            Msg::Record(record) => {
+            Msg::Record(record, thread) => {
                 for sink in sinks.iter_mut() {
-                    sink.take(&record, now);
+                    sink.take_from(&record, thread, now);
                 }
             }
             Msg::Flush(request) => {

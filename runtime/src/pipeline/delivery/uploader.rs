@@ -166,6 +166,18 @@ impl Uploader {
         }
     }
 
+    /// Whether uploading goes on, is stopped, or waits for the endpoint (breaker open).
+    pub(crate) fn upload(&self) -> crate::pipeline::status::Upload {
+        use crate::pipeline::status::Upload;
+        if self.off.is_some() {
+            Upload::Stopped
+        } else if self.breaker.is_open() {
+            Upload::Spooling
+        } else {
+            Upload::Uploading
+        }
+    }
+
     /// Own events not yet delivered, spooled or dropped.
     pub(crate) fn held(&self) -> usize {
         self.held

@@ -3,6 +3,7 @@
 
 mod answer;
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use super::delivery::uploader::Uploader;
 use super::delivery::{spool, storage};
 use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
+use super::status::UploadStatus;
 use super::wire_event::wire_event;
 use crate::config::Config;
 use crate::record::Record;
@@ -23,12 +25,18 @@ use answer::TRACK_EVENTS;
 pub(crate) struct TrunkSink {
     info: ProcessInfo,
     uploader: Uploader,
+    status: Arc<UploadStatus>,
 }
 
 impl TrunkSink {
     /// The sink for `repo`, or `None` (said once on stderr) when the HTTP client cannot be
     /// built.
-    pub(crate) fn new(config: &Config, info: ProcessInfo, repo: &Repo) -> Option<TrunkSink> {
+    pub(crate) fn new(
+        config: &Config,
+        info: ProcessInfo,
+        repo: &Repo,
+        status: Arc<UploadStatus>,
+    ) -> Option<TrunkSink> {
         let token = config.token.as_ref()?;
         let tuning = config.tuning.clone();
         let url = format!("{}{TRACK_EVENTS_PATH}", config.api_address);
@@ -62,7 +70,11 @@ impl TrunkSink {
             breaker,
             &TRACK_EVENTS,
         );
-        Some(TrunkSink { info, uploader })
+        Some(TrunkSink {
+            info,
+            uploader,
+            status,
+        })
     }
 }
 
@@ -100,10 +112,13 @@ impl Sink for TrunkSink {
 
     fn step(&mut self, now: Instant) {
         self.uploader.step(now);
+        self.status.set(self.uploader.upload());
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.uploader.poll_request(cx)
+        let polled = self.uploader.poll_request(cx);
+        self.status.set(self.uploader.upload());
+        polled
     }
 
     fn next_due(&self) -> Option<Instant> {
