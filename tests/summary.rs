@@ -53,6 +53,7 @@ fn tree_holds_children_from_other_threads() {
         .env_remove("TRUNK_CHAIN_ID")
         .env_remove("TRUNK_PARENT_EVENT_ID")
         .env_remove("TRUNK_PARENT_SEQUENCE_KEY")
+        .env_remove("TRACEPARENT")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

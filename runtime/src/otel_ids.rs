@@ -9,9 +9,6 @@
 //!
 //! Span ids are our 64-bit event ids; an event id that is not 16 hex digits is hashed.
 
-// Used by the OTLP sink and TRACEPARENT propagation, which land next.
-#![allow(dead_code)]
-
 use trunk_ci_analytics_rules::fnv1a64;
 
 /// The 16-byte trace id of the chain `chain_id`.
@@ -54,7 +51,7 @@ fn nonzero(v: u64) -> [u8; 8] {
 }
 
 /// `s` as exactly `N` bytes of lowercase or uppercase hex.
-fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+pub(crate) fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let s = s.as_bytes();
     if s.len() != 2 * N {
         return None;

@@ -132,12 +132,14 @@ pub fn cargo() -> std::ffi::OsString {
 /// alternate on the fixture's target dir.
 pub fn isolate(cmd: &mut Command) -> &mut Command {
     const PREFIXES: [&str; 3] = ["TRUNK_", "GITHUB_", "RUNNER_"];
-    const MARKERS: [&str; 5] = [
+    const MARKERS: [&str; 7] = [
         "GITLAB_CI",
         "BUILDKITE",
         "CIRCLECI",
         "TF_BUILD",
         "JENKINS_URL",
+        "TRACEPARENT",
+        "TRACESTATE",
     ];
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
