@@ -9,8 +9,9 @@ use crate::lineage::{ENV_CONTEXT, EventContext};
 use crate::trace_context::ENV_TRACEPARENT;
 
 impl Config {
-    /// Reads every `TRUNK_*` variable, and `TRACEPARENT`, from the process environment. A bad value is
-    /// reported once on stderr, naming the variable, and replaced by its default.
+    /// Reads every `TRUNK_*` variable, and `TRACEPARENT`, from the process environment. A
+    /// bad value is reported once on stderr, naming the variable, and replaced by its
+    /// default.
     ///
     /// ```
     /// let config = trunk_ci_analytics::Config::from_env();

@@ -9,7 +9,8 @@
 #![deny(missing_docs)]
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
-// Bottom: the wire model, values, clock, ids, logging, detection, validation.
+// Bottom: the wire model, values, clock, ids (ours, OpenTelemetry's and the W3C trace
+// context), error text, logging, detection, validation.
 #[macro_use]
 #[doc(hidden)]
 pub mod log;
