@@ -75,6 +75,7 @@
 //! | `conclusion = path` | a `fn(&Ret) -> Conclusion` | by return type |
 //! | `root` | start a new chain even if a parent exists | off |
 //! | `flush` | flush when the call returns (also on panic) | on for `fn main` |
+//! | `err` | on `Err`, record the error's `Display` (the `error.message` tag, cut to 1024 characters; the OpenTelemetry span's status message); `Result` with a `Display` error only | **off**: error text can carry secrets or paths |
 //! | `crate = path` | path to this crate, for re-exports | `::trunk_ci_analytics` |
 //!
 //! The default key is the package name, the module path and the event's name (the `name`
@@ -214,7 +215,10 @@
 //! [`current_context`] is the running event; [`EventContext::attach`] makes it the parent in
 //! another thread, and [`EventContext::env_vars`] hands it to any child process
 //! ([`CommandExt`] does it for [`std::process::Command`]). A root event in the child becomes
-//! a child of it, in the same chain.
+//! a child of it, in the same chain. The child also gets the W3C `TRACEPARENT` naming the
+//! event's span ([`EventContext::traceparent`]), and a process started with only a
+//! `TRACEPARENT` (by otel-cli, a CI agent, any OpenTelemetry-instrumented parent) joins
+//! that trace.
 //!
 //! ```
 //! use trunk_ci_analytics::{current_context, track_event};
@@ -256,6 +260,7 @@
 //! | `TRUNK_FLUSH_TIMEOUT_MS` | longest wait at exit, default 2000 |
 //! | `TRUNK_CI_ANALYTICS_LOG` | `off error warn info debug` on stderr, default `warn` |
 //! | `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` | the parent handed to a child process |
+//! | `TRACEPARENT` | W3C trace context. Out: set for a child process beside the three above, naming the span of the event that runs it. In: without the `TRUNK_*` context, root events become children of that span (parent sequence key `traceparent`) and the chain id is its trace id; malformed: one warning, ignored |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | export every event as an OpenTelemetry span to `{base}/v1/traces` (OTLP/HTTP) |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the OTLP traces URL, used as is |
 //! | `OTEL_EXPORTER_OTLP_HEADERS` | `k=v,…` headers for the collector (percent-decoded; secrets, never printed) |

@@ -75,6 +75,7 @@ fn spawns_child(events: &Path) -> ExitStatus {
             ("TRUNK_CHAIN_ID", ctx.chain_id()),
             ("TRUNK_PARENT_EVENT_ID", ctx.event_id()),
             ("TRUNK_PARENT_SEQUENCE_KEY", ctx.sequence_key()),
+            ("TRACEPARENT", ctx.traceparent()),
         ]
     );
     let mut cmd = support::child(ENTRY, "nested", events);

@@ -101,6 +101,7 @@ fn run(scenario: &str) -> String {
         .env_remove("TRUNK_PARENT_SEQUENCE_KEY")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("TRUNK_TRACE_FILE")
+        .env_remove("TRACEPARENT")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -15,6 +15,7 @@ fn ui() {
             "TRUNK_CHAIN_ID",
             "TRUNK_PARENT_EVENT_ID",
             "TRUNK_PARENT_SEQUENCE_KEY",
+            "TRACEPARENT",
         ] {
             std::env::remove_var(var);
         }

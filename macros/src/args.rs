@@ -12,7 +12,7 @@ use syn::{Expr, ExprPath, Ident, LitBool, LitStr, Path, Token};
 
 /// Every argument, in the order the error message lists them.
 pub(crate) const VALID: &str = "`name`, `key`, `kind`, `platform`, `tags(..)`, `metrics(..)`, \
-     `sequence_tags(..)`, `conclusion`, `root`, `flush`, `crate`";
+     `sequence_tags(..)`, `conclusion`, `root`, `flush`, `err`, `crate`";
 
 /// What the attribute asked for. `None` means "not given": the default applies.
 #[derive(Default)]
@@ -27,7 +27,20 @@ pub(crate) struct Args {
     pub(crate) conclusion: Option<ExprPath>,
     pub(crate) root: Option<bool>,
     pub(crate) flush: Option<bool>,
+    /// Whether to record a returned `Err`'s text, and where `err` was written (compile
+    /// errors about it point there).
+    pub(crate) err: Option<(bool, Span)>,
     pub(crate) krate: Option<Path>,
+}
+
+impl Args {
+    /// The span of `err` when the error text is to be recorded.
+    pub(crate) fn records_error(&self) -> Option<Span> {
+        match self.err {
+            Some((true, span)) => Some(span),
+            _ => None,
+        }
+    }
 }
 
 /// One `k = expr` of `tags(..)`, `metrics(..)` or `sequence_tags(..)`.
@@ -93,6 +106,7 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
         }
         "root" => set(&ident, &mut args.root, flag(input)?),
         "flush" => set(&ident, &mut args.flush, flag(input)?),
+        "err" => set(&ident, &mut args.err, (flag(input)?, ident.span())),
         "crate" => {
             eq(&ident, input, "crate = path::to::trunk_ci_analytics")?;
             set(&ident, &mut args.krate, input.call(Path::parse_mod_style)?)

@@ -241,15 +241,41 @@ impl<'a> Gen<'a> {
         };
         let ret = &self.ret;
         let conclusion = self.conclusion(true);
+        let run = match self.error(true) {
+            Some(error) => quote! {
+                #p::__private::run_err(#site, #x, #body, |#ret| #conclusion, |#ret| #error)
+            },
+            None => quote!(#p::__private::run(#site, #x, #body, |#ret| #conclusion)),
+        };
         quote! {
             #extras
             let #body = #p::__private::once(move || #ret_ty #block);
             if #p::__private::off() {
                 #body()
             } else {
-                #p::__private::run(#site, #x, #body, |#ret| #conclusion)
+                #run
             }
         }
+    }
+
+    /// With `err`: the error text of `__trunk_ret` (the return value, or (`by_ref`) a
+    /// reference to it). Spanned at `err`, so a return type that is not a `Result` of a
+    /// displayable error is reported there.
+    fn error(&self, by_ref: bool) -> Option<TokenStream> {
+        let span = self.args.records_error()?;
+        let p = &self.krate;
+        let located = |name: &str| Ident::new(name, Span::mixed_site().located_at(span));
+        let ret = located("__trunk_ret");
+        if by_ref {
+            return Some(quote_spanned!(span=> #p::__private::error_text(#ret)));
+        }
+        // The argument is one identifier: `&ret` would join spans of two hygiene contexts,
+        // which the compiler reports at the whole attribute instead of at `err`.
+        let ret_ref = located("__trunk_ret_ref");
+        Some(quote_spanned!(span=> {
+            let #ret_ref = &#ret;
+            #p::__private::error_text(#ret_ref)
+        }))
     }
 
     /// Async: the event starts at the first poll (this code runs then), the body runs as an
@@ -264,6 +290,10 @@ impl<'a> Gen<'a> {
             &self.ret,
         );
         let conclusion = self.conclusion(false);
+        let finish = match self.error(false) {
+            Some(error) => quote!(#fin.finish_with_error(#conclusion, #error);),
+            None => quote!(#fin.finish(#conclusion);),
+        };
         quote! {
             let #on = #p::__private::enabled();
             let #event = if #on {
@@ -273,7 +303,7 @@ impl<'a> Gen<'a> {
             };
             let (#ret, #fin) = #p::__private::instrument(#event, #inner).await;
             if #on {
-                #fin.finish(#conclusion);
+                #finish
             }
             #ret
         }

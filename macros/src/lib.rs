@@ -50,6 +50,7 @@ use proc_macro::TokenStream;
 /// | `conclusion = path` | a `fn(&Return) -> Conclusion` that replaces the mapping below | |
 /// | `root` | start a new chain even inside another event | off |
 /// | `flush` | flush pending events when the call ends, also on panic | on for `main` only |
+/// | `err` | on `Err`, record the error's `Display` (see [Error text](#error-text)) | off |
 /// | `crate = path` | where the `trunk_ci_analytics` crate is, when it is re-exported | `::trunk_ci_analytics` |
 ///
 /// Keys are identifiers or string literals. Tag and metric expressions are evaluated once,
@@ -89,6 +90,29 @@ use proc_macro::TokenStream;
 /// it completes records `CANCELLED`. `set_conclusion` inside the body wins over all of these.
 /// The mapping is chosen from the concrete return type: in a generic function returning a
 /// type parameter `T`, the value concludes `SUCCESS` (use `set_conclusion` or `conclusion`).
+///
+/// # Error text
+///
+/// With `err` (or `err = true`), a returned `Err`'s `Display` is recorded: as the event's
+/// `error.message` tag, and as the status message of its OpenTelemetry span. It is cut to
+/// 1024 characters (on a character boundary, ending in `… [truncated]`), and only formatted
+/// when analytics is on and the call returned `Err`. The function must return a `Result`
+/// (any alias) whose error type implements `Display`; anything else is a compile error at
+/// `err`. It works on every shape below, `async` included.
+///
+/// **Off by default**: error messages often carry file paths, user data, command lines or
+/// credentials pulled in by a failing request, and would be sent to every configured
+/// destination. Turn it on per function, where the text is safe to send.
+///
+/// ```
+/// use trunk_ci_analytics::track_event;
+///
+/// #[track_event(err)] // "error.message": "cannot parse `x`: invalid digit found in string"
+/// fn shard_count(v: &str) -> Result<u32, String> {
+///     v.parse().map_err(|e| format!("cannot parse `{v}`: {e}"))
+/// }
+/// # let _ = shard_count("x");
+/// ```
 ///
 /// # Function shapes
 ///
@@ -135,6 +159,7 @@ fn expand_or_report(
     let expanded = match syn::parse2::<item::FnItem>(item.clone()) {
         Ok(function) => {
             errors.extend(validate::function(&function));
+            errors.extend(validate::err(&args, &function));
             errors
                 .is_empty()
                 .then(|| expand::function(&args, &function))

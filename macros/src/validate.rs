@@ -135,6 +135,19 @@ pub(crate) fn function(item: &FnItem) -> Vec<syn::Error> {
     errors
 }
 
+/// `err` where no value can carry an error: a function that never returns. (Any other
+/// return type that is not a `Result` of a displayable error is rejected by the type
+/// checker, at `err` too.)
+pub(crate) fn err(args: &Args, item: &FnItem) -> Vec<syn::Error> {
+    match args.records_error() {
+        Some(span) if crate::signature::is_never(&item.sig.output) => vec![syn::Error::new(
+            span,
+            "`err` records the `Err` a function returns; this one never returns (`-> !`)",
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// The error for an item that is not a function, spanned at its keyword and name.
 pub(crate) fn not_a_function(item: &TokenStream) -> syn::Error {
     let described = syn::parse2::<Item>(item.clone()).ok().map(|item| {

@@ -297,8 +297,8 @@ impl Config {
     }
 
     /// Parent of this process's root events (normally read from `TRUNK_CHAIN_ID`,
-    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`); `None` makes them start a
-    /// new chain.
+    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`, else from `TRACEPARENT`; see
+    /// [`EventContext::from_vars`]); `None` makes them start a new chain.
     ///
     /// ```
     /// use trunk_ci_analytics::{Config, EventContext};

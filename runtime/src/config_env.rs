@@ -6,11 +6,12 @@ use std::time::Duration;
 use crate::address::check_api_address;
 use crate::config::Config;
 use crate::lineage::{ENV_CONTEXT, EventContext};
+use crate::trace_context::ENV_TRACEPARENT;
 
 impl Config {
-    /// Reads every `TRUNK_*` variable, and the OpenTelemetry SDK's `OTEL_*` variables for
-    /// trace export, from the process environment. A bad value is
-    /// reported once on stderr, naming the variable, and replaced by its default.
+    /// Reads every `TRUNK_*` variable, `TRACEPARENT`, and the OpenTelemetry SDK's `OTEL_*`
+    /// variables for trace export, from the process environment. A bad value is reported
+    /// once on stderr, naming the variable, and replaced by its default.
     ///
     /// ```
     /// let config = trunk_ci_analytics::Config::from_env();
@@ -108,8 +109,22 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
     }
     c.otlp = crate::otlp_settings::env::parse(&var, &mut warnings);
     let handed = ENV_CONTEXT;
+    // TRUNK_* first, else TRACEPARENT: a parent that sets both (ours) sets them consistently.
     c.parent = EventContext::from_vars(|n| var(n));
-    if c.parent.is_none() && handed.iter().any(|n| var(n).is_some()) {
+    let trunk_context = handed.iter().any(|n| var(n).is_some());
+    if let Some(v) = var(ENV_TRACEPARENT) {
+        if let Err(why) = EventContext::from_traceparent(&v) {
+            let effect = if trunk_context {
+                "ignored"
+            } else {
+                "root events start a new chain"
+            };
+            warnings.push(format!(
+                "TRACEPARENT is not a W3C traceparent: {why}; {effect}"
+            ));
+        }
+    }
+    if c.parent.is_none() && trunk_context {
         let missing: Vec<_> = handed
             .iter()
             .filter(|n| var(n).is_none())

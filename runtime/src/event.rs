@@ -91,6 +91,26 @@ impl SyncGuard {
         }
     }
 
+    /// [`finish`](Self::finish), recording `error` (a `#[track_event(err)]` function's
+    /// `Err`) on the event first.
+    #[inline(never)]
+    pub(crate) fn finish_with_error(self, returned: Conclusion, error: Option<Box<str>>) {
+        if let Some(text) = error {
+            if self.id != 0 {
+                stack::with_stack(|s| {
+                    let frame = s.iter_mut().rev().find_map(|e| match e {
+                        Entry::Event(f) if f.id == self.id => Some(f),
+                        _ => None,
+                    });
+                    if let Some(frame) = frame {
+                        frame.set_error(text);
+                    }
+                });
+            }
+        }
+        self.finish(returned);
+    }
+
     fn pop(&self) -> Option<Frame> {
         if self.id == 0 {
             None

@@ -62,6 +62,20 @@ impl Finisher {
     }
 }
 
+impl Finisher {
+    /// [`finish`](Self::finish), recording `error` (a `#[track_event(err)]` function's
+    /// `Err`) on the event first.
+    #[inline(never)]
+    pub fn finish_with_error(mut self, returned: Conclusion, error: Option<Box<str>>) {
+        if let Some(mut frame) = self.frame.take() {
+            if let Some(text) = error {
+                frame.set_error(text);
+            }
+            finish_now(frame, returned);
+        }
+    }
+}
+
 impl Drop for Finisher {
     fn drop(&mut self) {
         if let Some(frame) = self.frame.take() {

@@ -9,7 +9,8 @@
 #![deny(missing_docs)]
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
-// Bottom: the wire model, values, clock, ids, logging, detection, validation.
+// Bottom: the wire model, values, clock, ids (ours, OpenTelemetry's and the W3C trace
+// context), error text, logging, detection, validation.
 #[macro_use]
 #[doc(hidden)]
 pub mod log;
@@ -17,11 +18,13 @@ mod address;
 mod clock;
 mod conclusion;
 pub mod detect;
+mod error_text;
 mod id;
 mod otel_ids;
 mod report;
 mod site;
 mod sys;
+mod trace_context;
 pub mod validate;
 mod values;
 pub mod wire;
@@ -65,6 +68,7 @@ pub use values::MetricValue;
 pub mod __private {
     pub use crate::Conclusion;
     pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
+    pub use crate::error_text::ErrorText;
     pub use crate::event::{AsyncEvent, SyncGuard};
     pub use crate::future::{Finisher, Instrumented, instrument};
     pub use crate::global::set_recording;
@@ -119,6 +123,31 @@ pub mod __private {
             guard.finish(conclusion(&ret));
         }
         ret
+    }
+
+    /// [`run`] for `#[track_event(err)]`: also records `error` of the return value (the
+    /// text of a returned `Err`, see [`error_text`]).
+    #[inline(never)]
+    pub fn run_err<R>(
+        site: &'static Site,
+        extras: Option<Box<Extras>>,
+        body: impl FnOnce() -> R,
+        conclusion: impl FnOnce(&R) -> Conclusion,
+        error: impl FnOnce(&R) -> Option<Box<str>>,
+    ) -> R {
+        let guard = enter(site, extras);
+        let ret = body();
+        if let Some(guard) = guard {
+            guard.finish_with_error(conclusion(&ret), error(&ret));
+        }
+        ret
+    }
+
+    /// The text `#[track_event(err)]` records for `ret`; the bound is the compile-time check
+    /// that the function returns a `Result` of a displayable error.
+    #[inline]
+    pub fn error_text<R: ErrorText>(ret: &R) -> Option<Box<str>> {
+        ret.error_text()
     }
 
     /// Metric value of a `metrics(k = expr)` expression.

@@ -6,15 +6,20 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::otel_ids;
 use crate::site::Meta;
+use crate::trace_context::{self, ENV_TRACEPARENT};
 
 /// Environment variables that hand the current event to a child process (pinned names).
 pub(crate) const ENV_CHAIN_ID: &str = "TRUNK_CHAIN_ID";
 pub(crate) const ENV_PARENT_EVENT_ID: &str = "TRUNK_PARENT_EVENT_ID";
 pub(crate) const ENV_PARENT_SEQUENCE_KEY: &str = "TRUNK_PARENT_SEQUENCE_KEY";
-/// All three, in the order `env_vars` returns them.
+/// All three, in the order `env_vars` returns them (before `TRACEPARENT`).
 pub(crate) const ENV_CONTEXT: [&str; 3] =
     [ENV_CHAIN_ID, ENV_PARENT_EVENT_ID, ENV_PARENT_SEQUENCE_KEY];
+/// The parent sequence key of root events in a process that joined a `TRACEPARENT`: the
+/// span there has no Trunk sequence, and the wire needs a non-empty key.
+pub(crate) const TRACEPARENT_SEQUENCE_KEY: &str = "traceparent";
 
 /// The context handed over by the parent process, if any.
 static INHERITED: OnceLock<Option<EventContext>> = OnceLock::new();
@@ -153,10 +158,13 @@ impl EventContext {
         }
     }
 
-    /// Reads the context a parent process handed over through `TRUNK_CHAIN_ID`,
-    /// `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY`, from any variable source.
-    /// All three must be present and non-empty. (The runtime reads them from the process
-    /// environment by itself; this is for variables that reach you some other way.)
+    /// Reads the context a parent process handed over, from any variable source: the
+    /// `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY` that
+    /// [`env_vars`](Self::env_vars) sets (all three present and non-empty), else, when none
+    /// of them is set, a W3C `TRACEPARENT` (an OpenTelemetry-instrumented parent's span: the
+    /// chain id is its 32-hex trace id, the event id its 16-hex span id and the sequence key
+    /// `traceparent`). A malformed `TRACEPARENT` counts as absent. (The runtime reads the
+    /// process environment by itself; this is for variables that reach you some other way.)
     ///
     /// ```
     /// use trunk_ci_analytics::EventContext;
@@ -165,13 +173,35 @@ impl EventContext {
     ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
     /// });
     /// assert_eq!(ctx.map(|c| c.event_id()), Some("p".to_string()));
+    ///
+    /// let otel = EventContext::from_vars(|name| {
+    ///     (name == "TRACEPARENT")
+    ///         .then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(otel.chain_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// assert_eq!(otel.event_id(), "00f067aa0ba902b7");
+    /// assert_eq!(otel.sequence_key(), "traceparent");
     /// ```
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Option<Self> {
         let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let chain = non_empty(ENV_CHAIN_ID)?;
-        let id = non_empty(ENV_PARENT_EVENT_ID)?;
-        let key = non_empty(ENV_PARENT_SEQUENCE_KEY)?;
-        Some(EventContext::from_ids(chain, id, key))
+        if ENV_CONTEXT.iter().any(|n| non_empty(n).is_some()) {
+            let chain = non_empty(ENV_CHAIN_ID)?;
+            let id = non_empty(ENV_PARENT_EVENT_ID)?;
+            let key = non_empty(ENV_PARENT_SEQUENCE_KEY)?;
+            return Some(EventContext::from_ids(chain, id, key));
+        }
+        Self::from_traceparent(&get(ENV_TRACEPARENT)?).ok()
+    }
+
+    /// The span named by a W3C `traceparent` value as a parent, or why the value is not one.
+    pub(crate) fn from_traceparent(value: &str) -> Result<Self, &'static str> {
+        let (trace, span) = trace_context::parse(value.trim())?;
+        Ok(EventContext::from_ids(
+            otel_ids::to_hex(&trace),
+            otel_ids::to_hex(&span),
+            TRACEPARENT_SEQUENCE_KEY,
+        ))
     }
 
     /// The event's id, as sent on the wire.
@@ -204,8 +234,28 @@ impl EventContext {
         self.parent.sequence_key()
     }
 
-    /// The variables that make a root event in a child process a child of this event.
-    /// Pass them to any process launcher; for `std::process::Command` use
+    /// The W3C `traceparent` of this event, `00-{trace id}-{span id}-01`: the trace id
+    /// derived from the chain id, the span id from the event id, as the OpenTelemetry
+    /// export derives them. A chain that joined a `TRACEPARENT` keeps that trace id.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::EventContext;
+    /// let ctx = EventContext::from_ids("0123456789abcdef", "00f067aa0ba902b7", "k");
+    /// assert_eq!(ctx.traceparent(), "00-00000000000000000123456789abcdef-00f067aa0ba902b7-01");
+    /// ```
+    pub fn traceparent(&self) -> String {
+        let span = match &self.parent {
+            ParentRef::Local { id, .. } => otel_ids::span_id(*id),
+            _ => otel_ids::span_id_of(&self.event_id()),
+        };
+        trace_context::format(&otel_ids::trace_id(&self.chain_id()), &span)
+    }
+
+    /// The variables that make a root event in a child process a child of this event:
+    /// `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` and, for
+    /// OpenTelemetry-instrumented children, `TRACEPARENT` (see
+    /// [`traceparent`](Self::traceparent)), in that order. Pass them to any process
+    /// launcher; for `std::process::Command` use
     /// [`CommandExt::with_event_context`](crate::CommandExt::with_event_context).
     ///
     /// ```
@@ -213,12 +263,14 @@ impl EventContext {
     /// let ctx = EventContext::from_ids("c", "e", "k");
     /// let vars = ctx.env_vars();
     /// assert!(vars.contains(&("TRUNK_PARENT_EVENT_ID", "e".to_string())));
+    /// assert!(vars.contains(&("TRACEPARENT", ctx.traceparent())));
     /// ```
-    pub fn env_vars(&self) -> [(&'static str, String); 3] {
+    pub fn env_vars(&self) -> [(&'static str, String); 4] {
         [
             (ENV_CHAIN_ID, self.chain_id()),
             (ENV_PARENT_EVENT_ID, self.event_id()),
             (ENV_PARENT_SEQUENCE_KEY, self.sequence_key()),
+            (ENV_TRACEPARENT, self.traceparent()),
         ]
     }
 }

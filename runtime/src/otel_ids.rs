@@ -51,7 +51,7 @@ fn nonzero(v: u64) -> [u8; 8] {
 }
 
 /// `s` as exactly `N` bytes of lowercase or uppercase hex.
-fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+pub(crate) fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let s = s.as_bytes();
     if s.len() != 2 * N {
         return None;

@@ -8,6 +8,7 @@ use std::future::Future;
 use crate::future::WithContext;
 use crate::lineage::EventContext;
 use crate::stack::{self, Entered};
+use crate::trace_context::{self, ENV_TRACESTATE};
 
 impl EventContext {
     /// Runs `f` with this context as the current parent: events `f` starts become children
@@ -111,9 +112,13 @@ pub fn current_context() -> Option<EventContext> {
 /// environment variable only when the script declares `cargo::rerun-if-env-changed`, and
 /// nothing here declares one or reads them at compile time.
 pub trait CommandExt {
-    /// Sets `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID` and `TRUNK_PARENT_SEQUENCE_KEY` for
-    /// the child from [`current_context`]; without a current event it leaves the command as
-    /// it is.
+    /// Sets `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` and
+    /// the W3C `TRACEPARENT` for the child from [`current_context`]
+    /// ([`EventContext::env_vars`]); without a current event it leaves the command as it is.
+    ///
+    /// An inherited `TRACESTATE` (vendor data of an OpenTelemetry trace) is passed on
+    /// unchanged when the event is in that trace (this process joined a `TRACEPARENT`), and
+    /// removed otherwise, since it would describe a trace other than the child's.
     ///
     /// ```
     /// use std::process::Command;
@@ -124,6 +129,7 @@ pub trait CommandExt {
     /// let mut cmd = Command::new("rustc");
     /// step.in_scope(|| cmd.arg("--version").with_event_context());
     /// assert!(cmd.get_envs().any(|(k, _)| k == "TRUNK_PARENT_EVENT_ID"));
+    /// assert!(cmd.get_envs().any(|(k, _)| k == "TRACEPARENT"));
     /// # step.finish(trunk_ci_analytics::Conclusion::Success);
     /// ```
     fn with_event_context(&mut self) -> &mut Self;
@@ -132,7 +138,11 @@ pub trait CommandExt {
 impl CommandExt for std::process::Command {
     fn with_event_context(&mut self) -> &mut Self {
         if let Some(ctx) = current_context() {
-            for (k, v) in ctx.env_vars() {
+            let vars = ctx.env_vars();
+            if !trace_context::is_trace_id(&vars[0].1) {
+                self.env_remove(ENV_TRACESTATE);
+            }
+            for (k, v) in vars {
                 self.env(k, v);
             }
         }

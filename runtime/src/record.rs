@@ -3,9 +3,13 @@
 //! as plain data: ids as integers, `&'static` site constants, clock readings, and owned
 //! values only where the user declared tags or metrics.
 
+use std::borrow::Cow;
+
+use crate::error_text::ERROR_TAG;
 use crate::lineage::{Chain, EventContext, ParentRef, inherited};
 use crate::site::Meta;
 use crate::values::Extras;
+use crate::wire::TagValue;
 use crate::{Conclusion, clock, id};
 
 /// A running event's state. It lives on a thread's context stack while its code runs, and
@@ -78,6 +82,17 @@ impl Frame {
 
     pub(crate) fn extras_mut(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Default::default)
+    }
+
+    /// Records the error text of a `#[track_event(err)]` function: as the `error.message`
+    /// tag, and apart for sinks that have a place for an error (a span's status message).
+    pub(crate) fn set_error(&mut self, text: Box<str>) {
+        let extras = self.extras_mut();
+        extras.tags.push((
+            Cow::Borrowed(ERROR_TAG),
+            TagValue::Str(String::from(&*text)),
+        ));
+        extras.error = Some(text);
     }
 
     /// The handle that makes this event the parent of other work.

@@ -58,6 +58,9 @@ pub struct Extras {
     pub(crate) tags: Vec<(Cow<'static, str>, TagValue)>,
     pub(crate) metrics: Vec<(Cow<'static, str>, f64)>,
     pub(crate) sequence_tags: Vec<(Cow<'static, str>, TagValue)>,
+    /// The bounded `Display` of the `Err` a `#[track_event(err)]` function returned (also
+    /// in `tags` as `error.message`): the OpenTelemetry span's status message.
+    pub(crate) error: Option<Box<str>>,
 }
 
 impl Extras {

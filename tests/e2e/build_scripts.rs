@@ -213,7 +213,7 @@ fn a_new_context_does_not_make_cargo_rerun_build_scripts() {
     // handed-on variables all differ.
     let first = cargo_step(here, &fixture, &["build", "--workspace"]);
     let second = cargo_step(here, &fixture, &["build", "--workspace", "--verbose"]);
-    for var in ["TRUNK_CHAIN_ID", "TRUNK_PARENT_EVENT_ID"] {
+    for var in ["TRUNK_CHAIN_ID", "TRUNK_PARENT_EVENT_ID", "TRACEPARENT"] {
         let value = |ctx: &EventContext| ctx.env_vars().into_iter().find(|(n, _)| *n == var);
         assert_ne!(value(&first.step), value(&second.step), "{var}");
     }

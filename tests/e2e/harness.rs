@@ -133,12 +133,14 @@ pub fn cargo() -> std::ffi::OsString {
 /// alternate on the fixture's target dir.
 pub fn isolate(cmd: &mut Command) -> &mut Command {
     const PREFIXES: [&str; 4] = ["TRUNK_", "OTEL_", "GITHUB_", "RUNNER_"];
-    const MARKERS: [&str; 5] = [
+    const MARKERS: [&str; 7] = [
         "GITLAB_CI",
         "BUILDKITE",
         "CIRCLECI",
         "TF_BUILD",
         "JENKINS_URL",
+        "TRACEPARENT",
+        "TRACESTATE",
     ];
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();

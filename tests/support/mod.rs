@@ -17,11 +17,13 @@ use trunk_ci_analytics::{Config, InitGuard};
 pub const CHILD_ENV: &str = "TRUNK_MACRO_TEST_CHILD";
 /// The events file a child process writes to.
 pub const CHILD_EVENTS_ENV: &str = "TRUNK_MACRO_TEST_EVENTS";
-/// The variables that hand an event to a child process.
-pub const CONTEXT_VARS: [&str; 3] = [
+/// The variables that hand an event (or an OpenTelemetry span) to a child process.
+pub const CONTEXT_VARS: [&str; 5] = [
     "TRUNK_CHAIN_ID",
     "TRUNK_PARENT_EVENT_ID",
     "TRUNK_PARENT_SEQUENCE_KEY",
+    "TRACEPARENT",
+    "TRACESTATE",
 ];
 
 static RUNTIME: OnceLock<(InitGuard, PathBuf)> = OnceLock::new();

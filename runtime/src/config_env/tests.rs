@@ -230,6 +230,75 @@ fn partial_parent_context_is_named_and_ignored() {
     assert!(warnings[0].starts_with("TRUNK_PARENT_EVENT_ID is not set"));
 }
 
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[test]
+fn a_traceparent_alone_makes_root_events_children_of_that_span() {
+    let (c, warnings) = parse_vars(&[("TRACEPARENT", &format!(" {TRACEPARENT} "))]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let parent = c.parent.expect("joined the trace");
+    assert_eq!(parent.chain_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(parent.event_id(), "00f067aa0ba902b7");
+    assert_eq!(parent.sequence_key(), "traceparent");
+    // Both sinks agree: the chain's trace id is the one joined, and a child process of the
+    // joined span itself would be handed the same traceparent.
+    assert_eq!(
+        crate::otel_ids::to_hex(&crate::otel_ids::trace_id(&parent.chain_id())),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(parent.traceparent(), TRACEPARENT);
+}
+
+#[test]
+fn the_trunk_context_wins_over_a_traceparent() {
+    let (c, warnings) = parse_vars(&[
+        ("TRUNK_CHAIN_ID", "c"),
+        ("TRUNK_PARENT_EVENT_ID", "e"),
+        ("TRUNK_PARENT_SEQUENCE_KEY", "k"),
+        ("TRACEPARENT", TRACEPARENT),
+    ]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let parent = c.parent.unwrap();
+    assert_eq!(
+        (parent.chain_id(), parent.event_id(), parent.sequence_key()),
+        ("c".into(), "e".into(), "k".into())
+    );
+    // An incomplete Trunk context is not replaced by the traceparent: it is a mistake to
+    // report, and the variables meant something else.
+    let (c, warnings) = parse_vars(&[("TRUNK_CHAIN_ID", "c"), ("TRACEPARENT", TRACEPARENT)]);
+    assert!(c.parent.is_none());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("TRUNK_PARENT_EVENT_ID"));
+}
+
+#[test]
+fn a_malformed_traceparent_is_named_and_ignored() {
+    for bad in [
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+        "trace me",
+    ] {
+        let c = one_warning("TRACEPARENT", bad, "root events start a new chain");
+        assert!(c.parent.is_none(), "{bad}");
+    }
+    // Beside a Trunk context it changes nothing, but is still reported.
+    let c = one_warning_of(
+        &[
+            ("TRUNK_CHAIN_ID", "c"),
+            ("TRUNK_PARENT_EVENT_ID", "e"),
+            ("TRUNK_PARENT_SEQUENCE_KEY", "k"),
+            ("TRACEPARENT", "00-xyz"),
+        ],
+        "TRACEPARENT",
+        "ignored",
+    );
+    assert_eq!(c.parent.map(|p| p.event_id()).as_deref(), Some("e"));
+}
+
 #[track_caller]
 fn one_warning_of(vars: &[(&str, &str)], names: &str, fallback: &str) -> Config {
     let (config, warnings) = parse_vars(vars);
@@ -282,6 +351,7 @@ fn hostile_values_never_panic() {
         "TRUNK_CHAIN_ID",
         "TRUNK_PARENT_EVENT_ID",
         "TRUNK_PARENT_SEQUENCE_KEY",
+        "TRACEPARENT",
     ];
     let long = "x".repeat(100_000);
     let values = [
@@ -303,7 +373,10 @@ fn hostile_values_never_panic() {
         for value in values {
             let (_, warnings) = parse_vars(&[(name, value)]);
             for w in &warnings {
-                assert!(w.starts_with("TRUNK_"), "{name}={value:.20}: `{w:.80}`");
+                assert!(
+                    w.starts_with("TRUNK_") || w.starts_with("TRACEPARENT"),
+                    "{name}={value:.20}: `{w:.80}`"
+                );
             }
         }
     }
