@@ -216,7 +216,7 @@ impl<'a> Gen<'a> {
                 let #guard = if #p::__private::off() {
                     ::core::option::Option::None
                 } else {
-                    #p::__private::SyncGuard::enter(#site, #extras)
+                    #p::__private::enter(#site, #extras)
                 };
                 (move || #output #block)()
             };

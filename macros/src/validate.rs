@@ -8,8 +8,7 @@ use syn::{Item, LitStr};
 use crate::args::{Args, Entry};
 use crate::item::{Body, FnItem};
 
-/// The API takes sequence keys shorter than this.
-const KEY_LIMIT: usize = 128;
+use trunk_ci_analytics_rules::{MAX_KEY_CHARS, is_snake_case};
 
 /// Every problem with the arguments' values.
 pub(crate) fn args(args: &Args) -> Vec<syn::Error> {
@@ -19,12 +18,13 @@ pub(crate) fn args(args: &Args) -> Vec<syn::Error> {
     }
     if let Some(key) = &args.key {
         let chars = key.value().chars().count();
-        if chars >= KEY_LIMIT {
+        if chars > MAX_KEY_CHARS {
             errors.push(syn::Error::new(
                 key.span(),
                 format!(
-                    "`key` must be shorter than {KEY_LIMIT} characters (the API's limit); \
-                     this one has {chars}"
+                    "`key` must be shorter than {} characters (the API's limit); \
+                     this one has {chars}",
+                    MAX_KEY_CHARS + 1
                 ),
             ));
         } else {
@@ -92,18 +92,6 @@ fn keys(list: &str, entries: &[Entry], errors: &mut Vec<syn::Error>) {
             ));
         }
     }
-}
-
-/// Lowercase ASCII words of letters and digits joined by single underscores, starting
-/// with a letter: `github_actions`, `local`, `gitlab_ci`.
-fn is_snake_case(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.split('_').all(|word| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
 }
 
 /// A suggestion for a value that is not snake_case: `GitHub Actions` → `github_actions`.
@@ -188,25 +176,6 @@ fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snake_case_is_lowercase_words_joined_by_single_underscores() {
-        for ok in ["local", "github_actions", "gitlab_ci", "ci2", "a_1b"] {
-            assert!(is_snake_case(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "Jenkins",
-            "github-actions",
-            "_x",
-            "x_",
-            "a__b",
-            "1ci",
-            "git hub",
-        ] {
-            assert!(!is_snake_case(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn suggestions_are_snake_case() {

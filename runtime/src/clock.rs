@@ -6,7 +6,7 @@
 //!
 //! On x86_64, when the kernel itself trusts the TSC (its clocksource is `tsc`, which means
 //! it is invariant and synchronized across cores), the hot path reads the TSC directly:
-//! about half the cost of `Instant::now()` here (16 ns against 35 ns, see BENCHMARKS.md),
+//! about half the cost of `Instant::now()` (BENCHMARKS.md has the figures),
 //! and an event reads the clock twice. Ticks are converted to nanoseconds on the
 //! background thread, against `Instant`, so the caller's thread never pays for a
 //! calibration. Everywhere else the reading is `Instant` nanoseconds.
@@ -108,6 +108,14 @@ fn since_anchor_ns(t: u64) -> f64 {
 /// Milliseconds since the Unix epoch for a [`now`] reading.
 pub(crate) fn epoch_ms(t: u64) -> u64 {
     ((ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e6) as u64
+}
+
+/// The system clock now, in milliseconds since the Unix epoch: for times other processes
+/// read (spool file names, breaker markers), not for event timestamps.
+pub(crate) fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Nanoseconds between two [`now`] readings.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::context::EventContext;
+use crate::lineage::EventContext;
 use crate::log::LogLevel;
 use crate::wire::Repo;
 
@@ -148,38 +148,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads every `TRUNK_*` variable from the process environment. A bad value is
-    /// reported once on stderr, naming the variable, and replaced by its default.
-    ///
-    /// ```
-    /// let config = trunk_ci_analytics::Config::from_env();
-    /// println!("uploading: {}", config.has_token());
-    /// ```
-    pub fn from_env() -> Self {
-        let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
-        crate::log::set_level(config.log_level);
-        for w in warnings {
-            crate::log!(Warn, "{w}");
-        }
-        config
-    }
-
-    /// Reads the pinned variables through `get`; returns the config and one message per bad
-    /// value (each names the variable and the default used instead).
-    ///
-    /// ```
-    /// use trunk_ci_analytics::Config;
-    /// let (config, warnings) = Config::from_vars(|name| match name {
-    ///     "TRUNK_FLUSH_TIMEOUT_MS" => Some("soon".into()),
-    ///     _ => None,
-    /// });
-    /// assert_eq!(config.flush_timeout_value().as_millis(), 2000);
-    /// assert!(warnings[0].contains("TRUNK_FLUSH_TIMEOUT_MS"));
-    /// ```
-    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
-        crate::config_env::parse(&get)
-    }
-
     /// Sets the API token (`TRUNK_API_TOKEN`); without one nothing is uploaded. An empty or
     /// blank value means no token.
     ///
@@ -207,7 +175,7 @@ impl Config {
     /// ```
     pub fn api_address(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
-        match crate::config_env::check_api_address(&url) {
+        match crate::address::check_api_address(&url) {
             Ok(url) => self.api_address = url,
             Err(e) => crate::log!(Warn, "{e}"),
         }

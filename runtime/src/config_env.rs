@@ -3,8 +3,43 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::address::check_api_address;
 use crate::config::Config;
-use crate::context::EventContext;
+use crate::lineage::{ENV_CONTEXT, EventContext};
+
+impl Config {
+    /// Reads every `TRUNK_*` variable from the process environment. A bad value is
+    /// reported once on stderr, naming the variable, and replaced by its default.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env();
+    /// println!("uploading: {}", config.has_token());
+    /// ```
+    pub fn from_env() -> Self {
+        let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
+        crate::log::set_level(config.log_level);
+        for w in warnings {
+            crate::log!(Warn, "{w}");
+        }
+        config
+    }
+
+    /// Reads the pinned variables through `get`; returns the config and one message per bad
+    /// value (each names the variable and the default used instead).
+    ///
+    /// ```
+    /// use trunk_ci_analytics::Config;
+    /// let (config, warnings) = Config::from_vars(|name| match name {
+    ///     "TRUNK_FLUSH_TIMEOUT_MS" => Some("soon".into()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(config.flush_timeout_value().as_millis(), 2000);
+    /// assert!(warnings[0].contains("TRUNK_FLUSH_TIMEOUT_MS"));
+    /// ```
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        parse(&get)
+    }
+}
 
 /// Longest accepted `TRUNK_FLUSH_TIMEOUT_MS`. Beyond it a typo, not a wish, is likelier, and
 /// deadlines computed as `now + timeout` must not overflow.
@@ -68,11 +103,7 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
             )),
         }
     }
-    let handed = [
-        "TRUNK_CHAIN_ID",
-        "TRUNK_PARENT_EVENT_ID",
-        "TRUNK_PARENT_SEQUENCE_KEY",
-    ];
+    let handed = ENV_CONTEXT;
     c.parent = EventContext::from_vars(|n| var(n));
     if c.parent.is_none() && handed.iter().any(|n| var(n).is_some()) {
         let missing: Vec<_> = handed
@@ -87,46 +118,6 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
         ));
     }
     (c, warnings)
-}
-
-/// Accepts https URLs, and plain http only to a loopback host (for tests). Returns the URL
-/// without a trailing slash.
-pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
-    let url = url.trim().trim_end_matches('/');
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("`{url}` is not a URL (expected https://host)"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host_of(authority);
-    if host.is_empty() {
-        return Err(format!("`{url}` has no host"));
-    }
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(url.to_owned()),
-        "http" if is_loopback(host) => Ok(url.to_owned()),
-        "http" => Err(format!(
-            "`{url}` is plain http to a non-loopback host; the token is only sent over https"
-        )),
-        other => Err(format!(
-            "`{url}` has unsupported scheme `{other}` (expected https)"
-        )),
-    }
-}
-
-fn host_of(authority: &str) -> &str {
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(rest) = authority.strip_prefix('[') {
-        // An IPv6 literal; without its closing bracket there is no host.
-        return rest.split_once(']').map_or("", |(host, _)| host);
-    }
-    authority.split(':').next().unwrap_or_default()
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

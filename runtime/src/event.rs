@@ -1,134 +1,44 @@
 //! The hot path: starting and finishing an event.
 //!
 //! Start reads the clock, draws an id, takes the parent from the context stack and pushes a
-//! [`Frame`]. Finish pops it, reads the clock again and hands the frame, as a [`Record`], to
-//! the background thread. Nothing here formats, allocates (unless the user declared tags or
-//! metrics) or touches the disk or network.
+//! [`Frame`]. Finish reads the clock again and moves the frame, as a finished record, into
+//! the hand-off. Nothing here formats, allocates (unless the user declared tags or metrics)
+//! or touches the disk or network; the caller has already checked that analytics is on.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use crate::context::{self, Chain, Entry, ParentRef};
+use crate::record::{Entry, Frame, Record, abandoned};
 use crate::site::{Meta, Site};
 use crate::values::{Extras, MetricValue};
 use crate::wire::TagValue;
-use crate::{Conclusion, clock, global, id};
+use crate::{Conclusion, clock, gate, handoff, stack};
 
-/// A running event's state. It lives on the context stack while its code runs on a thread,
-/// and inside the guard or future otherwise.
-#[derive(Debug)]
-pub(crate) struct Frame {
-    pub(crate) id: u64,
-    pub(crate) meta: Meta,
-    pub(crate) chain: Chain,
-    pub(crate) parent: Option<ParentRef>,
-    pub(crate) start: u64,
-    pub(crate) conclusion: Option<Conclusion>,
-    pub(crate) extras: Option<Box<Extras>>,
-}
-
-/// A finished event on its way to the background thread.
-#[derive(Debug)]
-pub(crate) struct Record {
-    pub(crate) frame: Frame,
-    pub(crate) end: u64,
-    pub(crate) conclusion: Conclusion,
-}
-
-impl Frame {
-    /// A frame whose parent is whatever is current in `stack` (unless `root`).
-    #[inline]
-    pub(crate) fn new(
-        stack: &[Entry],
-        meta: Meta,
-        root: bool,
-        extras: Option<Box<Extras>>,
-    ) -> Frame {
-        Frame::new_at(stack, meta, root, extras, clock::now())
-    }
-
-    /// [`new`](Self::new) with the start already read.
-    // Always inlined: built out of line, the frame is returned through a stack temporary
-    // and copied into the context stack, the copy `context::push_frame` exists to avoid
-    // (a parent variant added to `parent_of` once tipped the inliner: 0.95× -> 1.15×).
-    #[inline(always)]
-    pub(crate) fn new_at(
-        stack: &[Entry],
-        meta: Meta,
-        root: bool,
-        extras: Option<Box<Extras>>,
-        start: u64,
-    ) -> Frame {
-        let id = id::next();
-        let (parent, chain) = match if root {
-            None
-        } else {
-            context::parent_of(stack)
-        } {
-            Some((p, c)) => (Some(p), c),
-            None => (None, Chain::Local(id)),
-        };
-        Frame {
-            id,
-            meta,
-            chain,
-            parent,
-            start,
-            conclusion: None,
-            extras,
-        }
-    }
-
-    /// Ends the event: the conclusion set inside the body wins over `returned`.
-    #[inline]
-    pub(crate) fn finish(self, returned: Conclusion) {
-        self.finish_at(clock::now(), returned);
-    }
-
-    /// [`finish`](Self::finish) with the end already read.
-    pub(crate) fn finish_at(self, end: u64, returned: Conclusion) {
-        let conclusion = self.conclusion.unwrap_or(returned);
-        let flush = self.meta.flush();
-        let frame = std::mem::ManuallyDrop::new(self);
-        context::with_outbox(|outbox| {
-            // SAFETY: `frame` is valid and never used or dropped after; `submit_frame`
-            // moves it out.
-            unsafe { global::submit_frame(outbox, &*frame, end, conclusion) }
-        });
-        if flush {
-            global::flush_at_exit();
-        }
-    }
-
-    pub(crate) fn extras_mut(&mut self) -> &mut Extras {
-        self.extras.get_or_insert_with(Default::default)
+/// Ends the event of `frame` (not on any stack) at `end`: a conclusion set inside the body
+/// wins over `returned`. Flushes if its site asks for it.
+pub(crate) fn finish(frame: Frame, end: u64, returned: Conclusion) {
+    let conclusion = frame.conclusion.unwrap_or(returned);
+    let flush = frame.meta.flush();
+    stack::submit(Record {
+        frame,
+        end,
+        conclusion,
+    });
+    if flush {
+        handoff::flush_at_exit();
     }
 }
 
-/// The conclusion of an event whose code did not return: a panic is a failure, anything
-/// else (a dropped future, a forgotten manual event) was cancelled.
-pub(crate) fn abandoned() -> Conclusion {
-    if std::thread::panicking() {
-        Conclusion::Failure
-    } else {
-        Conclusion::Cancelled
-    }
+/// [`finish`] now.
+pub(crate) fn finish_now(frame: Frame, returned: Conclusion) {
+    finish(frame, clock::now(), returned);
 }
 
 /// Ends every event still open on this thread, innermost first: `exit` unwinds nothing, so
 /// their guards never run.
 pub(crate) fn finish_open(conclusion: Conclusion) {
-    let frames: Vec<Frame> = context::with_stack(|s| {
-        s.drain(..)
-            .filter_map(|e| match e {
-                Entry::Event(frame) => Some(frame),
-                Entry::Attached(_) => None,
-            })
-            .collect()
-    })
-    .unwrap_or_default();
-    for frame in frames.into_iter().rev() {
-        frame.finish(conclusion);
+    for frame in stack::drain_frames().into_iter().rev() {
+        finish_now(frame, conclusion);
     }
 }
 
@@ -143,26 +53,17 @@ pub struct SyncGuard {
 }
 
 impl SyncGuard {
-    /// Starts an event of `site` as a child of the current context if analytics is on,
-    /// setting the runtime up on first use; the expansion calls it (or `__private::run`,
-    /// which does) unless [`off`](global::off).
-    #[inline]
-    pub fn enter(site: &'static Site, extras: Option<Box<Extras>>) -> Option<SyncGuard> {
-        global::enabled().then(|| SyncGuard::start(site, extras))
-    }
-
     /// Starts an event of `site` as a child of the current context.
-    // Out of line: it is the same code for every tracked function, and inlined into each
-    // `__private::run` it only made them bigger, not faster (min_ratio, BENCHMARKS.md).
+    // Out of line: the same code for every tracked function, which inlined into each one
+    // would only make them bigger.
     #[inline(never)]
     pub(crate) fn start(site: &'static Site, extras: Option<Box<Extras>>) -> SyncGuard {
-        // The clock first: the reading takes ~20 ns here, and the bookkeeping after it
-        // does not depend on it, so the two overlap.
+        // The clock first: the bookkeeping after it does not depend on the reading, so the
+        // two overlap.
         let start = clock::now();
-        let id = context::push_frame(|s| {
-            Frame::new_at(s, Meta::Static(site), site.root(), extras, start)
-        })
-        .unwrap_or(0);
+        let id =
+            stack::push_frame(|s| Frame::new_at(s, Meta::Static(site), site.root(), extras, start))
+                .unwrap_or(0);
         SyncGuard {
             id,
             finished: false,
@@ -178,23 +79,13 @@ impl SyncGuard {
             return;
         }
         let end = clock::now();
-        // The frame goes from the top of the stack straight into the hand-off's slot: built
-        // in a local first, the 100-byte record was copied three times (BENCHMARKS.md).
-        let finished = context::pop_top(self.id, |frame, outbox| {
-            // SAFETY: `pop_top` lends a valid frame, ours to move out, which
-            // `submit_frame` does.
-            let (flush, conclusion) = unsafe { ((*frame).meta.flush(), (*frame).conclusion) };
-            let conclusion = conclusion.unwrap_or(returned);
-            unsafe { global::submit_frame(Some(outbox), frame, end, conclusion) };
-            flush
-        });
-        match finished {
-            Some(true) => drop(global::flush_at_exit()),
+        match stack::finish_top(self.id, end, returned) {
+            Some(true) => drop(handoff::flush_at_exit()),
             Some(false) => {}
             // Not on top: an event started inside was not finished (e.g. leaked).
             None => {
                 if let Some(frame) = self.pop() {
-                    frame.finish_at(end, returned);
+                    finish(frame, end, returned);
                 }
             }
         }
@@ -204,7 +95,7 @@ impl SyncGuard {
         if self.id == 0 {
             None
         } else {
-            context::remove_frame(self.id)
+            stack::remove_frame(self.id)
         }
     }
 }
@@ -213,13 +104,14 @@ impl Drop for SyncGuard {
     fn drop(&mut self) {
         if !self.finished {
             if let Some(frame) = self.pop() {
-                frame.finish(abandoned());
+                finish_now(frame, abandoned());
             }
         }
     }
 }
 
-/// An event of an `async fn`, started at its first poll; see [`Instrumented`](crate::future::Instrumented).
+/// An event of an `async fn`, started at its first poll; see
+/// [`Instrumented`](crate::future::Instrumented).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct AsyncEvent {
@@ -228,11 +120,11 @@ pub struct AsyncEvent {
 
 impl AsyncEvent {
     /// Starts an event of `site` whose parent is the current context.
-    // Out of line, like `SyncGuard::start`, so that it is not copied into every async fn.
+    // Out of line, like `SyncGuard::start`.
     #[inline(never)]
     pub fn start(site: &'static Site, extras: Option<Box<Extras>>) -> Option<AsyncEvent> {
         let start = clock::now();
-        context::with_stack(|s| AsyncEvent {
+        stack::with_stack(|s| AsyncEvent {
             frame: Frame::new_at(s, Meta::Static(site), site.root(), extras, start),
         })
     }
@@ -240,7 +132,7 @@ impl AsyncEvent {
 
 /// Runs `f` on the innermost event running on this thread, if there is one.
 fn with_current(f: impl FnOnce(&mut Frame)) {
-    let found = context::with_stack(|s| match s.last_mut() {
+    let found = stack::with_stack(|s| match s.last_mut() {
         Some(Entry::Event(frame)) => {
             f(frame);
             true
@@ -272,7 +164,8 @@ fn with_current(f: impl FnOnce(&mut Frame)) {
 /// build("x86_64-unknown-linux-gnu");
 /// ```
 pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
-    if !global::enabled() {
+    // Off or not yet set up: no event can be running, so there is nothing to tag.
+    if !gate::on() {
         return;
     }
     let (key, value) = (key.into(), value.into());
@@ -297,7 +190,7 @@ pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
 /// compile();
 /// ```
 pub fn metric(key: impl Into<Cow<'static, str>>, value: impl MetricValue) {
-    if !global::enabled() {
+    if !gate::on() {
         return;
     }
     let (key, value) = (key.into(), value.to_metric());
@@ -322,42 +215,19 @@ pub fn metric(key: impl Into<Cow<'static, str>>, value: impl MetricValue) {
 /// deploy(true).unwrap();
 /// ```
 pub fn set_conclusion(conclusion: Conclusion) {
-    if !global::enabled() {
+    if !gate::on() {
         return;
     }
     with_current(|f| f.conclusion = Some(conclusion));
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::context::ParentRef;
-    use std::sync::Arc;
-
-    /// A finished root event with id `id`, of a hand-built site.
-    pub(crate) fn record(id: u64) -> Record {
-        record_of(id, Meta::Dynamic(Arc::default()))
-    }
-
-    /// A finished root event with id `id` and site `meta`.
-    pub(crate) fn record_of(id: u64, meta: Meta) -> Record {
-        Record {
-            frame: Frame {
-                id,
-                meta,
-                chain: Chain::Local(id),
-                parent: None,
-                start: 1,
-                conclusion: None,
-                extras: None,
-            },
-            end: 2,
-            conclusion: Conclusion::Success,
-        }
-    }
+    use crate::lineage::ParentRef;
 
     fn stack_ids() -> Option<Vec<u64>> {
-        context::with_stack(|s| {
+        stack::with_stack(|s| {
             s.iter()
                 .filter_map(|e| match e {
                     Entry::Event(f) => Some(f.id),
@@ -375,7 +245,7 @@ pub(crate) mod tests {
         let outer = SyncGuard::start(&SITE, None);
         let inner = SyncGuard::start(&SITE, None);
         let (outer_id, inner_id) = (outer.id, inner.id);
-        let parent = context::with_stack(|s| match s.last() {
+        let parent = stack::with_stack(|s| match s.last() {
             Some(Entry::Event(Frame {
                 parent: Some(ParentRef::Local { id, .. }),
                 ..
@@ -388,14 +258,5 @@ pub(crate) mod tests {
         assert_eq!(stack_ids(), Some(vec![inner_id]));
         inner.finish(Conclusion::Success);
         assert_eq!(stack_ids(), Some(vec![]));
-    }
-
-    /// Every event writes its frame on the context stack and copies it into the outbox; a
-    /// variant added carelessly (a fat `Arc<str>` in a three-variant enum did) grows both.
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn frames_and_records_keep_their_size() {
-        assert_eq!(std::mem::size_of::<Frame>(), 88);
-        assert_eq!(std::mem::size_of::<Record>(), 104);
     }
 }

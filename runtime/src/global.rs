@@ -1,76 +1,50 @@
-//! Process-wide state: whether analytics is on, and the pipeline events are handed to.
-//!
-//! The first event (or [`init`]) sets everything up; once it is known to be disabled, the
-//! macro's only cost is one relaxed atomic load and a compare.
+//! The top of the runtime: the only module that installs process-wide state. The first
+//! event (or [`init`]) reads the configuration, starts the pipeline, and fills the slots the
+//! lower layers read: the on/off gate (`gate`), the inherited context (`lineage`), the
+//! producer end of the hand-off (`handoff`), the log level, and the exit hook.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use crate::Conclusion;
 use crate::config::Config;
-use crate::context::EventContext;
-use crate::event::Frame;
-use crate::pipeline::{FlushReport, Outbox, Pipeline};
+use crate::gate::{self, State};
+use crate::report::FlushReport;
+use crate::{event, handoff, lineage, pipeline, sys};
 
-const UNINIT: u8 = 0;
-const ON: u8 = 1;
-const OFF: u8 = 2;
-
-static STATE: AtomicU8 = AtomicU8::new(UNINIT);
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-
-struct Runtime {
-    pipeline: Option<Pipeline>,
-    parent: Option<EventContext>,
-    flush_timeout: Duration,
-}
-
-/// Whether analytics is known to be off: the disabled path of every sync tracked call is this
-/// load and one compare, with no call on that path (so the function needs no stack frame
-/// for it). Not yet set up counts as not off: the event start sets up, then checks again.
-#[doc(hidden)]
-#[inline(always)]
-pub fn off() -> bool {
-    STATE.load(Ordering::Relaxed) == OFF
-}
+/// Set once the runtime is set up: whether it is on.
+static INSTALLED: OnceLock<bool> = OnceLock::new();
 
 /// Whether events are recorded, setting the runtime up on first use.
-#[doc(hidden)]
 #[inline(always)]
-pub fn enabled() -> bool {
-    match STATE.load(Ordering::Relaxed) {
-        ON => true,
-        OFF => false,
-        _ => init_from_env(),
+pub(crate) fn enabled() -> bool {
+    match gate::state() {
+        State::On => true,
+        State::Off => false,
+        State::Unset => install_from_env(),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn init_from_env() -> bool {
+fn install_from_env() -> bool {
     install(Config::from_env)
 }
 
 fn install(config: impl FnOnce() -> Config) -> bool {
-    let rt = RUNTIME.get_or_init(|| {
+    let on = *INSTALLED.get_or_init(|| {
         let config = config();
         crate::log::set_level(config.log_level);
         crate::clock::warm_up();
-        let parent = config.parent.clone();
-        let flush_timeout = config.flush_timeout;
-        let pipeline = config.enabled.then(|| Pipeline::start(config));
-        if pipeline.is_some() {
-            crate::pipeline::exit_hook::register(at_exit);
+        lineage::set_inherited(config.parent.clone());
+        if !config.enabled {
+            return false;
         }
-        Runtime {
-            pipeline,
-            parent,
-            flush_timeout,
-        }
+        let exit_timeout = config.flush_timeout;
+        handoff::install(pipeline::start(config), exit_timeout);
+        sys::at_exit(at_exit);
+        true
     });
-    let on = rt.pipeline.is_some();
-    STATE.store(if on { ON } else { OFF }, Ordering::Release);
+    gate::set(on);
     on
 }
 
@@ -79,33 +53,8 @@ fn install(config: impl FnOnce() -> Config) -> bool {
 /// configuration disabled analytics.
 #[doc(hidden)]
 pub fn set_recording(on: bool) {
-    if RUNTIME.get().is_some_and(|rt| rt.pipeline.is_some()) {
-        STATE.store(if on { ON } else { OFF }, Ordering::Release);
-    }
-}
-
-/// The context handed over by a parent process, parent of this process's root events.
-pub(crate) fn process_parent() -> Option<&'static EventContext> {
-    RUNTIME.get().and_then(|rt| rt.parent.as_ref())
-}
-
-/// Hands a finished event over through this thread's `outbox` (if it can be had), moving
-/// the frame at `frame` out.
-///
-/// # Safety
-/// `frame` is valid for reads, and the caller treats it as moved out when this returns.
-#[inline]
-pub(crate) unsafe fn submit_frame(
-    outbox: Option<&mut Outbox>,
-    frame: *const Frame,
-    end: u64,
-    conclusion: Conclusion,
-) {
-    match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
-        // SAFETY: our own contract.
-        Some(p) => unsafe { p.producer.submit_frame(outbox, frame, end, conclusion) },
-        // SAFETY: our own contract.
-        None => drop(unsafe { frame.read() }),
+    if INSTALLED.get() == Some(&true) {
+        gate::set(on);
     }
 }
 
@@ -157,7 +106,7 @@ pub struct InitGuard {
 
 impl Drop for InitGuard {
     fn drop(&mut self) {
-        flush_at_exit();
+        handoff::flush_at_exit();
     }
 }
 
@@ -181,48 +130,18 @@ impl Drop for InitGuard {
 /// assert_eq!(report.dropped, 0);
 /// ```
 pub fn flush(timeout: Duration) -> FlushReport {
-    match RUNTIME.get().and_then(|rt| rt.pipeline.as_ref()) {
-        Some(p) => p.flush(timeout),
-        None => FlushReport::default(),
-    }
+    handoff::flush(timeout)
 }
 
-/// When the last exit flush started: the exit hook's flush shares its budget, so a process
-/// never waits more than one `TRUNK_FLUSH_TIMEOUT_MS` at exit in all.
-static EXIT_FLUSH_STARTED: Mutex<Option<Instant>> = Mutex::new(None);
-
-/// Flushes with the configured exit timeout (`TRUNK_FLUSH_TIMEOUT_MS`), replaying the spool
-/// too if time remains: the process is about to end.
+/// Flushes with the configured exit timeout (`flush` argument, `fn main`, `exit`).
 pub(crate) fn flush_at_exit() -> FlushReport {
-    let Some(rt) = RUNTIME.get() else {
-        return FlushReport::default();
-    };
-    let Some(pipeline) = rt.pipeline.as_ref() else {
-        return FlushReport::default();
-    };
-    *EXIT_FLUSH_STARTED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
-    pipeline.flush_exit(rt.flush_timeout)
+    handoff::flush_at_exit()
 }
 
-/// Runs at a normal process exit (see `pipeline::exit_hook`): flushes what is still pending,
-/// within what remains of an exit flush that just ran, else the whole exit timeout.
+/// Runs at a normal process exit: flushes what is still pending, within what remains of an
+/// exit flush that just ran.
 extern "C" fn at_exit() {
-    crate::pipeline::exit_hook::run(|| {
-        let Some(rt) = RUNTIME.get() else { return };
-        let Some(pipeline) = rt.pipeline.as_ref().filter(|p| p.pending()) else {
-            return;
-        };
-        let started = *EXIT_FLUSH_STARTED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let timeout = match started.map(|t| t.elapsed()) {
-            Some(spent) if spent < rt.flush_timeout => rt.flush_timeout - spent,
-            _ => rt.flush_timeout,
-        };
-        pipeline.flush_exit(timeout);
-    });
+    sys::run_at_exit(handoff::flush_at_exit_hook);
 }
 
 /// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,
@@ -245,7 +164,7 @@ extern "C" fn at_exit() {
 /// }
 /// ```
 pub fn exit(code: i32) -> ! {
-    crate::event::finish_open(crate::Conclusion::from_success(code == 0));
-    flush_at_exit();
+    event::finish_open(crate::Conclusion::from_success(code == 0));
+    handoff::flush_at_exit();
     std::process::exit(code)
 }

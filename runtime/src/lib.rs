@@ -2,44 +2,59 @@
 //! the wire model and the background uploader. Depend on the `trunk-ci-analytics` facade
 //! crate, which re-exports everything here together with the `#[track_event]` macro.
 //!
-//! Layout: the hot path (`event`, `context`, `clock`, `id`) does no I/O and no formatting;
-//! everything slow (`encode`, `pipeline`, `local`) runs on one background thread fed through
-//! one channel.
+//! Layout (ARCHITECTURE.md at the repository root has the map): the hot path (`stack`,
+//! `event`, `future`) does no I/O and no formatting; it hands finished records through one
+//! channel (`handoff`) to one background thread (`pipeline`), where everything slow happens.
 
 #![deny(missing_docs)]
 
+// Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
+// Bottom: the wire model, values, clock, ids, logging, detection, validation.
 #[macro_use]
 #[doc(hidden)]
 pub mod log;
-
+mod address;
 mod clock;
 mod conclusion;
-mod config;
-mod config_env;
-mod context;
 pub mod detect;
-mod encode;
-mod event;
-mod future;
-mod global;
 mod id;
-mod local;
-mod manual;
-mod pipeline;
+mod otel_ids;
+mod report;
 mod site;
+mod sys;
 pub mod validate;
 mod values;
 pub mod wire;
+// Lineage, and the record that crosses to the background thread.
+mod lineage;
+mod record;
+// The on/off gate and the configuration.
+mod config;
+mod config_env;
+mod gate;
+// The hand-off from recording threads to the background thread.
+mod handoff;
+// The hot path: the context stack, event start and finish, futures.
+mod event;
+mod future;
+mod stack;
+// The slow path: the background thread and its sinks.
+mod pipeline;
+// The top: process-wide setup, and the public API built on it.
+mod global;
+mod manual;
+mod propagation;
 
 pub use conclusion::{Conclusion, IntoConclusion};
 pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuning};
-pub use context::{CommandExt, EventContext, current_context};
 pub use event::{metric, set_conclusion, tag};
-pub use future::{FutureExt, WithContext};
+pub use future::WithContext;
 pub use global::{InitGuard, exit, flush, init};
+pub use lineage::EventContext;
 pub use log::LogLevel;
 pub use manual::{EventBuilder, ManualEvent};
-pub use pipeline::FlushReport;
+pub use propagation::{CommandExt, FutureExt, current_context};
+pub use report::FlushReport;
 pub use values::MetricValue;
 
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
@@ -49,10 +64,29 @@ pub mod __private {
     pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
     pub use crate::event::{AsyncEvent, SyncGuard};
     pub use crate::future::{Finisher, Instrumented, instrument};
-    pub use crate::global::{enabled, off, set_recording};
+    pub use crate::global::set_recording;
     pub use crate::site::Site;
     pub use crate::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
     pub use crate::wire::TagValue;
+
+    /// Whether analytics is known to be off: the disabled path of every sync tracked call
+    /// is this load and one compare (not yet set up counts as not off).
+    #[inline(always)]
+    pub fn off() -> bool {
+        crate::gate::off()
+    }
+
+    /// Whether events are recorded, setting the runtime up on first use.
+    #[inline(always)]
+    pub fn enabled() -> bool {
+        crate::global::enabled()
+    }
+
+    /// Starts an event of `site` if analytics is on (setting the runtime up on first use).
+    #[inline]
+    pub fn enter(site: &'static Site, extras: Option<Box<Extras>>) -> Option<SyncGuard> {
+        enabled().then(|| SyncGuard::start(site, extras))
+    }
 
     /// Flushes with the configured exit timeout (`flush` argument, `fn main`).
     pub fn flush_at_exit() {
@@ -76,7 +110,7 @@ pub mod __private {
         body: impl FnOnce() -> R,
         conclusion: impl FnOnce(&R) -> Conclusion,
     ) -> R {
-        let guard = SyncGuard::enter(site, extras);
+        let guard = enter(site, extras);
         let ret = body();
         if let Some(guard) = guard {
             guard.finish(conclusion(&ret));

@@ -4,12 +4,14 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::context::{self, Entry, EventContext, FrameScope, ParentRef};
-use crate::event::{Frame, abandoned};
+use crate::event::finish_now;
+use crate::lineage::EventContext;
+use crate::record::{Entry, Frame, abandoned};
 use crate::site::{DynSite, Meta, shorten_key};
+use crate::stack::{self, FrameScope};
 use crate::values::{Extras, MetricValue};
 use crate::wire::TagValue;
-use crate::{Conclusion, global};
+use crate::{Conclusion, clock, global};
 
 enum ParentChoice {
     Current,
@@ -206,16 +208,18 @@ impl EventBuilder {
             sequence_tags: self.sequence_tags,
         }));
         let extras = Some(Box::new(self.extras));
+        let start = clock::now();
         let frame = match self.parent {
             ParentChoice::Current => {
-                context::with_stack(|s| Frame::new(s, meta.clone(), false, None))
+                stack::with_stack(|s| Frame::new_at(s, meta.clone(), false, None, start))
             }
-            ParentChoice::Root => Some(Frame::new(&[], meta.clone(), true, None)),
-            ParentChoice::Given(ctx) => Some(Frame::new(
+            ParentChoice::Root => Some(Frame::new_at(&[], meta.clone(), true, None, start)),
+            ParentChoice::Given(ctx) => Some(Frame::new_at(
                 &[Entry::Attached(ctx)],
                 meta.clone(),
                 false,
                 None,
+                start,
             )),
         };
         ManualEvent {
@@ -267,13 +271,7 @@ impl ManualEvent {
     /// # job.finish(trunk_ci_analytics::Conclusion::Success);
     /// ```
     pub fn context(&self) -> Option<EventContext> {
-        self.frame.as_ref().map(|f| EventContext {
-            parent: ParentRef::Local {
-                id: f.id,
-                meta: f.meta.clone(),
-            },
-            chain: f.chain.clone(),
-        })
+        self.frame.as_ref().map(Frame::context)
     }
 
     /// Adds a tag, e.g. one known only once the work ran.
@@ -334,7 +332,7 @@ impl ManualEvent {
     /// ```
     pub fn finish(mut self, conclusion: Conclusion) {
         if let Some(frame) = self.frame.take() {
-            frame.finish(conclusion);
+            finish_now(frame, conclusion);
         }
     }
 }
@@ -342,7 +340,7 @@ impl ManualEvent {
 impl Drop for ManualEvent {
     fn drop(&mut self) {
         if let Some(frame) = self.frame.take() {
-            frame.finish(abandoned());
+            finish_now(frame, abandoned());
         }
     }
 }

@@ -4,10 +4,9 @@
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use crate::wire::TagValue;
+use trunk_ci_analytics_rules::{MAX_KEY_CHARS, fnv1a64};
 
-/// Longest sequence key the API accepts is 127 characters.
-pub(crate) const MAX_KEY_CHARS: usize = 127;
+use crate::wire::TagValue;
 
 /// Constants of one `#[track_event]` function, emitted by the macro as a `static`.
 #[doc(hidden)]
@@ -142,13 +141,8 @@ pub(crate) fn shorten_key(key: String) -> String {
     if key.chars().count() <= MAX_KEY_CHARS {
         return key;
     }
-    // FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    let suffix = format!("~{hash:016x}");
+    // Stable across Rust versions and processes, unlike `DefaultHasher`.
+    let suffix = format!("~{:016x}", fnv1a64(key.as_bytes()));
     let head: String = key.chars().take(MAX_KEY_CHARS - suffix.len()).collect();
     head + &suffix
 }

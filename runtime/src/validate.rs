@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use serde_json::{Map, Value};
+use trunk_ci_analytics_rules::{MAX_KEY_CHARS, is_snake_case};
 
 /// One broken rule: where (a JSON path like `events[0].sequence.platform`) and which rule.
 ///
@@ -33,8 +34,6 @@ impl std::fmt::Display for Violation {
 
 /// The documented conclusions.
 const CONCLUSIONS: [&str; 5] = ["SUCCESS", "FAILURE", "CANCELLED", "TIMED_OUT", "SKIPPED"];
-/// `sequence.key` must be shorter than 128 characters.
-const KEY_LIMIT: usize = 128;
 
 const REQUEST_FIELDS: &[&str] = &["repo", "events"];
 const REPO_FIELDS: &[&str] = &["host", "owner", "name"];
@@ -277,10 +276,13 @@ impl Checker {
         self.text(sequence, path, "kind", true);
         if let Some(key) = self.text(sequence, path, "key", true) {
             let chars = key.chars().count();
-            if chars >= KEY_LIMIT {
+            if chars > MAX_KEY_CHARS {
                 self.fail(
                     &join(path, "key"),
-                    format!("must be shorter than {KEY_LIMIT} characters, has {chars}"),
+                    format!(
+                        "must be shorter than {} characters, has {chars}",
+                        MAX_KEY_CHARS + 1
+                    ),
                 );
             }
         }
@@ -415,43 +417,5 @@ fn kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// `^[a-z][a-z0-9]*(_[a-z0-9]+)*$`: lowercase words of letters and digits joined by single
-/// underscores, starting with a letter.
-fn is_snake_case(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.split('_').all(|word| {
-            !word.is_empty()
-                && word
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_snake_case;
-
-    #[test]
-    fn snake_case_is_lowercase_words_joined_by_single_underscores() {
-        for ok in ["local", "github_actions", "trunk_merge", "ci2", "a_1_b"] {
-            assert!(is_snake_case(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "Jenkins",
-            "gitHub",
-            "_x",
-            "x_",
-            "a__b",
-            "1ci",
-            "with-dash",
-            "with space",
-            "é",
-        ] {
-            assert!(!is_snake_case(bad), "{bad}");
-        }
     }
 }

@@ -6,6 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::Conclusion;
 
+/// The path of the API endpoint under its base URL (`TRUNK_PUBLIC_API_ADDRESS`).
+///
+/// ```
+/// assert_eq!(trunk_ci_analytics::wire::TRACK_EVENTS_PATH, "/v1/metrics/trackEvents");
+/// ```
+pub const TRACK_EVENTS_PATH: &str = "/v1/metrics/trackEvents";
+
 /// The request body: a repository and the events that ran in it.
 ///
 /// ```

@@ -1,26 +1,25 @@
 //! The background thread: one current-thread tokio runtime, one loop.
 //!
-//! Each turn takes a chunk of records from the channel and encodes them, lets the uploader do
-//! what is due (seal, spill, send, settle flushes), then waits — for a sender's or a flush's
-//! wake-up, the next timer, or the answer to the request in flight. While records keep
-//! coming it only yields between chunks, so the network makes progress during a burst and the
-//! channel never waits on the network.
+//! Each turn takes a chunk of records from the hand-off and gives each to every sink, lets
+//! the sinks do what is due (seal, spill, send, settle flushes), answers the flushes every
+//! sink has settled, then waits — for a sender's or a flush's wake-up, the next timer, or
+//! the answer to a request in flight. While records keep coming it only yields between
+//! chunks, so the network makes progress during a burst and the hand-off never waits on
+//! the network.
 
 use std::future::poll_fn;
 use std::pin::pin;
+use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::FlushReport;
-use super::breaker::Breaker;
-use super::encoder::Encoder;
-use super::http::Http;
-use super::queue::{Consumer, Msg, Taken};
-use super::retry::Jitter;
-use super::spool::{self, Spool};
-use super::uploader::Uploader;
+use super::local::{EventsFile, Summary};
+use super::process;
+use super::sink::{Flush, Sink};
+use super::trunk::{TrunkSink, Undeliverable};
 use crate::config::Config;
-use crate::encode::ProcessInfo;
+use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
+use crate::report::FlushReport;
 
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;
@@ -48,48 +47,41 @@ fn run(config: Config, consumer: Consumer) {
         }
     };
     let _enter = runtime.enter();
-    let worker = Worker::new(config, consumer);
+    let worker = Worker::new(&config, consumer);
     runtime.block_on(worker.run());
+}
+
+/// A flush some sinks have not answered yet.
+struct Pending {
+    ticket: u64,
+    reply: Sender<FlushReport>,
+    /// Sinks still to answer.
+    waiting: usize,
+    report: FlushReport,
 }
 
 struct Worker {
     consumer: Consumer,
-    encoder: Encoder,
-    uploader: Option<Uploader>,
-    /// Without an uploader: what flushes report (events that could not be uploaded).
-    report: FlushReport,
-    /// A token but nowhere to upload to (no repository): every event counts as dropped.
-    undeliverable: bool,
+    /// In the order they are told the hand-off caught up: the events file before the
+    /// summary, so that a reader who sees a summary finds every event in the file.
+    sinks: Vec<Box<dyn Sink>>,
+    pending: Vec<Pending>,
+    next_ticket: u64,
+    /// Events the hand-off dropped, for the next flush's report.
+    lost: u64,
     tick: Duration,
     /// The memory bound, for messages.
     bound: usize,
 }
 
-impl Worker {
-    fn new(config: Config, consumer: Consumer) -> Worker {
-        let uploading = config.token.is_some();
-        let no_git = || None;
-        let git: &dyn Fn() -> Option<String> = if config.repo.is_some() || !uploading {
-            &no_git
-        } else {
-            &crate::detect::git_remote_origin
-        };
-        let (detected, warnings) = crate::detect::detect(&|name| std::env::var(name).ok(), git);
-        if uploading {
-            for w in warnings {
-                crate::log!(Warn, "{w}");
-            }
-        }
-        let repo = config.repo.clone().or(detected.repo);
-        let info = ProcessInfo {
-            platform: detected.platform,
-            tags: detected.tags,
-        };
-        let encoder = Encoder::new(&config, info);
-        let mut undeliverable = false;
-        let uploader = match (&config.token, repo) {
-            (None, _) => None,
-            (Some(_), None) => {
+/// The sinks `config` asks for.
+fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
+    let (info, repo) = process::detect(config);
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if config.token.is_some() {
+        let trunk = match &repo {
+            Some(repo) => TrunkSink::new(config, info.clone(), repo),
+            None => {
                 crate::log!(
                     Error,
                     "no repository to upload events for: set TRUNK_REPO=owner/name (or run in a \
@@ -101,21 +93,31 @@ impl Worker {
                         ""
                     }
                 );
-                undeliverable = true;
                 None
             }
-            (Some(_), Some(repo)) => {
-                let up = uploader(&config, &repo);
-                undeliverable = up.is_none();
-                up
-            }
         };
+        match trunk {
+            Some(sink) => sinks.push(Box::new(sink)),
+            None => sinks.push(Box::new(Undeliverable::default())),
+        }
+    }
+    if let Some(path) = config.events_file.as_deref() {
+        sinks.push(Box::new(EventsFile::new(path, info)));
+    }
+    if config.summary && crate::log::enabled(crate::LogLevel::Error) {
+        sinks.push(Box::new(Summary::new(config.token.is_some())));
+    }
+    sinks
+}
+
+impl Worker {
+    fn new(config: &Config, consumer: Consumer) -> Worker {
         Worker {
             consumer,
-            encoder,
-            uploader,
-            report: FlushReport::default(),
-            undeliverable,
+            sinks: sinks(config),
+            pending: Vec::new(),
+            next_ticket: 0,
+            lost: 0,
             tick: (config.tuning.linger / 2).max(Duration::from_millis(10)),
             bound: config.tuning.memory_events,
         }
@@ -127,194 +129,163 @@ impl Worker {
             let taken = self.drain(now);
             self.settle(now);
             self.consumer.settled();
-            if taken == Taken::Closed && !self.uploader.as_ref().is_some_and(Uploader::has_flushes)
-            {
+            if taken == Taken::Closed && self.pending.is_empty() {
                 break;
             }
             if taken == Taken::More {
-                // Let the I/O driver and the request in flight move, then take the next chunk.
+                // Let the I/O driver and the requests in flight move, then take more.
                 tokio::task::yield_now().await;
-                if let Some(up) = self.uploader.as_mut() {
-                    poll_fn(|cx| {
-                        let _ = up.poll_request(cx);
-                        Poll::Ready(())
-                    })
-                    .await;
-                }
+                let sinks = &mut self.sinks;
+                poll_fn(|cx| {
+                    for sink in sinks.iter_mut() {
+                        let _ = sink.poll(cx);
+                    }
+                    Poll::Ready(())
+                })
+                .await;
                 continue;
             }
             self.wait(now).await;
         }
-        self.encoder.write_pending();
+        for sink in &mut self.sinks {
+            sink.caught_up();
+        }
     }
 
-    /// Takes up to a chunk of messages: records are encoded, flushes registered.
+    /// Takes up to a chunk of messages: records go to every sink, flushes are registered.
     fn drain(&mut self, now: Instant) -> Taken {
         // Before any flush in this chunk answers: what was dropped so far is its business.
-        self.collect_refused();
-        let Worker {
-            consumer,
-            encoder,
-            uploader,
-            report,
-            undeliverable,
-            bound,
-            ..
-        } = self;
-        let taken = consumer.take(CHUNK, |msg| match msg {
+        self.count_lost();
+        let mut flushes = Vec::new();
+        let sinks = &mut self.sinks;
+        let taken = self.consumer.take(CHUNK, |msg| match msg {
             Msg::Record(record) => {
-                let pushed = encoder.encode(&record, uploader.as_mut().map(Uploader::builder), now);
-                match uploader.as_mut() {
-                    Some(up) if pushed => up.pushed(),
-                    Some(up) => up.count_dropped(1),
-                    None if *undeliverable => report.dropped += 1,
-                    None => {}
+                for sink in sinks.iter_mut() {
+                    sink.take(&record, now);
                 }
             }
             Msg::Flush(request) => {
-                // Records dropped while this chunk was taken were sent before the flush too.
-                count_refused(consumer, uploader, report, *bound);
-                // Every event recorded before the flush has been encoded by now.
-                encoder.print_summaries();
-                // The events file holds everything before the flush when it returns.
-                encoder.write_pending();
-                match uploader.as_mut() {
-                    Some(up) => up.add_flush(request, now),
-                    None => {
-                        let _ = request.reply.send(std::mem::take(report));
-                    }
+                // Every event recorded before the flush has been taken by now.
+                for sink in sinks.iter_mut() {
+                    sink.caught_up();
                 }
+                flushes.push(request);
             }
         });
-        if taken != Taken::More {
-            // The hand-off ran empty: every event recorded before now has been encoded.
-            self.encoder.print_summaries();
+        if !flushes.is_empty() {
+            self.count_lost();
         }
-        self.encoder.write_pending();
+        for request in flushes {
+            self.begin_flush(request, now);
+        }
+        if taken != Taken::More {
+            // The hand-off ran empty: every event recorded before now has been taken.
+            for sink in &mut self.sinks {
+                sink.caught_up();
+            }
+        }
         taken
     }
 
+    fn begin_flush(&mut self, request: FlushRequest, now: Instant) {
+        let flush = Flush {
+            ticket: self.next_ticket,
+            deadline: request.deadline,
+            exit: request.exit,
+        };
+        self.next_ticket += 1;
+        let mut pending = Pending {
+            ticket: flush.ticket,
+            reply: request.reply,
+            waiting: 0,
+            report: FlushReport {
+                dropped: std::mem::take(&mut self.lost),
+                ..FlushReport::default()
+            },
+        };
+        for sink in &mut self.sinks {
+            match sink.begin_flush(flush, now) {
+                Some(report) => pending.report.merge(&report),
+                None => pending.waiting += 1,
+            }
+        }
+        if pending.waiting == 0 {
+            let _ = pending.reply.send(pending.report);
+        } else {
+            self.pending.push(pending);
+        }
+    }
+
     fn settle(&mut self, now: Instant) {
-        self.collect_refused();
-        if let Some(up) = self.uploader.as_mut() {
-            let refuse = up.step(now);
-            self.consumer.set_refuse(refuse);
-            self.consumer.set_held(up.held());
-        }
-    }
-
-    /// Counts the records `submit_frame` dropped (said once on stderr).
-    fn collect_refused(&mut self) {
-        count_refused(
-            &self.consumer,
-            &mut self.uploader,
-            &mut self.report,
-            self.bound,
-        );
-    }
-
-    /// Sleeps until a wake-up, the next due time, or the answer of the request in flight.
-    async fn wait(&mut self, now: Instant) {
-        let mut due = now + self.tick;
-        if let Some(t) = self.uploader.as_ref().and_then(Uploader::next_due) {
-            due = due.min(t);
-        }
-        let mut sleep = pin!(tokio::time::sleep_until(due.into()));
-        let mut woken = pin!(self.consumer.shared.wake.notified());
-        let uploader = &mut self.uploader;
-        poll_fn(|cx| {
-            if let Some(up) = uploader.as_mut() {
-                if up.poll_request(cx).is_ready() {
-                    return Poll::Ready(());
+        self.count_lost();
+        let mut refuse = false;
+        let mut held = 0;
+        for sink in &mut self.sinks {
+            sink.step(now);
+            for (ticket, report) in sink.answered() {
+                if let Some(p) = self.pending.iter_mut().find(|p| p.ticket == ticket) {
+                    p.report.merge(&report);
+                    p.waiting = p.waiting.saturating_sub(1);
                 }
             }
-            if woken.as_mut().poll(cx).is_ready() || sleep.as_mut().poll(cx).is_ready() {
+            refuse |= sink.refuses();
+            held += sink.held();
+        }
+        self.pending.retain(|p| {
+            if p.waiting > 0 {
+                return true;
+            }
+            let _ = p.reply.send(p.report.clone());
+            false
+        });
+        self.consumer.set_refuse(refuse);
+        self.consumer.set_held(held);
+    }
+
+    /// Counts the records the hand-off dropped (said once on stderr).
+    fn count_lost(&mut self) {
+        let refused = self.consumer.take_refused();
+        if refused == 0 {
+            return;
+        }
+        if self.sinks.iter().all(|s| s.can_spill()) {
+            crate::log_once!(
+                Warn,
+                "events are recorded faster than they can be sent or spooled: past {} \
+                 waiting, new ones are dropped (counted in the flush report); is \
+                 #[track_event] on a function called in a hot loop?",
+                self.bound
+            );
+        } else {
+            crate::log_once!(
+                Warn,
+                "events are dropped: memory is full and there is no spool (counted in the \
+                 flush report)"
+            );
+        }
+        self.lost += refused;
+    }
+
+    /// Sleeps until a wake-up, the next due time, or the answer of a request in flight.
+    async fn wait(&mut self, now: Instant) {
+        let due = self
+            .sinks
+            .iter()
+            .filter_map(|s| s.next_due())
+            .fold(now + self.tick, Instant::min);
+        let mut sleep = pin!(tokio::time::sleep_until(due.into()));
+        let mut woken = pin!(self.consumer.woken());
+        let sinks = &mut self.sinks;
+        poll_fn(|cx| {
+            let mut ready = false;
+            for sink in sinks.iter_mut() {
+                ready |= sink.poll(cx).is_ready();
+            }
+            if ready || woken.as_mut().poll(cx).is_ready() || sleep.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
             Poll::Pending
         })
         .await;
     }
-}
-
-/// Counts the records `submit_frame` dropped since the last call (said once on stderr).
-fn count_refused(
-    consumer: &Consumer,
-    uploader: &mut Option<Uploader>,
-    report: &mut FlushReport,
-    bound: usize,
-) {
-    let refused = consumer.take_refused();
-    if refused == 0 {
-        return;
-    }
-    match uploader.as_mut() {
-        Some(up) if !up.spool_usable() => {
-            crate::log_once!(
-                Warn,
-                "events are dropped: memory is full and there is no spool (counted in the \
-                 flush report)"
-            );
-            up.count_dropped(refused);
-        }
-        Some(up) => {
-            log_too_fast(bound);
-            up.count_dropped(refused);
-        }
-        None => {
-            log_too_fast(bound);
-            report.dropped += refused;
-        }
-    }
-}
-
-fn log_too_fast(bound: usize) {
-    crate::log_once!(
-        Warn,
-        "events are recorded faster than they can be sent or spooled: past {bound} waiting, \
-         new ones are dropped (counted in the flush report); is #[track_event] on a function \
-         called in a hot loop?"
-    );
-}
-
-/// Sets up uploading for `repo`: spool, breaker, HTTP client. `None` (said once on stderr)
-/// when the client cannot be built.
-fn uploader(config: &Config, repo: &crate::wire::Repo) -> Option<Uploader> {
-    let token = config.token.as_ref()?;
-    let tuning = config.tuning.clone();
-    let http = match Http::new(&config.api_address, token, tuning.request_timeout) {
-        Ok(http) => http,
-        Err(e) => {
-            crate::log!(Error, "{e}; this process's events are not uploaded");
-            return None;
-        }
-    };
-    let tag = format!("{:x}{:04x}", std::process::id(), Jitter::new().tag());
-    let root = config.spool_dir.clone().unwrap_or_else(spool::default_root);
-    let mut spool = Spool::new(
-        root,
-        &spool::partition(&config.api_address, repo),
-        tuning.spool_bytes,
-        tag.clone(),
-    );
-    let spool = match spool.ensure_dir() {
-        Ok(()) => Some(spool),
-        Err(e) => {
-            crate::log!(
-                Error,
-                "cannot use the spool directory ({e}); events the network cannot take are \
-                 dropped (set TRUNK_SPOOL_DIR to a writable directory)"
-            );
-            None
-        }
-    };
-    let breaker = Breaker::new(
-        spool.as_ref().map(|s| s.root().to_owned()),
-        &config.api_address,
-        tag,
-        tuning.breaker_cooldown,
-        tuning.request_timeout,
-    );
-    let repo_json = serde_json::to_vec(repo).unwrap_or_default();
-    Some(Uploader::new(tuning, http, &repo_json, spool, breaker))
 }

@@ -19,7 +19,11 @@ use std::collections::VecDeque;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
+
+use trunk_ci_analytics_rules::fnv1a64;
+
+use crate::clock::wall_ms;
 
 /// A claim or temp file older than this was left by a process that died.
 const STALE: Duration = Duration::from_secs(10 * 60);
@@ -142,7 +146,7 @@ impl Spool {
         self.seq += 1;
         let name = format!(
             "{:013}-{}-{:06}-{events}.json",
-            epoch_ms(SystemTime::now()),
+            wall_ms(),
             self.tag,
             self.seq
         );
@@ -305,7 +309,7 @@ impl Spool {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
         };
-        let wall = epoch_ms(SystemTime::now());
+        let wall = wall_ms();
         let mut names: Vec<String> = entries
             .flatten()
             .filter_map(|e| {
@@ -329,11 +333,9 @@ impl Spool {
     fn claim(&self, name: &str) -> Option<Claimed> {
         let kind = Name::parse(name)?;
         let stem = kind.stem;
-        let claimed = self.dir.join(format!(
-            "{stem}.claim-{}-{}",
-            self.tag,
-            epoch_ms(SystemTime::now())
-        ));
+        let claimed = self
+            .dir
+            .join(format!("{stem}.claim-{}-{}", self.tag, wall_ms()));
         // The rename is the claim: if another process got there first, the source is gone.
         fs::rename(self.dir.join(name), &claimed).ok()?;
         Some(Claimed {
@@ -418,11 +420,6 @@ impl<'a> Name<'a> {
     }
 }
 
-pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// The per-user default spool directory: the user's cache directory, else a per-user
 /// directory in the temp dir.
 pub(crate) fn default_root() -> PathBuf {
@@ -458,10 +455,8 @@ pub(crate) fn default_root() -> PathBuf {
 /// The partition of a repository and endpoint: readable, and unique through a stable hash
 /// (FNV-1a: the name must not change between Rust releases, unlike std's hasher).
 pub(crate) fn partition(api_address: &str, repo: &crate::wire::Repo) -> String {
-    let h = fnv64(&format!(
-        "{api_address}\n{}/{}/{}",
-        repo.host, repo.owner, repo.name
-    ));
+    let h =
+        fnv1a64(format!("{api_address}\n{}/{}/{}", repo.host, repo.owner, repo.name).as_bytes());
     let readable: String = format!("{}.{}", repo.owner, repo.name)
         .chars()
         .map(|c| {
@@ -474,13 +469,6 @@ pub(crate) fn partition(api_address: &str, repo: &crate::wire::Repo) -> String {
         .take(60)
         .collect();
     format!("{readable}-{h:016x}")
-}
-
-/// FNV-1a, 64 bits: a hash that stays the same across Rust releases and platforms.
-pub(crate) fn fnv64(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -497,8 +485,7 @@ fn check_owner(dir: &Path) -> io::Result<()> {
     {
         use std::os::unix::fs::MetadataExt;
         let owner = fs::metadata(dir)?.uid();
-        // SAFETY: getuid has no preconditions and cannot fail.
-        let me = unsafe { libc::getuid() };
+        let me = crate::sys::user_id();
         if owner != me {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
@@ -529,7 +516,7 @@ mod tests {
             let p = std::env::temp_dir().join(format!(
                 "tca-spool-{label}-{}-{}",
                 std::process::id(),
-                epoch_ms(SystemTime::now())
+                wall_ms()
             ));
             TempDir(p)
         }
@@ -651,8 +638,8 @@ mod tests {
         let tmp = TempDir::new("stale");
         let mut s = Spool::new(tmp.0.clone(), "p", 1 << 20, "aaaa".into());
         s.ensure_dir().unwrap_or_else(|e| panic!("{e}"));
-        let old = epoch_ms(SystemTime::now()) - STALE.as_millis() as u64 - 1000;
-        let fresh = epoch_ms(SystemTime::now());
+        let old = wall_ms() - STALE.as_millis() as u64 - 1000;
+        let fresh = wall_ms();
         for (name, _) in [
             (format!("1700000000000-dead-000001-3.claim-dead-{old}"), 0),
             (format!("1700000000001-live-000001-4.claim-live-{fresh}"), 0),

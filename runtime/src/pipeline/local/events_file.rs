@@ -7,8 +7,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use crate::wire::Event;
+use crate::pipeline::process::ProcessInfo;
+use crate::pipeline::sink::Sink;
+use crate::pipeline::wire_event::wire_event;
+use crate::record::Record;
 
 /// Largest single `write`; whole lines only, so one huge batch does not become one syscall
 /// that another process's lines must wait behind.
@@ -16,6 +20,7 @@ const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct EventsFile {
+    info: ProcessInfo,
     path: PathBuf,
     file: Option<File>,
     buf: Vec<u8>,
@@ -23,8 +28,9 @@ pub(crate) struct EventsFile {
 }
 
 impl EventsFile {
-    pub(crate) fn new(path: &Path) -> Self {
+    pub(crate) fn new(path: &Path, info: ProcessInfo) -> Self {
         EventsFile {
+            info,
             path: path.to_owned(),
             file: None,
             buf: Vec::new(),
@@ -32,29 +38,7 @@ impl EventsFile {
         }
     }
 
-    /// Adds an event to the pending lines; [`write_pending`](Self::write_pending) writes them.
-    pub(crate) fn push(&mut self, event: &Event) {
-        if self.failed {
-            return;
-        }
-        let start = self.buf.len();
-        if serde_json::to_writer(&mut self.buf, event).is_err() {
-            self.buf.truncate(start);
-            return;
-        }
-        self.buf.push(b'\n');
-    }
-
-    /// Adds an event already serialized (the bytes the uploader sends).
-    pub(crate) fn push_json(&mut self, json: &[u8]) {
-        if self.failed {
-            return;
-        }
-        self.buf.extend_from_slice(json);
-        self.buf.push(b'\n');
-    }
-
-    pub(crate) fn write_pending(&mut self) {
+    fn write_pending(&mut self) {
         if self.buf.is_empty() || self.failed {
             self.buf.clear();
             return;
@@ -103,5 +87,26 @@ impl EventsFile {
             rest = &rest[cut..];
         }
         Ok(())
+    }
+}
+
+impl Sink for EventsFile {
+    fn take(&mut self, record: &Record, _now: Instant) {
+        if self.failed {
+            return;
+        }
+        let start = self.buf.len();
+        if serde_json::to_writer(&mut self.buf, &wire_event(record, &self.info)).is_err() {
+            self.buf.truncate(start);
+            return;
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() >= CHUNK {
+            self.write_pending();
+        }
+    }
+
+    fn caught_up(&mut self) {
+        self.write_pending();
     }
 }

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::FlushReport;
 use super::batch::{Batch, BatchBuilder, Origin};
 use super::breaker::Breaker;
 use super::http::{Http, Outcome, Request};
-use super::queue::FlushRequest;
 use super::retry::{self, Jitter};
 use super::spool::{Claimed, Spool};
 use crate::config::Tuning;
+use crate::pipeline::sink::Flush;
+use crate::report::FlushReport;
 
 /// A replay that failed pauses replaying this long (the spool is not going anywhere).
 const REPLAY_PAUSE: Duration = Duration::from_secs(5);
@@ -67,7 +67,7 @@ struct PendingFlush {
     /// Batches sealed before the flush have a smaller seq.
     bound: u64,
     started: Instant,
-    request: FlushRequest,
+    flush: Flush,
 }
 
 pub(crate) struct Uploader {
@@ -86,6 +86,8 @@ pub(crate) struct Uploader {
     /// Batches rebuilt from a replayed file (after a 400), not yet resolved.
     replay_batches: usize,
     flushes: Vec<PendingFlush>,
+    /// Flushes settled, for the worker to collect.
+    answered: Vec<(u64, FlushReport)>,
     report: FlushReport,
     /// Counts reports sent, to tell this window's spool files from earlier ones.
     window: u64,
@@ -132,6 +134,7 @@ impl Uploader {
             held: 0,
             replay_batches: 0,
             flushes: Vec::new(),
+            answered: Vec::new(),
             report: FlushReport::default(),
             window: 0,
             own_files: HashMap::new(),
@@ -173,9 +176,9 @@ impl Uploader {
     }
 
     /// Registers a flush: everything taken so far is its business.
-    pub(crate) fn add_flush(&mut self, request: FlushRequest, now: Instant) {
+    pub(crate) fn add_flush(&mut self, flush: Flush, now: Instant) {
         self.seal();
-        if request.exit {
+        if flush.exit {
             if let Some(spool) = self.spool.as_mut() {
                 spool.relist_soon();
             }
@@ -183,7 +186,7 @@ impl Uploader {
         self.flushes.push(PendingFlush {
             bound: self.next_seq,
             started: now,
-            request,
+            flush,
         });
     }
 
@@ -197,10 +200,19 @@ impl Uploader {
         self.ready.push_back(self.builder.seal(seq, Origin::Own));
     }
 
+    /// Whether more events are held than the memory bound allows.
+    pub(crate) fn over_memory(&self) -> bool {
+        self.held > self.tuning.memory_events
+    }
+
+    /// Flushes settled since the last call.
+    pub(crate) fn take_answered(&mut self) -> Vec<(u64, FlushReport)> {
+        std::mem::take(&mut self.answered)
+    }
+
     /// Everything that is due: seal a lingering batch, keep memory bounded, start the next
-    /// request, settle flushes. Returns whether memory is over its bound with nowhere to
-    /// spill (new records should then be dropped).
-    pub(crate) fn step(&mut self, now: Instant) -> bool {
+    /// request, settle flushes.
+    pub(crate) fn step(&mut self, now: Instant) {
         let linger = self.tuning.linger / 2;
         if self.builder.opened().is_some_and(|t| now >= t + linger) {
             self.seal();
@@ -220,7 +232,6 @@ impl Uploader {
         self.start_next(now);
         self.expire_flushes(now);
         self.settle_flushes(now);
-        self.held > self.tuning.memory_events && self.spool.is_none()
     }
 
     /// Polls the request in flight; on its answer, acts on it and returns `Ready`.
@@ -251,20 +262,15 @@ impl Uploader {
             }) => Some(*until),
             _ => None,
         };
-        let deadline = self.flushes.iter().map(|f| f.request.deadline).min();
+        let deadline = self.flushes.iter().map(|f| f.flush.deadline).min();
         [linger, retry, deadline, self.replay_after]
             .into_iter()
             .flatten()
             .min()
     }
 
-    /// Whether some flush is waiting for an answer.
-    pub(crate) fn has_flushes(&self) -> bool {
-        !self.flushes.is_empty()
-    }
-
     fn earliest_deadline(&self) -> Option<Instant> {
-        self.flushes.iter().map(|f| f.request.deadline).min()
+        self.flushes.iter().map(|f| f.flush.deadline).min()
     }
 
     fn give_up_waits_past_deadlines(&mut self) {
@@ -667,11 +673,11 @@ impl Uploader {
     /// Deadlines passed: what the flush covers goes to the spool now (an exit flush: all of
     /// it), and the flush is answered as timed out.
     fn expire_flushes(&mut self, now: Instant) {
-        let Some(i) = self.flushes.iter().position(|f| f.request.deadline <= now) else {
+        let Some(i) = self.flushes.iter().position(|f| f.flush.deadline <= now) else {
             return;
         };
         let flush = self.flushes.swap_remove(i);
-        let bound = if flush.request.exit {
+        let bound = if flush.flush.exit {
             self.seal();
             u64::MAX
         } else {
@@ -697,7 +703,13 @@ impl Uploader {
             if let Some(current) = self.current.take() {
                 if let Phase::InFlight { since, .. } = current.phase {
                     let hang = HANG
-                        .min((flush.request.deadline - flush.started) / 2)
+                        .min(
+                            flush
+                                .flush
+                                .deadline
+                                .saturating_duration_since(flush.started)
+                                / 2,
+                        )
                         .max(MIN_HANG);
                     if now.duration_since(since) >= hang {
                         let waited = now.duration_since(since).as_millis();
@@ -707,7 +719,7 @@ impl Uploader {
                 self.park(current.job);
             }
         }
-        self.answer(flush.request, true);
+        self.answer(flush.flush, true);
         // Others may have expired at the same moment.
         self.expire_flushes(now);
     }
@@ -725,19 +737,19 @@ impl Uploader {
         while i < self.flushes.len() {
             let f = &self.flushes[i];
             let own_done = self.outstanding.range(..f.bound).next().is_none();
-            if own_done && !(f.request.exit && replay_busy) {
+            if own_done && !(f.flush.exit && replay_busy) {
                 let flush = self.flushes.swap_remove(i);
-                self.answer(flush.request, false);
+                self.answer(flush.flush, false);
             } else {
                 i += 1;
             }
         }
     }
 
-    fn answer(&mut self, request: FlushRequest, timed_out: bool) {
+    fn answer(&mut self, flush: Flush, timed_out: bool) {
         let mut report = std::mem::take(&mut self.report);
         report.timed_out = timed_out;
         self.window += 1;
-        let _ = request.reply.send(report);
+        self.answered.push((flush.ticket, report));
     }
 }

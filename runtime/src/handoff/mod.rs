@@ -1,14 +1,13 @@
-//! The hand-off from the threads that record events to the background thread.
+//! The hand-off from the threads that record events to the background thread: per-thread
+//! chunks, the producer/consumer pair, and flush requests ([`command`]). The hot path's only
+//! way into the slow path, and the only hot-path module the pipeline sees.
 //!
-//! `submit_frame` is on every event's hot path. Each recording thread moves the finished
-//! frame straight into its own outbox (which the background thread can empty from outside
-//! without a lock, see `outbox`) and hands a full chunk of [`LOCAL_BATCH`] records to std's
-//! lock-free channel in one send. Per event: no syscall, no locked instruction and no shared
-//! cache line written; per [`LOCAL_BATCH`] events, one channel send and a chunk from the
-//! pool of emptied ones (or a new one). Sending every record on its own, as a first version
-//! did, wrote the channel's tail and a shared counter on every event, and those lines
-//! bounced between the recording core and the background thread's: it cost about 1.6× a
-//! fastrace span (BENCHMARKS.md).
+//! Each recording thread moves a finished event straight from its context stack into its
+//! own chunk ([`chunk`], which the background thread can empty from outside without a lock)
+//! and hands a full chunk of [`LOCAL_BATCH`] records to std's lock-free channel in one send.
+//! Per event: no syscall, no locked instruction and no shared cache line written; per
+//! [`LOCAL_BATCH`] events, one channel send and a chunk from the pool of emptied ones (or a
+//! new one).
 //!
 //! Chunks not yet full are collected by the background thread whenever the channel runs
 //! empty and before it answers a flush, so a thread that records a few events and then
@@ -19,32 +18,35 @@
 //!
 //! The channel is bounded by a limit the senders read at hand-off: the memory bound
 //! normally, zero when memory is full and there is no spool to spill to. A chunk over the
-//! limit is dropped and counted, never waited for: only a program recording events faster
-//! than the background thread can encode and spool them (hundreds of thousands per second)
-//! gets there.
+//! limit is dropped and counted, never waited for.
+//!
+//! The process's producer lives in a slot here, installed once by `global` (the only
+//! writer), so the hot path reaches it without going up a layer.
+
+mod chunk;
+pub(crate) mod command;
 
 use std::sync::atomic::{
     AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
 };
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::FlushReport;
-use super::outbox::{Chunk, Mailbox, Pool, Writer};
 use crate::Conclusion;
-use crate::event::{Frame, Record};
+use crate::record::{Entry, Record};
+use crate::report::FlushReport;
+use chunk::{Chunk, Mailbox, Pool, Writer};
+pub(crate) use command::{FlushRequest, Msg};
 
 /// Records a thread collects before handing them over in one send.
 pub(crate) const LOCAL_BATCH: usize = 64;
 
-/// What the background thread is given, one at a time.
-pub(crate) enum Msg {
-    Record(Record),
-    Flush(FlushRequest),
-}
+/// Beyond its timeout, a flush waits this much more for the background thread's answer: the
+/// time to write what was not delivered to the spool.
+const SPOOL_MARGIN: Duration = Duration::from_millis(500);
 
 /// What travels through the channel.
 enum Wire {
@@ -55,8 +57,8 @@ enum Wire {
 }
 
 /// A recording thread's end of the hand-off: the chunk it writes and where the background
-/// thread finds it. It lives in the thread's hot-path state (`context`), beside the
-/// context stack, so that finishing an event looks up one thread-local, not two.
+/// thread finds it. It lives beside the thread's context stack (`stack`), so that finishing
+/// an event looks up one thread-local, not two.
 #[derive(Debug)]
 pub(crate) struct Outbox(Option<Registered>);
 
@@ -73,16 +75,160 @@ impl Outbox {
     pub(crate) const fn new() -> Outbox {
         Outbox(None)
     }
+
+    /// Hands over the event `id` on top of `stack`, finished at `end`; a conclusion set in
+    /// its body wins over `returned`. Returns whether its site asks for a flush, or `None`
+    /// (nothing done) when the top of `stack` is not that event. Without a pipeline (the
+    /// runtime is off) the event is dropped.
+    #[inline]
+    pub(crate) fn submit_top(
+        &mut self,
+        stack: &mut Vec<Entry>,
+        id: u64,
+        end: u64,
+        returned: Conclusion,
+    ) -> Option<bool> {
+        match INSTALLED.get() {
+            Some(i) => self.submit_top_to(&i.producer, stack, id, end, returned),
+            None => match stack.last() {
+                Some(Entry::Event(top)) if top.id == id => {
+                    let flush = top.meta.flush();
+                    drop(stack.pop());
+                    Some(flush)
+                }
+                _ => None,
+            },
+        }
+    }
+
+    #[inline]
+    fn submit_top_to(
+        &mut self,
+        producer: &Producer,
+        stack: &mut Vec<Entry>,
+        id: u64,
+        end: u64,
+        returned: Conclusion,
+    ) -> Option<bool> {
+        let registered = self.registered(producer);
+        let pushed = registered.writer.push_top(stack, id, end, returned)?;
+        if pushed.full {
+            let full = registered
+                .writer
+                .replace(&registered.mailbox, &producer.shared.pool);
+            producer.hand_over(full);
+        }
+        Some(pushed.flush)
+    }
+
+    /// Hands over a finished record (an event that was not on top of a stack).
+    pub(crate) fn submit(&mut self, record: Record) {
+        if let Some(i) = INSTALLED.get() {
+            self.submit_to(&i.producer, record);
+        }
+    }
+
+    fn submit_to(&mut self, producer: &Producer, record: Record) {
+        let registered = self.registered(producer);
+        if registered.writer.push(record) {
+            let full = registered
+                .writer
+                .replace(&registered.mailbox, &producer.shared.pool);
+            producer.hand_over(full);
+        }
+    }
+
+    #[inline]
+    fn registered(&mut self, producer: &Producer) -> &mut Registered {
+        let id = Arc::as_ptr(&producer.shared) as usize;
+        if self.0.as_ref().is_some_and(|r| r.owner != id) {
+            self.0 = None;
+        }
+        self.0.get_or_insert_with(|| producer.register(id))
+    }
 }
 
-/// A caller waiting in `flush`: everything sent before this message is its business.
+/// Hands over a record from a thread whose outbox cannot be had (it is exiting, or its
+/// state is in use further up the call stack): it travels alone.
+pub(crate) fn submit_alone(record: Record) {
+    if let Some(installed) = INSTALLED.get() {
+        installed.producer.hand_over(Writer::single(record));
+    }
+}
+
+/// The process-wide end of the hand-off, installed once by `global`.
 #[derive(Debug)]
-pub(crate) struct FlushRequest {
-    pub(crate) deadline: Instant,
-    /// The process is about to exit: also replay the spool (until the deadline), since no
-    /// later moment in this process will.
-    pub(crate) exit: bool,
-    pub(crate) reply: Sender<FlushReport>,
+struct Installed {
+    producer: Producer,
+    /// The longest wait at exit (`TRUNK_FLUSH_TIMEOUT_MS`).
+    exit_timeout: Duration,
+    /// When the last exit flush started: the exit hook's flush shares its budget, so a
+    /// process never waits more than one exit timeout in all.
+    exit_started: Mutex<Option<Instant>>,
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+/// Installs the process's producer; the first call wins. Only `global` calls it.
+pub(crate) fn install(producer: Producer, exit_timeout: Duration) {
+    let _ = INSTALLED.set(Installed {
+        producer,
+        exit_timeout,
+        exit_started: Mutex::new(None),
+    });
+}
+
+/// Waits until every event finished before the call is delivered, spooled or written, at
+/// most `timeout` (plus the time to write the spool).
+pub(crate) fn flush(timeout: Duration) -> FlushReport {
+    match INSTALLED.get() {
+        Some(i) => i.producer.flush(timeout, false),
+        None => FlushReport::default(),
+    }
+}
+
+/// Flushes with the exit timeout, replaying the spool too while time remains: the process
+/// is about to end.
+pub(crate) fn flush_at_exit() -> FlushReport {
+    let Some(i) = INSTALLED.get() else {
+        return FlushReport::default();
+    };
+    *i.exit_started
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    i.producer.flush(i.exit_timeout, true)
+}
+
+/// The exit hook's flush: only when events are still pending, within what remains of an
+/// exit flush that already ran (else the whole exit timeout).
+pub(crate) fn flush_at_exit_hook() {
+    let Some(i) = INSTALLED.get() else { return };
+    if !i.producer.pending() {
+        return;
+    }
+    let started = *i
+        .exit_started
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let timeout = match started.map(|t| t.elapsed()) {
+        Some(spent) if spent < i.exit_timeout => i.exit_timeout - spent,
+        _ => i.exit_timeout,
+    };
+    i.producer.flush(timeout, true);
+}
+
+/// The senders' end, held in the process-wide slot.
+#[derive(Debug)]
+pub(crate) struct Producer {
+    tx: Sender<Wire>,
+    shared: Arc<Shared>,
+}
+
+/// The background thread's end.
+#[derive(Debug)]
+pub(crate) struct Consumer {
+    rx: Receiver<Wire>,
+    shared: Arc<Shared>,
 }
 
 /// State both sides see.
@@ -95,34 +241,20 @@ pub(crate) struct Shared {
     transit: AtomicUsize,
     /// Own events the background thread holds, not yet delivered, spooled or dropped.
     held: AtomicUsize,
-    /// Most records the channel may hold; past it `submit_frame` drops.
+    /// Most records the channel may hold; past it a hand-off drops.
     limit: AtomicUsize,
     /// The usual limit, the memory bound.
     bound: usize,
-    /// Records dropped by `submit_frame`, not yet counted in a report.
+    /// Records dropped at hand-off, not yet counted in a report.
     refused: AtomicU64,
     /// Every recording thread's mailbox, live or left behind by a thread that exited.
     locals: Mutex<Vec<Arc<Mailbox>>>,
     /// Emptied chunks, for reuse.
     pool: Pool,
     /// Wakes the background thread.
-    pub(crate) wake: Notify,
+    wake: Notify,
     /// `queued` value at which a sender wakes the background thread.
     wake_at: usize,
-}
-
-/// The senders' end, held by the process-wide runtime.
-#[derive(Debug)]
-pub(crate) struct Producer {
-    tx: Sender<Wire>,
-    shared: Arc<Shared>,
-}
-
-/// The background thread's end.
-#[derive(Debug)]
-pub(crate) struct Consumer {
-    rx: Receiver<Wire>,
-    pub(crate) shared: Arc<Shared>,
 }
 
 /// What [`Consumer::take`] found after taking what it could.
@@ -170,43 +302,6 @@ impl std::fmt::Debug for Wire {
 }
 
 impl Producer {
-    /// Moves the frame at `frame` into `outbox` (this thread's) as a finished record; without
-    /// one (the thread is exiting, or its state is in use) the record is sent alone.
-    ///
-    /// # Safety
-    /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
-    #[inline]
-    pub(crate) unsafe fn submit_frame(
-        &self,
-        outbox: Option<&mut Outbox>,
-        frame: *const Frame,
-        end: u64,
-        conclusion: Conclusion,
-    ) {
-        let Some(outbox) = outbox else {
-            // SAFETY: our own contract.
-            let frame = unsafe { frame.read() };
-            let record = Record {
-                frame,
-                end,
-                conclusion,
-            };
-            return self.hand_over(Writer::single(record));
-        };
-        let id = Arc::as_ptr(&self.shared) as usize;
-        let registered = match &mut outbox.0 {
-            Some(r) if r.owner == id => r,
-            slot => slot.insert(self.register(id)),
-        };
-        // SAFETY: our own contract.
-        if unsafe { registered.writer.push_frame(frame, end, conclusion) } {
-            let full = registered
-                .writer
-                .replace(&registered.mailbox, &self.shared.pool);
-            self.hand_over(full);
-        }
-    }
-
     #[cold]
     fn register(&self, owner: usize) -> Registered {
         let mailbox = Arc::new(Mailbox::default());
@@ -245,11 +340,25 @@ impl Producer {
         }
     }
 
-    /// Hands a flush to the background thread and wakes it; `false` if it is gone.
-    pub(crate) fn flush(&self, request: FlushRequest) -> bool {
+    /// Hands a flush to the background thread and waits for its answer.
+    fn flush(&self, timeout: Duration, exit: bool) -> FlushReport {
+        let (reply, answer) = mpsc::channel();
+        let request = FlushRequest {
+            deadline: Instant::now() + timeout,
+            exit,
+            reply,
+        };
         let sent = self.tx.send(Wire::Flush(request)).is_ok();
         self.shared.wake.notify_one();
-        sent
+        if !sent {
+            return FlushReport::default();
+        }
+        answer
+            .recv_timeout(timeout + SPOOL_MARGIN)
+            .unwrap_or(FlushReport {
+                timed_out: true,
+                ..FlushReport::default()
+            })
     }
 
     /// Whether any record is waiting or held (not yet delivered, spooled or dropped).
@@ -270,6 +379,11 @@ impl Producer {
 }
 
 impl Consumer {
+    /// Resolves when a sender or a flush wakes the background thread.
+    pub(crate) async fn woken(&self) {
+        self.shared.wake.notified().await;
+    }
+
     /// Takes up to about `limit` records (and any flushes among them) without blocking.
     /// When the channel runs empty, and before a flush is handed on, the records still in
     /// the recording threads' outboxes are collected too.
@@ -348,7 +462,7 @@ impl Consumer {
         self.shared.held.store(n, Relaxed);
     }
 
-    /// Makes `submit_frame` drop (and count) every record, or only those past the memory bound.
+    /// Makes hand-offs drop (and count) every record, or only those past the memory bound.
     pub(crate) fn set_refuse(&self, refuse: bool) {
         let limit = if refuse { 0 } else { self.shared.bound };
         if self.shared.limit.load(Relaxed) != limit {
@@ -356,7 +470,7 @@ impl Consumer {
         }
     }
 
-    /// Records `submit_frame` dropped since the last call.
+    /// Records dropped at hand-off since the last call.
     pub(crate) fn take_refused(&self) -> u64 {
         if self.shared.refused.load(Relaxed) == 0 {
             return 0;
@@ -368,13 +482,21 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::tests::record;
+    use crate::record::tests::record;
 
-    /// Submits the frame of `record(id)` the way a finishing event does.
+    /// Submits event `id` the way a finishing event does: from the top of a context stack,
+    /// or (without an outbox: a thread being torn down) alone.
     fn submit(producer: &Producer, outbox: Option<&mut Outbox>, id: u64) {
-        let r = std::mem::ManuallyDrop::new(record(id));
-        // SAFETY: `r.frame` is valid and never used or dropped after.
-        unsafe { producer.submit_frame(outbox, &r.frame, r.end, r.conclusion) };
+        let r = record(id);
+        match outbox {
+            Some(outbox) => {
+                let mut stack = vec![Entry::Event(r.frame)];
+                let done = outbox.submit_top_to(producer, &mut stack, id, r.end, r.conclusion);
+                assert_eq!(done, Some(false));
+                assert!(stack.is_empty());
+            }
+            None => producer.hand_over(Writer::single(r)),
+        }
     }
 
     fn take_ids(consumer: &Consumer) -> (Vec<u64>, Taken) {

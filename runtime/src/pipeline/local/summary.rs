@@ -9,8 +9,12 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::time::Instant;
 
 use crate::Conclusion;
+use crate::lineage::{Chain, ParentRef};
+use crate::pipeline::sink::Sink;
+use crate::record::Record;
 
 /// Events remembered per process for summaries; beyond it they are only counted.
 const MAX_NODES: usize = 10_000;
@@ -29,6 +33,8 @@ pub(crate) struct Node {
 
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
+    /// Whether events are uploaded, for the header.
+    uploading: bool,
     by_chain: HashMap<u64, Vec<Node>>,
     /// Chains whose root has ended, in the order the roots arrived.
     ended: Vec<u64>,
@@ -37,6 +43,13 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
+    pub(crate) fn new(uploading: bool) -> Summary {
+        Summary {
+            uploading,
+            ..Summary::default()
+        }
+    }
+
     /// Remembers `node`. A root only marks its chain as ended: children that finished
     /// before it on other threads may still be on their way (each thread hands its events
     /// over in batches), so the tree is drawn by [`take_ended`](Self::take_ended), once
@@ -64,6 +77,37 @@ impl Summary {
                 Some(render(&nodes, overflow, uploading))
             })
             .collect()
+    }
+}
+
+impl Sink for Summary {
+    fn take(&mut self, record: &Record, _now: Instant) {
+        // Events of a chain another process started are that process's to draw.
+        let Chain::Local(chain) = record.frame.chain else {
+            return;
+        };
+        self.add(Node {
+            id: record.frame.id,
+            parent: match &record.frame.parent {
+                Some(ParentRef::Local { id, .. }) => Some(*id),
+                Some(ParentRef::Remote(_) | ParentRef::Inherited) => Some(0),
+                None => None,
+            },
+            chain,
+            name: record.frame.meta.name().to_owned(),
+            conclusion: record.conclusion,
+            duration_ms: record.duration_ms(),
+            start: record.frame.start,
+        });
+    }
+
+    /// Prints the trees of the roots that ended: everything recorded so far has arrived.
+    fn caught_up(&mut self) {
+        let trees = self.take_ended(self.uploading);
+        if !trees.is_empty() {
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr().lock(), trees.concat().as_bytes());
+        }
     }
 }
 

@@ -9,9 +9,12 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use super::spool::{epoch_ms, fnv64, write_private};
+use trunk_ci_analytics_rules::fnv1a64;
+
+use super::spool::write_private;
+use crate::clock::wall_ms;
 
 /// How long a read of the marker is trusted.
 const RECHECK: Duration = Duration::from_secs(1);
@@ -40,7 +43,8 @@ impl Breaker {
         probe_window: Duration,
     ) -> Breaker {
         Breaker {
-            marker: root.map(|r| r.join(format!("breaker-{:016x}", fnv64(api_address)))),
+            marker: root
+                .map(|r| r.join(format!("breaker-{:016x}", fnv1a64(api_address.as_bytes())))),
             tag,
             cooldown,
             probe_window,
@@ -55,7 +59,7 @@ impl Breaker {
         if self.probing {
             return true;
         }
-        let wall = epoch_ms(SystemTime::now());
+        let wall = wall_ms();
         let fresh = self
             .checked
             .is_some_and(|at| now.duration_since(at) < RECHECK);
@@ -72,10 +76,7 @@ impl Breaker {
 
     /// Whether the breaker was open at the last look (no disk access).
     pub(crate) fn is_open(&self) -> bool {
-        !self.probing
-            && self
-                .open_until
-                .is_some_and(|until| until > epoch_ms(SystemTime::now()))
+        !self.probing && self.open_until.is_some_and(|until| until > wall_ms())
     }
 
     fn try_probe(&mut self, now: Instant, wall: u64) -> bool {
@@ -116,7 +117,7 @@ impl Breaker {
 
     /// The endpoint is unreachable or hanging: open the breaker for everyone.
     pub(crate) fn trip(&mut self, why: &str) {
-        let until = epoch_ms(SystemTime::now()) + self.cooldown.as_millis() as u64;
+        let until = wall_ms() + self.cooldown.as_millis() as u64;
         self.write(until, why);
         self.open_until = Some(until);
         self.checked = Some(Instant::now());
@@ -157,7 +158,7 @@ mod tests {
         let p = std::env::temp_dir().join(format!(
             "tca-breaker-{label}-{}-{}",
             std::process::id(),
-            epoch_ms(SystemTime::now())
+            wall_ms()
         ));
         let _ = fs::create_dir_all(&p);
         p

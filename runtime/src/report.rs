@@ -42,6 +42,18 @@ impl FlushReport {
     }
 }
 
+impl FlushReport {
+    /// Adds `other`'s counts to these (another sink's share of the same flush).
+    pub(crate) fn merge(&mut self, other: &FlushReport) {
+        self.delivered += other.delivered;
+        self.spooled += other.spooled;
+        self.dropped += other.dropped;
+        self.rejected += other.rejected;
+        self.replayed += other.replayed;
+        self.timed_out |= other.timed_out;
+    }
+}
+
 impl std::fmt::Display for FlushReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

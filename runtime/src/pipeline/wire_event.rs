@@ -1,21 +1,13 @@
-//! Turns a finished [`Record`] into its wire [`Event`], on the background thread.
+//! A finished [`Record`] as the wire [`Event`] of the trackEvents API (and of
+//! `TRUNK_EVENTS_FILE`), on the background thread.
 
-use crate::event::Record;
+use super::process::ProcessInfo;
+use crate::record::Record;
 use crate::wire::{Event, Metric, Parent, Payload, Sequence, Tag, TagValue};
 use crate::{clock, id};
 
-/// Facts about this process that every event carries.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ProcessInfo {
-    pub(crate) platform: String,
-    pub(crate) tags: Vec<(String, TagValue)>,
-}
-
-pub(crate) fn duration_ms(record: &Record) -> f64 {
-    clock::elapsed_ns(record.frame.start, record.end) / 1e6
-}
-
-pub(crate) fn encode(record: &Record, info: &ProcessInfo) -> Event {
+/// The wire event of `record`, with the tags every event of this process carries.
+pub(crate) fn wire_event(record: &Record, info: &ProcessInfo) -> Event {
     let frame = &record.frame;
     let created_at = clock::epoch_ms(frame.start);
     let finished_at = clock::epoch_ms(record.end).max(created_at);
@@ -23,7 +15,7 @@ pub(crate) fn encode(record: &Record, info: &ProcessInfo) -> Event {
 
     let mut metrics = vec![Metric {
         k: "duration_ms".into(),
-        v: duration_ms(record),
+        v: record.duration_ms(),
     }];
     for (k, v) in extras.map(|e| e.metrics.as_slice()).unwrap_or_default() {
         if v.is_finite() {

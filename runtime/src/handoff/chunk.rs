@@ -1,22 +1,25 @@
-//! One recording thread's outbox: a chunk of [`LOCAL_BATCH`] record slots that the thread
-//! fills, and that the background thread may empty from outside, with no lock per event.
+//! The hand-off's unsafe core: a chunk of [`LOCAL_BATCH`] record slots that one recording
+//! thread fills and the background thread may empty from outside, with no lock per event.
+//! Every `unsafe` block of the hand-off is in this file.
 //!
 //! The owning thread writes a slot, then publishes how many slots are written with a release
-//! store: a plain `mov` on x86, where the spinlock this replaces paid a `lock cmpxchg` per
-//! event (a sixth of finishing an event, in a profile of the overhead benchmark). The
-//! background thread reads that count with acquire and moves out the slots between what it
-//! took before and the count. Written slots are never written again and unwritten ones are
-//! never read, so the two sides never touch one slot at once. A full chunk goes through the
-//! channel whole, and the thread starts a new one.
+//! store (a plain `mov` on x86: no locked instruction per event). The background thread
+//! reads that count with acquire and moves out the slots between what it took before and
+//! the count. Written slots are never written again and unwritten ones are never read, so
+//! the two sides never touch one slot at once. A full chunk goes through the channel whole,
+//! and the thread starts a new one.
+//!
+//! A finished event goes from the top of the thread's context stack straight into its slot
+//! ([`Writer::push_top`]): the frame is copied once, never through a local.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::queue::LOCAL_BATCH;
+use super::LOCAL_BATCH;
 use crate::Conclusion;
-use crate::event::{Frame, Record};
+use crate::record::{Entry, Frame, Record};
 
 /// Slots filled in order by one [`Writer`], emptied by [`take`](Chunk::take).
 pub(crate) struct Chunk {
@@ -35,8 +38,8 @@ unsafe impl Send for Chunk {}
 
 impl Chunk {
     fn new() -> Arc<Chunk> {
-        // Built in place: `Arc::new(Chunk { .. })` copied the 6.6 KB of (uninitialized)
-        // slots from the stack, a memcpy per chunk that showed in the overhead profile.
+        // Built in place: `Arc::new(Chunk { .. })` would copy the 6.6 KB of (uninitialized)
+        // slots from the stack.
         let mut chunk = Arc::<Chunk>::new_uninit();
         match Arc::get_mut(&mut chunk) {
             Some(uninit) => {
@@ -120,6 +123,15 @@ impl Drop for Taken<'_> {
     }
 }
 
+/// What [`Writer::push_top`] did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pushed {
+    /// The chunk is full and must be handed over.
+    pub(crate) full: bool,
+    /// The event's site asks for a flush when it ends.
+    pub(crate) flush: bool,
+}
+
 /// The only writer of one chunk, held by the recording thread.
 #[derive(Debug)]
 pub(crate) struct Writer {
@@ -137,23 +149,14 @@ impl Writer {
     }
 
     /// Appends a record; `true` when the chunk is now full and must be handed over.
-    #[cfg(test)]
     pub(crate) fn push(&mut self, record: Record) -> bool {
-        self.push_with(|| record)
-    }
-
-    /// Appends the record `make` builds, in its slot; `true` when the chunk is now full and
-    /// must be handed over. `make` is always called.
-    #[inline]
-    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> Record) -> bool {
         let Some(slot) = self.chunk.slots.get(self.len) else {
-            // Unreachable: a full chunk is replaced before the next push. Dropping the
-            // record is the only answer that keeps the hot path free of panics.
-            drop(make());
+            // Unreachable, as in `push_top`.
+            drop(record);
             return true;
         };
         // SAFETY: at or above `written`: no reader touches it, and we are its only writer.
-        unsafe { (*slot.get()).write(make()) };
+        unsafe { (*slot.get()).write(record) };
         self.publish()
     }
 
@@ -168,34 +171,48 @@ impl Writer {
         self.len == LOCAL_BATCH
     }
 
-    /// Moves the frame at `frame` into the next slot as a finished record; `true` when the
-    /// chunk is now full and must be handed over.
-    ///
-    /// # Safety
-    /// `frame` is valid for reads, and the caller treats it as moved out when this returns.
+    /// Moves the event `id` from the top of `stack` into the next slot, as finished at
+    /// `end`; a conclusion set inside its body wins over `returned`. `None` (and nothing
+    /// moved) when the top of `stack` is not that event.
     #[inline]
-    pub(crate) unsafe fn push_frame(
+    pub(crate) fn push_top(
         &mut self,
-        frame: *const Frame,
+        stack: &mut Vec<Entry>,
+        id: u64,
         end: u64,
-        conclusion: Conclusion,
-    ) -> bool {
+        returned: Conclusion,
+    ) -> Option<Pushed> {
+        let len = stack.len();
+        let Some(Entry::Event(top)) = stack.last() else {
+            return None;
+        };
+        if top.id != id {
+            return None;
+        }
+        let flush = top.meta.flush();
+        let conclusion = top.conclusion.unwrap_or(returned);
+        let frame: *const Frame = top;
         let Some(slot) = self.chunk.slots.get(self.len) else {
-            // Unreachable, as in `push_with`.
-            // SAFETY: `frame` is valid and is ours to move out, by our contract.
-            drop(unsafe { frame.read() });
-            return true;
+            // Unreachable: a full chunk is replaced before the next push. Dropping the
+            // event is the only answer that keeps the hot path free of panics.
+            drop(stack.pop());
+            return Some(Pushed { full: true, flush });
         };
         let dst = slot.get().cast::<Record>();
-        // SAFETY: the slot is ours to write, as in `push_with`; `frame` is valid and ours to
-        // move out. Copied field by field, straight from the caller's memory: built as a
-        // `Record` value first, the 100-byte frame went through two stack copies.
+        // SAFETY: the slot is at or above `written`, so no reader touches it and we are its
+        // only writer. The frame is read once, bitwise, into the slot, and the stack forgets
+        // the entry (an `Entry::Event` owns nothing but the frame), so the frame is moved,
+        // not duplicated; no reference into the stack is alive across `set_len`.
         unsafe {
             std::ptr::copy_nonoverlapping(frame, &raw mut (*dst).frame, 1);
             (&raw mut (*dst).end).write(end);
             (&raw mut (*dst).conclusion).write(conclusion);
+            stack.set_len(len - 1);
         }
-        self.publish()
+        Some(Pushed {
+            full: self.publish(),
+            flush,
+        })
     }
 
     /// Starts a new chunk (made reachable through `mailbox` first) and returns the old one,
@@ -210,13 +227,13 @@ impl Writer {
             chunk: Chunk::new(),
             len: 0,
         };
-        writer.push_with(|| record);
+        writer.push(record);
         writer.chunk
     }
 }
 
-/// Asks for the cache lines of the next slot ahead of the next event: the write of a record
-/// into a line not yet in cache was a fifth of finishing an event in the overhead profile.
+/// Asks for the cache lines of the next slot ahead of the next event, so that writing the
+/// record does not wait for them.
 #[inline(always)]
 fn prefetch_for_write(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
@@ -235,7 +252,7 @@ fn prefetch_for_write(p: *const u8) {
 /// Chunks the background thread emptied, for the recording threads to fill again: while
 /// it keeps up, a thread's next chunk is one that is already mapped, not a 6.6 KB
 /// allocation on the hot path (freed on the other thread). A burst larger than the pool
-/// allocates as before; the pool is small so that it never holds much memory idle.
+/// allocates; the pool is small so that it never holds much memory idle.
 #[derive(Debug, Default)]
 pub(crate) struct Pool(Mutex<Vec<Arc<Chunk>>>);
 
@@ -289,7 +306,7 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::tests::{record, record_of};
+    use crate::record::tests::{record, record_of};
 
     #[test]
     fn what_one_thread_writes_another_takes_exactly_once() {
@@ -349,6 +366,36 @@ mod tests {
         assert_eq!(mailbox.waiting(), 0, "the new chunk is empty");
         assert_eq!(Arc::strong_count(&site), 3);
         drop(chunk);
+        assert_eq!(Arc::strong_count(&site), 1);
+    }
+
+    #[test]
+    fn an_event_moves_from_the_top_of_its_stack_into_a_slot_once() {
+        use crate::record::Entry;
+        let site = Arc::new(crate::site::DynSite::default());
+        let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
+        let mailbox = Mailbox::default();
+        let pool = Pool::default();
+        let mut w = Writer::new(&mailbox, &pool);
+        let mut stack: Vec<Entry> = [1, 2]
+            .into_iter()
+            .map(|id| Entry::Event(record_of(id, meta()).frame))
+            .collect();
+        // Not the top: nothing moves.
+        assert!(w.push_top(&mut stack, 1, 9, Conclusion::Success).is_none());
+        assert_eq!(stack.len(), 2);
+        let pushed = w.push_top(&mut stack, 2, 9, Conclusion::Failure);
+        assert!(pushed.is_some_and(|p| !p.full && !p.flush));
+        assert_eq!(stack.len(), 1);
+        assert_eq!(Arc::strong_count(&site), 3, "moved, not copied or dropped");
+        let got = mailbox.collect(|taken| {
+            taken
+                .map(|r| (r.frame.id, r.end, r.conclusion))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(got, Some(vec![(2, 9, Conclusion::Failure)]));
+        assert_eq!(Arc::strong_count(&site), 2);
+        drop(stack);
         assert_eq!(Arc::strong_count(&site), 1);
     }
 }

@@ -1,4 +1,4 @@
-//! One HTTP request to `POST /v1/metrics/trackEvents`, and what its answer means.
+//! One HTTP request to `POST {base}/v1/metrics/trackEvents`, and what its answer means.
 //!
 //! reqwest over rustls with the ring provider, handed over as a finished `ClientConfig`, so we
 //! never install a process-wide default provider in the user's program. HTTP/1.1, one
@@ -15,9 +15,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::retry;
 use crate::config::Token;
+use crate::wire::TRACK_EVENTS_PATH;
 
-/// The API route, under the configured base address.
-pub(crate) const TRACK_EVENTS_PATH: &str = "/v1/metrics/trackEvents";
 /// `x-source` of every request.
 pub(crate) const X_SOURCE: &str = "trunk-ci-analytics-rust";
 /// `User-Agent` of every request.

@@ -1,0 +1,23 @@
+//! The messages the background thread is given, one at a time.
+
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use crate::record::Record;
+use crate::report::FlushReport;
+
+/// What the background thread is given.
+pub(crate) enum Msg {
+    Record(Record),
+    Flush(FlushRequest),
+}
+
+/// A caller waiting in `flush`: everything sent before this message is its business.
+#[derive(Debug)]
+pub(crate) struct FlushRequest {
+    pub(crate) deadline: Instant,
+    /// The process is about to exit: also replay the spool (until the deadline), since no
+    /// later moment in this process will.
+    pub(crate) exit: bool,
+    pub(crate) reply: Sender<FlushReport>,
+}

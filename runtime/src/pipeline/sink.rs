@@ -1,0 +1,71 @@
+//! What the background thread hands finished events to.
+
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crate::record::Record;
+use crate::report::FlushReport;
+
+/// A flush as a sink sees it: everything it took before is the flush's business.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flush {
+    /// Names the flush in [`Sink::answered`].
+    pub(crate) ticket: u64,
+    pub(crate) deadline: Instant,
+    /// The process is about to exit: also replay the spool until the deadline.
+    pub(crate) exit: bool,
+}
+
+/// One destination of finished events. Local sinks (a file, stderr) do their work as they
+/// take events; remote ones batch, send, retry and spool, driven by `step` and `poll`.
+pub(crate) trait Sink {
+    /// Takes a finished event.
+    fn take(&mut self, record: &Record, now: Instant);
+
+    /// Every event recorded so far has been taken: write out or print what waits.
+    fn caught_up(&mut self) {}
+
+    /// Registers a flush. `Some` answers it at once; `None` means the sink answers later,
+    /// through [`answered`](Self::answered).
+    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
+        let _ = (flush, now);
+        Some(FlushReport::default())
+    }
+
+    /// Does what is due now (seal, spill, send, settle flushes).
+    fn step(&mut self, now: Instant) {
+        let _ = now;
+    }
+
+    /// Polls the request in flight; `Ready` when it got its answer and acted on it.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let _ = cx;
+        Poll::Pending
+    }
+
+    /// When the sink must be stepped again even if nothing wakes the thread.
+    fn next_due(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Flushes settled since the last call, with what happened to this sink's events.
+    fn answered(&mut self) -> Vec<(u64, FlushReport)> {
+        Vec::new()
+    }
+
+    /// Events held in memory, not yet delivered, spooled or dropped.
+    fn held(&self) -> usize {
+        0
+    }
+
+    /// Whether memory is over its bound with nowhere to spill: the hand-off should then
+    /// drop new events.
+    fn refuses(&self) -> bool {
+        false
+    }
+
+    /// Whether events the network cannot take have somewhere to go.
+    fn can_spill(&self) -> bool {
+        true
+    }
+}

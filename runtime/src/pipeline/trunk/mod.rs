@@ -1,0 +1,146 @@
+//! The Trunk `trackEvents` sink: each event as wire JSON into the batch being filled,
+//! delivered by the uploader (batches, retries, spool, breaker).
+
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use super::delivery::breaker::Breaker;
+use super::delivery::http::Http;
+use super::delivery::retry::Jitter;
+use super::delivery::spool::{self, Spool};
+use super::delivery::uploader::Uploader;
+use super::process::ProcessInfo;
+use super::sink::{Flush, Sink};
+use super::wire_event::wire_event;
+use crate::config::Config;
+use crate::record::Record;
+use crate::report::FlushReport;
+use crate::wire::Repo;
+
+/// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
+pub(crate) struct TrunkSink {
+    info: ProcessInfo,
+    uploader: Uploader,
+}
+
+impl TrunkSink {
+    /// The sink for `repo`, or `None` (said once on stderr) when the HTTP client cannot be
+    /// built.
+    pub(crate) fn new(config: &Config, info: ProcessInfo, repo: &Repo) -> Option<TrunkSink> {
+        let token = config.token.as_ref()?;
+        let tuning = config.tuning.clone();
+        let http = match Http::new(&config.api_address, token, tuning.request_timeout) {
+            Ok(http) => http,
+            Err(e) => {
+                crate::log!(Error, "{e}; this process's events are not uploaded");
+                return None;
+            }
+        };
+        let tag = format!("{:x}{:04x}", std::process::id(), Jitter::new().tag());
+        let root = config.spool_dir.clone().unwrap_or_else(spool::default_root);
+        let mut spool = Spool::new(
+            root,
+            &spool::partition(&config.api_address, repo),
+            tuning.spool_bytes,
+            tag.clone(),
+        );
+        let spool = match spool.ensure_dir() {
+            Ok(()) => Some(spool),
+            Err(e) => {
+                crate::log!(
+                    Error,
+                    "cannot use the spool directory ({e}); events the network cannot take are \
+                     dropped (set TRUNK_SPOOL_DIR to a writable directory)"
+                );
+                None
+            }
+        };
+        let breaker = Breaker::new(
+            spool.as_ref().map(|s| s.root().to_owned()),
+            &config.api_address,
+            tag,
+            tuning.breaker_cooldown,
+            tuning.request_timeout,
+        );
+        let repo_json = serde_json::to_vec(repo).unwrap_or_default();
+        let uploader = Uploader::new(tuning, http, &repo_json, spool, breaker);
+        Some(TrunkSink { info, uploader })
+    }
+}
+
+impl std::fmt::Debug for TrunkSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrunkSink")
+            .field("uploader", &self.uploader)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink for TrunkSink {
+    fn take(&mut self, record: &Record, now: Instant) {
+        let event = wire_event(record, &self.info);
+        let pushed = self
+            .uploader
+            .builder()
+            .push_with(now, |buf| serde_json::to_writer(buf, &event))
+            .is_some();
+        if pushed {
+            self.uploader.pushed();
+        } else {
+            self.uploader.count_dropped(1);
+        }
+    }
+
+    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
+        self.uploader.add_flush(flush, now);
+        None
+    }
+
+    fn step(&mut self, now: Instant) {
+        self.uploader.step(now);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.uploader.poll_request(cx)
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.uploader.next_due()
+    }
+
+    fn answered(&mut self) -> Vec<(u64, FlushReport)> {
+        self.uploader.take_answered()
+    }
+
+    fn held(&self) -> usize {
+        self.uploader.held()
+    }
+
+    fn refuses(&self) -> bool {
+        self.uploader.over_memory() && !self.uploader.spool_usable()
+    }
+
+    fn can_spill(&self) -> bool {
+        self.uploader.spool_usable()
+    }
+}
+
+/// With a token but no way to upload (no repository, no HTTP client): every event counts
+/// as dropped, so that flush reports say what was lost.
+#[derive(Debug, Default)]
+pub(crate) struct Undeliverable {
+    dropped: u64,
+}
+
+impl Sink for Undeliverable {
+    fn take(&mut self, _record: &Record, _now: Instant) {
+        self.dropped += 1;
+    }
+
+    fn begin_flush(&mut self, _flush: Flush, _now: Instant) -> Option<FlushReport> {
+        Some(FlushReport {
+            dropped: std::mem::take(&mut self.dropped),
+            ..FlushReport::default()
+        })
+    }
+}

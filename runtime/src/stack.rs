@@ -1,0 +1,154 @@
+//! This thread's share of the hot path: its context stack (which event is current here)
+//! and its end of the hand-off, in one thread-local so that finishing an event looks up
+//! one, not two.
+
+use std::cell::RefCell;
+
+use crate::Conclusion;
+use crate::handoff::{self, Outbox};
+use crate::lineage::EventContext;
+use crate::record::{Entry, Frame, Record};
+
+struct Local {
+    stack: Vec<Entry>,
+    outbox: Outbox,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const {
+        RefCell::new(Local {
+            stack: Vec::new(),
+            outbox: Outbox::new(),
+        })
+    };
+}
+
+/// Runs `f` on this thread's state. Not reentrant: `f` must not call back into it.
+#[inline]
+fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    // `try_with` fails only during thread teardown, `try_borrow_mut` only if an event
+    // starts from inside a Drop the stack itself runs; both are skipped, never a panic.
+    LOCAL
+        .try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l)))
+        .ok()
+        .flatten()
+}
+
+/// Runs `f` on this thread's stack. Not reentrant: `f` must not call back into the stack.
+#[inline]
+pub(crate) fn with_stack<R>(f: impl FnOnce(&mut Vec<Entry>) -> R) -> Option<R> {
+    with_local(|l| f(&mut l.stack))
+}
+
+/// Pushes the frame `make` builds (from the stack as it is) and returns its id.
+#[inline]
+pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
+    with_stack(|s| {
+        s.reserve(1);
+        let len = s.len();
+        let frame = make(s);
+        let id = frame.id;
+        // Written in place rather than with `push`, whose capacity check comes after the
+        // value is built and so makes it build the 88-byte frame elsewhere and copy it.
+        // SAFETY: `reserve` made room for one more entry at `len`, and `make` could not
+        // change the stack (it only saw it shared).
+        unsafe {
+            s.as_mut_ptr().add(len).write(Entry::Event(frame));
+            s.set_len(len + 1);
+        }
+        id
+    })
+}
+
+/// Finishes the event `id` if it is on top of this thread's stack (as it is, but when an
+/// event started inside it was leaked), handing it over. Returns whether its site asks for
+/// a flush; `None` when it is not on top.
+#[inline]
+pub(crate) fn finish_top(id: u64, end: u64, returned: Conclusion) -> Option<bool> {
+    with_local(|l| l.outbox.submit_top(&mut l.stack, id, end, returned)).flatten()
+}
+
+/// Removes the event frame `id` from this thread's stack, wherever it is.
+pub(crate) fn remove_frame(id: u64) -> Option<Frame> {
+    with_stack(|s| {
+        let pos = s
+            .iter()
+            .rposition(|e| matches!(e, Entry::Event(f) if f.id == id))?;
+        match s.remove(pos) {
+            Entry::Event(f) => Some(f),
+            Entry::Attached(_) => None,
+        }
+    })
+    .flatten()
+}
+
+/// Hands over a finished event that is not on this thread's stack.
+pub(crate) fn submit(record: Record) {
+    let mut record = Some(record);
+    let _ = with_local(|l| {
+        if let Some(r) = record.take() {
+            l.outbox.submit(r);
+        }
+    });
+    if let Some(r) = record {
+        handoff::submit_alone(r);
+    }
+}
+
+/// Takes every event frame off this thread's stack, innermost last.
+pub(crate) fn drain_frames() -> Vec<Frame> {
+    with_stack(|s| {
+        s.drain(..)
+            .filter_map(|e| match e {
+                Entry::Event(frame) => Some(frame),
+                Entry::Attached(_) => None,
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The context an event starting now on this thread would get as its parent.
+pub(crate) fn current() -> Option<EventContext> {
+    with_stack(|s| crate::record::parent_of(s))
+        .flatten()
+        .map(|(parent, chain)| EventContext { parent, chain })
+}
+
+/// Pops its entry when dropped, also on unwinding.
+pub(crate) struct Entered;
+
+impl Entered {
+    pub(crate) fn push(ctx: EventContext) -> Entered {
+        with_stack(|s| s.push(Entry::Attached(ctx)));
+        Entered
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let _ = with_stack(|s| s.pop());
+    }
+}
+
+/// Lends a frame to this thread's stack for a scope and takes it back when dropped, also
+/// during unwinding (so a panicking body still finds its frame to record FAILURE).
+pub(crate) struct FrameScope<'a> {
+    slot: &'a mut Option<Frame>,
+    id: u64,
+}
+
+impl<'a> FrameScope<'a> {
+    pub(crate) fn enter(slot: &'a mut Option<Frame>) -> Option<FrameScope<'a>> {
+        let frame = slot.take()?;
+        let id = frame.id;
+        with_stack(|s| s.push(Entry::Event(frame)));
+        Some(FrameScope { slot, id })
+    }
+}
+
+impl Drop for FrameScope<'_> {
+    fn drop(&mut self) {
+        *self.slot = remove_frame(self.id);
+    }
+}

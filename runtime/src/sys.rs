@@ -1,0 +1,54 @@
+//! The operating system calls the runtime makes through `libc`, each behind a safe
+//! function: every `unsafe` block that talks to the OS is in this file.
+//!
+//! The exit hook: a flush at a normal process exit, for programs that never flush
+//! themselves (no `#[track_event] fn main`, no `init` guard, no `exit`), so that a build
+//! script whose tracked helpers finish just before `main` returns keeps their events. Unix
+//! only, through `atexit`, which runs when `main` returns or `std::process::exit` is called
+//! — while every other thread, ours included, still runs. Why this is safe:
+//! - the hook only sends a message and waits with a timeout on a fresh channel (no lock the
+//!   exiting thread might hold, no thread-local state that may already be torn down);
+//! - it does nothing when no event is pending, so the usual exit (already flushed) costs a
+//!   few atomic loads;
+//! - it does nothing in a forked child that never exec'd (the background thread does not
+//!   exist there), recognized by its pid;
+//! - a panic inside is caught: unwinding out of an `extern "C"` function would abort.
+//!
+//! Not covered: exits through a signal, `_exit`, or `abort`. Windows has no equivalent that
+//! runs before other threads are killed; there the program must flush (the macro on `main`,
+//! the `init` guard, or `exit`).
+
+use std::sync::OnceLock;
+
+/// The process that registered the exit hook.
+static HOOKED_BY: OnceLock<u32> = OnceLock::new();
+
+/// Registers `hook` to run at a normal exit of this process, once per process.
+pub(crate) fn at_exit(hook: extern "C" fn()) {
+    HOOKED_BY.get_or_init(|| {
+        #[cfg(unix)]
+        // SAFETY: `hook` is a plain function that never unwinds (it runs its work through
+        // `run_at_exit`), and it stays valid for the life of the process.
+        unsafe {
+            libc::atexit(hook);
+        }
+        #[cfg(not(unix))]
+        let _ = hook;
+        std::process::id()
+    });
+}
+
+/// Runs `f` from the exit hook: only in the process that registered it, never unwinding.
+pub(crate) fn run_at_exit(f: impl FnOnce() + std::panic::UnwindSafe) {
+    if HOOKED_BY.get() != Some(&std::process::id()) {
+        return;
+    }
+    let _ = std::panic::catch_unwind(f);
+}
+
+/// This process's real user id.
+#[cfg(unix)]
+pub(crate) fn user_id() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
