@@ -1,0 +1,52 @@
+//! The spool section: partitions with what waits in them, and the breaker of the endpoint.
+
+use std::time::SystemTime;
+
+use trunk_ci_analytics_runtime::diagnose::{self, Settings};
+use trunk_ci_analytics_runtime::wire::Repo;
+
+use super::{Problems, row};
+
+pub(crate) fn show(settings: &Settings, repo: Option<&Repo>, problems: &mut Problems) {
+    let spool = diagnose::spool(settings, repo);
+    println!("\nSpool {}", spool.root.display());
+    if !spool.exists {
+        row("state", "not created yet (made at the first upload)");
+    }
+    for p in &spool.partitions {
+        let mut text = format!("{} events waiting in {} files", p.events, p.files);
+        if p.claimed > 0 {
+            text.push_str(&format!(", {} being sent", p.claimed));
+        }
+        if p.current {
+            text.push_str(" (this repository and endpoint)");
+        }
+        row(&p.name, text);
+    }
+    if spool.exists && spool.partitions.is_empty() {
+        row("state", "empty");
+    }
+    let now = SystemTime::now();
+    match &spool.breaker {
+        Some(b) if b.is_open(now) => {
+            let left = b.open_until.duration_since(now).unwrap_or_default();
+            row(
+                "breaker",
+                format!(
+                    "open for {} more s: nothing is sent to this endpoint ({})",
+                    left.as_secs() + 1,
+                    b.reason
+                ),
+            );
+        }
+        Some(_) => row("breaker", "closed (the last pause ended)"),
+        None => row("breaker", "closed"),
+    }
+    let waiting: usize = spool.partitions.iter().map(|p| p.events).sum();
+    if settings.enabled && !settings.token_set && waiting > 0 {
+        problems.add(format!(
+            "{waiting} events wait in the spool but TRUNK_API_TOKEN is not set: they cannot be \
+             uploaded"
+        ));
+    }
+}

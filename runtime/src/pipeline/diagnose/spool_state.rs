@@ -1,0 +1,155 @@
+//! What waits in the spool, read from the directory without touching it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::Settings;
+use crate::pipeline::delivery::breaker::{marker_name, read_marker};
+use crate::pipeline::delivery::spool::{Name, partition};
+use crate::wire::Repo;
+
+/// The spool as found on disk.
+///
+/// ```
+/// use trunk_ci_analytics::{Config, diagnose};
+///
+/// let dir = std::env::temp_dir().join(format!("doc-spool-{}", std::process::id()));
+/// let settings = diagnose::settings(&Config::default().spool_dir(&dir));
+/// let spool = diagnose::spool(&settings, None);
+/// assert!(spool.partitions.is_empty() && spool.breaker.is_none());
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SpoolState {
+    /// The spool's root directory.
+    pub root: PathBuf,
+    /// Whether the root exists (it is made at the first upload).
+    pub exists: bool,
+    /// One entry per partition (repository and endpoint), by name.
+    pub partitions: Vec<Partition>,
+    /// The circuit breaker of the configured endpoint, if a marker exists.
+    pub breaker: Option<BreakerState>,
+}
+
+/// One partition: the undelivered events of one repository for one endpoint.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Partition {
+    /// Its directory name: `owner.name-<hash of endpoint and repository>`.
+    pub name: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Whether it belongs to the configured endpoint and the given repository: the
+    /// partition this configuration uploads and replays.
+    pub current: bool,
+    /// Files waiting to be sent.
+    pub files: usize,
+    /// Events in those files.
+    pub events: usize,
+    /// Bytes in those files.
+    pub bytes: u64,
+    /// Files a process is sending right now (or died sending; they are taken up again
+    /// after ten minutes).
+    pub claimed: usize,
+}
+
+/// The shared circuit breaker of an endpoint: while open, no process sends to it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BreakerState {
+    /// Until when it stays open.
+    pub open_until: SystemTime,
+    /// Why it opened (e.g. the connection error).
+    pub reason: String,
+}
+
+impl BreakerState {
+    /// Whether it is still open at `now`.
+    ///
+    /// ```
+    /// # fn check(state: &trunk_ci_analytics::diagnose::BreakerState) {
+    /// if state.is_open(std::time::SystemTime::now()) {
+    ///     println!("open ({})", state.reason);
+    /// }
+    /// # }
+    /// ```
+    pub fn is_open(&self, now: SystemTime) -> bool {
+        self.open_until > now
+    }
+}
+
+/// Reads the spool of `settings`; `repo` (configured or detected) marks the partition this
+/// configuration uses. A missing or unreadable directory reads as empty.
+///
+/// ```
+/// use trunk_ci_analytics::{Config, diagnose, wire::Repo};
+///
+/// let settings = diagnose::settings(&Config::from_env());
+/// let repo = Repo { host: "github.com".into(), owner: "acme".into(), name: "app".into() };
+/// for p in diagnose::spool(&settings, Some(&repo)).partitions {
+///     println!("{}: {} events in {} files{}", p.name, p.events, p.files,
+///              if p.current { " (this repository)" } else { "" });
+/// }
+/// ```
+pub fn spool(settings: &Settings, repo: Option<&Repo>) -> SpoolState {
+    let root = settings.spool_root.clone();
+    let current = repo.map(|r| partition(&settings.api_address, r));
+    let mut partitions: Vec<Partition> = fs::read_dir(&root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let mut p = survey(&e.path());
+            p.current = current.as_deref() == Some(name.as_str());
+            p.name = name;
+            p
+        })
+        .collect();
+    partitions.sort_by(|a, b| a.name.cmp(&b.name));
+    let breaker = fs::read_to_string(root.join(marker_name(&settings.api_address)))
+        .ok()
+        .and_then(|text| read_marker(&text))
+        .map(|(until, reason)| BreakerState {
+            open_until: SystemTime::UNIX_EPOCH + Duration::from_millis(until),
+            reason,
+        });
+    SpoolState {
+        exists: root.is_dir(),
+        root,
+        partitions,
+        breaker,
+    }
+}
+
+fn survey(dir: &Path) -> Partition {
+    let mut p = Partition {
+        name: String::new(),
+        dir: dir.to_owned(),
+        current: false,
+        files: 0,
+        events: 0,
+        bytes: 0,
+        claimed: 0,
+    };
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let file_name = e.file_name();
+        let Some(name) =
+            Name::parse(&file_name.to_string_lossy()).map(|n| (n.ready, n.events, n.claimed_ms))
+        else {
+            continue;
+        };
+        match name {
+            (true, events, _) => {
+                p.files += 1;
+                p.events += events;
+                p.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+            (false, _, Some(_)) => p.claimed += 1,
+            _ => {}
+        }
+    }
+    p
+}
