@@ -45,7 +45,7 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         eprintln!(
-            "trunk-ci-analytics flush: {all_waiting} events wait in the spool {}, but \
+            "trunk-ci-analytics flush: {all_waiting} event(s) wait in the spool {}, but \
              TRUNK_API_TOKEN is not set: nothing can be uploaded",
             before.root.display()
         );
@@ -60,7 +60,7 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
     };
     let waiting = current(&before).map_or(0, |p| p.events);
     println!(
-        "sending {waiting} waiting events of {} to {}",
+        "sending the spooled events of {} to {} ({waiting} waiting)",
         show_repo(&repo),
         redact_url(&settings.track_events_url)
     );

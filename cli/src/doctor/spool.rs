@@ -14,7 +14,7 @@ pub(crate) fn show(settings: &Settings, repo: Option<&Repo>, problems: &mut Prob
         row("state", "not created yet (made at the first upload)");
     }
     for p in &spool.partitions {
-        let mut text = format!("{} events waiting in {} files", p.events, p.files);
+        let mut text = format!("{} event(s) waiting in {} file(s)", p.events, p.files);
         if p.claimed > 0 {
             text.push_str(&format!(", {} being sent", p.claimed));
         }
@@ -45,7 +45,7 @@ pub(crate) fn show(settings: &Settings, repo: Option<&Repo>, problems: &mut Prob
     let waiting: usize = spool.partitions.iter().map(|p| p.events).sum();
     if settings.enabled && !settings.token_set && waiting > 0 {
         problems.add(format!(
-            "{waiting} events wait in the spool but TRUNK_API_TOKEN is not set: they cannot be \
+            "{waiting} event(s) wait in the spool but TRUNK_API_TOKEN is not set: they cannot be \
              uploaded"
         ));
     }
