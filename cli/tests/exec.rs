@@ -228,6 +228,9 @@ fn a_tracked_program_under_exec_is_a_child_of_its_step() {
     }
 }
 
+/// The job step of the README's workflow, word for word.
+const README_EXPORT: &str = r#"env | grep -E "^(TRUNK_(CHAIN_ID|PARENT_EVENT_ID|PARENT_SEQUENCE_KEY)|TRACEPARENT)=" >> "$GITHUB_ENV""#;
+
 #[test]
 fn steps_join_one_tree_through_exported_context() {
     // What the README's workflow does: a first step exports the context of its event
@@ -239,15 +242,17 @@ fn steps_join_one_tree_through_exported_context() {
         .env("TRUNK_EVENTS_FILE", &file)
         .env("GITHUB_ENV", &github_env)
         .args(["exec", "--name", "job", "--kind", "job", "--"])
-        .args([
-            "sh",
-            "-c",
-            "env | grep -E '^(TRUNK_(CHAIN_ID|PARENT_)|TRACEPARENT=)' >> \"$GITHUB_ENV\"",
-        ])
+        .args(["sh", "-c", README_EXPORT])
         .status()
         .unwrap();
     assert!(status.success());
     let exported = std::fs::read_to_string(&github_env).unwrap();
+    assert!(exported.lines().count() >= 3, "{exported}");
+    let readme = include_str!("../../README.md");
+    assert!(
+        readme.contains(README_EXPORT),
+        "the README's export step changed"
+    );
     let mut step = cli(&dir);
     step.env("TRUNK_EVENTS_FILE", &file);
     for line in exported.lines() {
