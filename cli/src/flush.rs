@@ -64,8 +64,9 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
         show_repo(&repo),
         redact_url(&settings.track_events_url)
     );
-    // The explicit configuration, so that nothing but this flush prints.
-    let _guard = init(config.summary(false));
+    // The explicit configuration, so that nothing but this flush prints. The guard's own
+    // flush at drop would replay once more after this one: it is not kept.
+    std::mem::forget(init(config.summary(false)));
     let report = flush_spool(args.timeout);
     let after = diagnose::spool(&settings, Some(&repo));
     let left = current(&after).map_or(0, |p| p.events);

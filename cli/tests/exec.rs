@@ -269,3 +269,21 @@ fn steps_join_one_tree_through_exported_context() {
     assert_eq!(build["parent"]["eventId"], job["id"]);
     assert_eq!(build["chainId"], job["id"]);
 }
+
+#[test]
+fn a_signal_the_caller_ignores_stays_ignored_for_the_command() {
+    // A shell's background job runs with SIGINT ignored; `exec` must not change that.
+    let dir = scratch("ignored");
+    let output = Command::new("sh")
+        .args([
+            "-c",
+            r#"trap '' INT; exec "$0" exec -- sh -c 'kill -INT $$; echo survived'"#,
+            BIN,
+        ])
+        .env("TRUNK_CI_ANALYTICS", "off")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "survived\n");
+}

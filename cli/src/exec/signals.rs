@@ -61,6 +61,15 @@ pub(crate) fn install<M: Send + 'static>(tx: Sender<M>, wrap: fn(Received) -> M)
         // SAFETY: a zeroed sigaction is a valid starting point; the handler is an
         // `extern "C"` function doing only async-signal-safe work.
         unsafe {
+            let mut previous: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signo, std::ptr::null(), &mut previous) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // A signal our parent ignores (a shell's background job ignores SIGINT) stays
+            // ignored, for the command too, which inherits that.
+            if previous.sa_sigaction == libc::SIG_IGN {
+                continue;
+            }
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_signal as *const () as usize;
             action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
