@@ -50,14 +50,18 @@ fn a_command_killed_by_a_signal_exits_128_plus_the_signal() {
     let file = dir.join("events.jsonl");
     let status = cli(&dir)
         .env("TRUNK_EVENTS_FILE", &file)
-        .args(["exec", "--", "sh", "-c", "kill -9 $$"])
+        .args(["exec", "--name", "outer", "--", BIN, "exec", "--"])
+        .args(["sh", "-c", "kill -9 $$"])
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(128 + 9));
     let events = events(&file);
-    let sh = named(&events, "sh");
-    assert_eq!(sh["conclusion"], "FAILURE");
-    assert_eq!(tag(sh, "exit_code"), 137);
+    let (outer, sh) = (named(&events, "outer"), named(&events, "sh"));
+    assert_eq!(sh["parent"]["eventId"], outer["id"]);
+    for e in [outer, sh] {
+        assert_eq!(e["conclusion"], "FAILURE");
+        assert_eq!(tag(e, "exit_code"), 137);
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! learns of its exit without reaping it, so its pid cannot be reused while we may still
 //! signal it.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus};
@@ -19,10 +19,10 @@ pub(crate) struct Running {
 /// inherited as it is. With `own_group`, the command leads a new process group, so that a
 /// timeout or a cancel reaches what it started too (as coreutils `timeout` does); without
 /// it, the command stays in ours and keeps the terminal.
-pub(crate) fn spawn(
+pub(crate) fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(
     program: &OsString,
     args: &[OsString],
-    env: impl IntoIterator<Item = (&'static str, String)>,
+    env: impl IntoIterator<Item = (K, V)>,
     own_group: bool,
 ) -> io::Result<Running> {
     let mut command = Command::new(program);

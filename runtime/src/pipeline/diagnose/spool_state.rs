@@ -153,3 +153,81 @@ fn survey(dir: &Path) -> Partition {
     }
     p
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::pipeline::delivery::breaker::Breaker;
+    use crate::pipeline::delivery::spool::Spool;
+
+    fn repo(name: &str) -> Repo {
+        Repo {
+            host: "github.com".into(),
+            owner: "acme".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn counts_what_waits_per_partition_and_reads_the_breaker() {
+        let root = std::env::temp_dir().join(format!(
+            "tca-diagnose-{}-{}",
+            std::process::id(),
+            crate::clock::wall_ms()
+        ));
+        let address = "http://127.0.0.1:9";
+        let settings =
+            super::super::settings(&Config::default().spool_dir(&root).api_address(address));
+        let (app, lib) = (repo("app"), repo("lib"));
+        let mut mine = Spool::new(
+            root.clone(),
+            &partition(address, &app),
+            1 << 20,
+            "t1".into(),
+        );
+        mine.write(b"{}", 3).unwrap();
+        mine.write(b"{}", 4).unwrap();
+        let mut theirs = Spool::new(
+            root.clone(),
+            &partition(address, &lib),
+            1 << 20,
+            "t2".into(),
+        );
+        theirs.write(b"{}", 5).unwrap();
+        let mut breaker = Breaker::new(
+            Some(root.clone()),
+            address,
+            "t1".into(),
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        );
+        breaker.trip("connection refused");
+
+        let state = spool(&settings, Some(&app));
+        assert!(state.exists);
+        assert_eq!(state.partitions.len(), 2);
+        let current: Vec<&Partition> = state.partitions.iter().filter(|p| p.current).collect();
+        assert_eq!(current.len(), 1);
+        assert_eq!(
+            (current[0].events, current[0].files, current[0].bytes),
+            (7, 2, 4)
+        );
+        assert_eq!(state.partitions.iter().map(|p| p.events).sum::<usize>(), 12);
+        let breaker = state.breaker.unwrap();
+        assert!(breaker.is_open(SystemTime::now()));
+        assert_eq!(breaker.reason, "connection refused");
+
+        // Another endpoint has no breaker of its own, and no partition is its.
+        let elsewhere = super::super::settings(
+            &Config::default()
+                .spool_dir(&root)
+                .api_address("http://127.0.0.1:10"),
+        );
+        let state = spool(&elsewhere, Some(&app));
+        assert!(state.breaker.is_none());
+        assert!(state.partitions.iter().all(|p| !p.current));
+        let _ = fs::remove_dir_all(&root);
+    }
+}
