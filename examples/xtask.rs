@@ -8,8 +8,9 @@
 //! Each step runs a real `cargo` child process on the fixture workspace in
 //! `tests/fixtures/buildscripts`, whose build scripts are tracked too: with
 //! `with_event_context()` they become children of the step that ran cargo. Without
-//! `TRUNK_API_TOKEN` the tree is printed on stderr when `main` returns; add
-//! `TRUNK_EVENTS_FILE=events.jsonl` to see every event, build scripts included, as JSON.
+//! `TRUNK_API_TOKEN` the tree of the whole run, build scripts included, is printed on
+//! stderr when `main` returns; add `TRUNK_EVENTS_FILE=events.jsonl` to see every event as
+//! JSON, or `TRUNK_TRACE_FILE=trace.json` to open the run in ui.perfetto.dev.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

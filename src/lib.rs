@@ -8,6 +8,11 @@
 //! one background thread, uploaded in batches, and what the network cannot take waits on
 //! disk for the next run.
 //!
+//! Trunk discontinued CI Analytics on 2025-05-09; the `trackEvents` request format is kept
+//! exactly (any compatible receiver takes it), and with `OTEL_EXPORTER_OTLP_ENDPOINT` set
+//! every event is also exported as an OpenTelemetry span over OTLP/HTTP (see the table
+//! below and [`Config::otlp_endpoint`]).
+//!
 //! This crate is the only one you depend on; it re-exports the macro and the runtime.
 //!
 //! # Getting started
@@ -245,10 +250,19 @@
 //! | `TRUNK_REPO` | `owner/name` or a github.com URL; overrides detection |
 //! | `TRUNK_CI_ANALYTICS` | `off` disables everything |
 //! | `TRUNK_EVENTS_FILE` | append every finished event as one JSON line, with or without a token |
+//! | `TRUNK_TRACE_FILE` | every event of the run, from every process, in one Chrome trace for ui.perfetto.dev |
+//! | `GITHUB_STEP_SUMMARY` | (set by GitHub Actions) the run's root appends one Markdown section to the job summary |
 //! | `TRUNK_SPOOL_DIR` | where undelivered events wait for the next run |
 //! | `TRUNK_FLUSH_TIMEOUT_MS` | longest wait at exit, default 2000 |
 //! | `TRUNK_CI_ANALYTICS_LOG` | `off error warn info debug` on stderr, default `warn` |
 //! | `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` | the parent handed to a child process |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | export every event as an OpenTelemetry span to `{base}/v1/traces` (OTLP/HTTP) |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the OTLP traces URL, used as is |
+//! | `OTEL_EXPORTER_OTLP_HEADERS` | `k=v,…` headers for the collector (percent-decoded; secrets, never printed) |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` (default) or `http/json` |
+//! | `OTEL_EXPORTER_OTLP_COMPRESSION` | `gzip` (default, bodies over 4 KiB) or `none` |
+//! | `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` | the spans' resource |
+//! | `OTEL_SDK_DISABLED` | `true` turns OTLP export off |
 //!
 //! The repository comes from `TRUNK_REPO`, `GITHUB_REPOSITORY`, the CI provider's variables
 //! or `git remote get-url origin`; the platform (`github_actions`, `gitlab_ci`, `buildkite`,

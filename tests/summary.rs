@@ -30,22 +30,68 @@ fn fan_out() {
     }
 }
 
-#[test]
-#[ignore = "entry point of the child process `tree_holds_children_from_other_threads` starts"]
-fn child_entry() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
+#[track_event]
+fn unit(n: u32) -> Result<u32, String> {
+    if n % 2_000 == 1_999 {
+        Err("unit failed".into())
+    } else {
+        Ok(n)
     }
-    fan_out();
-    trunk_ci_analytics::flush(std::time::Duration::from_secs(10));
-    std::process::exit(0);
+}
+
+#[track_event(name = "many_siblings")]
+fn many_siblings() {
+    for n in 0..20_000 {
+        let _ = unit(n);
+    }
+}
+
+#[track_event]
+fn descend(depth: u32) -> Result<(), String> {
+    if depth == 0 {
+        return Err("bottom".into());
+    }
+    descend(depth - 1)
+}
+
+#[track_event]
+fn step(n: u32) -> u32 {
+    n
 }
 
 #[test]
-fn tree_holds_children_from_other_threads() {
+#[ignore = "entry point of the child processes the other tests start"]
+fn child_entry() {
+    let Ok(scenario) = std::env::var(CHILD) else {
+        return;
+    };
+    match scenario.as_str() {
+        "fan_out" => fan_out(),
+        "siblings" => many_siblings(),
+        "deep" => {
+            // Room for 2,000 nested frames whatever the test thread's stack.
+            let t = std::thread::Builder::new()
+                .stack_size(256 << 20)
+                .spawn(|| descend(1_999))
+                .unwrap();
+            let _ = t.join();
+        }
+        "roots" => {
+            for n in 0..1_000 {
+                step(n);
+            }
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+    // A plain exit: roots kept for the exit are printed by the exit hook's flush.
+    std::process::exit(0);
+}
+
+/// Runs `scenario` in a child process and returns its stderr.
+fn run(scenario: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_entry", "--ignored", "--nocapture"])
-        .env(CHILD, "1")
+        .env(CHILD, scenario)
         .env_remove("TRUNK_API_TOKEN")
         .env_remove("TRUNK_EVENTS_FILE")
         .env_remove("TRUNK_CI_ANALYTICS")
@@ -53,10 +99,81 @@ fn tree_holds_children_from_other_threads() {
         .env_remove("TRUNK_CHAIN_ID")
         .env_remove("TRUNK_PARENT_EVENT_ID")
         .env_remove("TRUNK_PARENT_SEQUENCE_KEY")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("TRUNK_TRACE_FILE")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+/// The summary lines of `stderr` (from the first header on), checked against the bounds:
+/// a few dozen lines and a few KB whatever the run.
+fn bounded(stderr: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("trunk-ci-analytics: "))
+        .filter(|l| !l.starts_with("test ") && !l.starts_with("running ") && !l.is_empty())
+        .collect();
+    assert!(!lines.is_empty(), "no summary: {stderr}");
+    assert!(lines.len() <= 45, "{} lines:\n{stderr}", lines.len());
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    assert!(bytes <= 8 * 1024, "{bytes} bytes:\n{stderr}");
+    lines
+}
+
+#[test]
+fn twenty_thousand_siblings_print_one_line_for_all() {
+    let stderr = run("siblings");
+    let lines = bounded(&stderr);
+    assert!(lines[0].contains("(20,001 events"), "{stderr}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("unit ×20,000") && l.contains("✔ 19,990 ✘ 10")),
+        "{stderr}"
+    );
+    // The first failures are drawn one by one.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("✘ unit ") && !l.contains('×')),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_recursion_two_thousand_deep_prints_its_top_and_its_end() {
+    let stderr = run("deep");
+    let lines = bounded(&stderr);
+    assert!(lines[0].contains("descend ✘"), "{stderr}");
+    assert!(
+        lines.iter().any(|l| l.contains("levels left out")),
+        "{stderr}"
+    );
+    // Indentation is capped: no line starts with more than 12 levels of two spaces.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.len() - l.trim_start().len() <= 2 * 12),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_thousand_roots_print_a_few_lines() {
+    let stderr = run("roots");
+    let lines = bounded(&stderr);
+    assert!(
+        lines.iter().any(|l| l.contains("step ×")),
+        "roots printed together collapse: {stderr}"
+    );
+}
+
+#[test]
+fn tree_holds_children_from_other_threads() {
+    let stderr = run("fan_out");
     let tree: Vec<&str> = stderr
         .lines()
         .skip_while(|l| !l.starts_with("trunk-ci-analytics: fan_out"))
@@ -70,19 +187,16 @@ fn tree_holds_children_from_other_threads() {
         tree.get(1).is_some_and(|l| l.starts_with("  ✔ fan_out")),
         "{stderr}"
     );
-    let leaves: Vec<&str> = tree
-        .iter()
-        .copied()
-        .filter(|l| l.trim_start().ends_with("ms") && l.contains(" leaf "))
-        .collect();
-    assert_eq!(leaves.len(), 3, "{stderr}");
+    // Same-named siblings collapse into one line with their counts, one level down; the
+    // failing one is drawn below it.
+    let group = tree.iter().find(|l| l.contains("leaf ×3"));
     assert!(
-        leaves.iter().all(|l| l.starts_with("    ")),
-        "children one level down: {stderr}"
+        group.is_some_and(|l| l.starts_with("    ✘ leaf ×3") && l.contains("✔ 2 ✘ 1")),
+        "{stderr}"
     );
-    assert_eq!(
-        leaves.iter().filter(|l| l.contains('✘')).count(),
-        1,
+    assert!(
+        tree.iter()
+            .any(|l| l.starts_with("      ✘ leaf ") && l.ends_with("ms")),
         "{stderr}"
     );
 }

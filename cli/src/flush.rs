@@ -36,7 +36,7 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
     let repo = detected::repo(&settings, &found);
     let before = diagnose::spool(&settings, repo.as_ref());
     let all_waiting: usize = before.partitions.iter().map(|p| p.events).sum();
-    if !settings.token_set {
+    if !settings.token_set && settings.otlp_traces_endpoint.is_none() {
         if all_waiting == 0 {
             println!(
                 "nothing waits in the spool {} (no TRUNK_API_TOKEN: local mode)",
@@ -51,35 +51,54 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let Some(repo) = repo else {
-        eprintln!(
-            "trunk-ci-analytics flush: no repository to upload for: set TRUNK_REPO=owner/name \
-             (or run in a git checkout whose origin is on github.com)"
-        );
-        return ExitCode::FAILURE;
+    let repo = match repo {
+        Some(repo) => Some(repo),
+        None if !settings.token_set => None,
+        None => {
+            eprintln!(
+                "trunk-ci-analytics flush: no repository to upload for: set \
+                 TRUNK_REPO=owner/name (or run in a git checkout whose origin is on github.com)"
+            );
+            return ExitCode::FAILURE;
+        }
     };
-    let waiting = current(&before).map_or(0, |p| p.events);
+    let waiting: usize = current(&before).map(|p| p.events).sum();
+    let mut sinks = Vec::new();
+    if let Some(repo) = &repo {
+        sinks.push(format!(
+            "{} to {}",
+            show_repo(repo),
+            redact_url(&settings.track_events_url)
+        ));
+    }
+    if let Some(url) = &settings.otlp_traces_endpoint {
+        sinks.push(format!("spans to {}", redact_url(url)));
+    }
     println!(
-        "sending the spooled events of {} to {} ({waiting} waiting)",
-        show_repo(&repo),
-        redact_url(&settings.track_events_url)
+        "sending the spooled events of {} ({waiting} waiting)",
+        sinks.join(" and ")
     );
     // The explicit configuration, so that nothing but this flush prints. The guard's own
     // flush at drop would replay once more after this one: it is not kept.
     std::mem::forget(init(config.summary(false)));
     let report = flush_spool(args.timeout);
-    let after = diagnose::spool(&settings, Some(&repo));
-    let left = current(&after).map_or(0, |p| p.events);
+    let after = diagnose::spool(&settings, repo.as_ref());
+    let left: usize = current(&after).map(|p| p.events).sum();
     println!("  delivered: {}", report.replayed + report.delivered);
     println!("  still in the spool: {left}");
     println!(
-        "  rejected by the API: {}, dropped: {}",
+        "  rejected: {}, dropped: {}",
         report.rejected, report.dropped
     );
-    if let Some(b) = after
-        .breaker
-        .filter(|b| b.is_open(std::time::SystemTime::now()))
-    {
+    if report.per_sink.len() > 1 {
+        println!("  by sink: {report}");
+    }
+    let now = std::time::SystemTime::now();
+    let paused = [&after.breaker, &after.otlp_breaker]
+        .into_iter()
+        .flatten()
+        .find(|b| b.is_open(now));
+    if let Some(b) = paused {
         println!(
             "  not sent: another process found the endpoint unreachable ({}); it is tried \
              again when that pause ends",
@@ -101,6 +120,7 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
     }
 }
 
-fn current(spool: &SpoolState) -> Option<&Partition> {
-    spool.partitions.iter().find(|p| p.current)
+/// The partitions this configuration replays.
+fn current(spool: &SpoolState) -> impl Iterator<Item = &Partition> {
+    spool.partitions.iter().filter(|p| p.current)
 }

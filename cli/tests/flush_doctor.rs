@@ -57,7 +57,8 @@ fn flush_delivers_what_a_refused_token_left_in_the_spool() {
     let (output, stdout, stderr) = run(with_token(&dir, &server, Some(WRONG)).arg("flush"));
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("spooled events of github.com/acme/app") && stdout.contains("(1 waiting)"),
+        stdout.contains("spooled events of github.com/acme/app to")
+            && stdout.contains("(1 waiting)"),
         "{stdout}"
     );
     assert!(stdout.contains("still in the spool: 1"), "{stdout}");
@@ -115,7 +116,7 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
     let (output, stdout, _) = run(with_token(&dir, &server, Some(RIGHT)).arg("doctor"));
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("set (value not shown)"), "{stdout}");
-    assert!(stdout.contains("the token is accepted"), "{stdout}");
+    assert!(stdout.contains("the token accepted"), "{stdout}");
     // The probe carried no events.
     assert_eq!(server.event_count(), 0);
     assert!(server.requests().iter().all(|r| r.n_events == 0));
@@ -123,7 +124,7 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
     let (output, stdout, _) = run(with_token(&dir, &server, Some(WRONG)).arg("doctor"));
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("HTTP 401: the token is refused"),
+        stdout.contains("HTTP 401: the token refused (check TRUNK_API_TOKEN)"),
         "{stdout}"
     );
     assert!(stdout.contains("1 problem(s):"), "{stdout}");
@@ -137,7 +138,7 @@ fn doctor_shows_the_spool_and_an_unreachable_endpoint() {
     assert!(output.status.success());
     let (_, stdout, _) = run(with_token(&dir, &server, Some(RIGHT)).arg("doctor"));
     assert!(
-        stdout.contains("1 event(s) waiting in 1 file(s) (this repository and endpoint)"),
+        stdout.contains("1 event(s) waiting in 1 file(s) (used by this configuration)"),
         "{stdout}"
     );
 

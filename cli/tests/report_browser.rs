@@ -262,3 +262,106 @@ fn ten_thousand_events_open_folded_and_render_only_the_rows_in_view() {
         &dir.join("report-10k-zoomed.png"),
     );
 }
+
+#[test]
+fn several_runs_in_one_file_get_a_picker_and_orphans_show_as_roots() {
+    let chromium = Chromium::find();
+    let dir = support::scratch("two-runs");
+    let events = dir.join("events.jsonl");
+    let event = |id: &str, chain: &str, parent: Option<&str>, at: u64, name: &str| {
+        let mut line = serde_json::json!({
+            "id": id, "chainId": chain, "createdAt": at, "finishedAt": at + 1_000,
+            "conclusion": "SUCCESS",
+            "sequence": {"platform": "local", "kind": "step", "key": name, "name": name,
+                         "payload": {"metrics": [], "tags": []}}
+        });
+        if let Some(parent) = parent {
+            line["parent"] = serde_json::json!({"eventId": parent, "sequenceKey": "gone"});
+        }
+        line.to_string()
+    };
+    let lines = [
+        event("b1", "second", None, 1_795_700_000_000, "second run"),
+        event("a1", "first", None, 1_795_600_000_000, "first run"),
+        event("a2", "first", Some("a1"), 1_795_600_000_100, "first child"),
+        event("b2", "second", Some("lost"), 1_795_700_000_200, "orphan"),
+    ];
+    std::fs::write(&events, lines.join("\n")).unwrap();
+    let html = dir.join("report.html");
+    support::report(&events, &html);
+
+    let first = chromium.dump_dom(&support::file_url(&html, ""));
+    assert!(!dom::tag_around(&first, "id=\"run-select\"").contains("hidden"));
+    assert_eq!(first.matches("<option").count(), 2);
+    assert_eq!(dom::text(&first, "run-name"), "first run");
+    let names: Vec<_> = dom::rows(&first)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(names, ["first run", "first child"]);
+
+    // Linking to an event of the second run shows that run; the orphan is a root beside
+    // the run's own root, and its details say its parent is not in the file.
+    let second = chromium.dump_dom(&support::file_url(&html, "#event=b2"));
+    assert_eq!(dom::text(&second, "run-name"), "second run");
+    let names: Vec<_> = dom::rows(&second)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(names, ["second run", "orphan"]);
+    assert!(second.contains("<td>Parent</td><td>lost (not in this file)</td>"));
+}
+
+#[test]
+fn folds_buttons_and_find_respond_to_the_user() {
+    let chromium = Chromium::find();
+    let dir = support::scratch("interaction");
+    let html = dir.join("report.html");
+    support::report(Path::new(SMALL_RUN), &html);
+    // The page as shipped, plus a script that acts as a user would: DOM events only.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let user = r##"<script>
+var log = [];
+function rows() { return Array.from(document.querySelectorAll("#rows .row .name")).map(function (n) { return n.textContent; }).join(","); }
+function row(name) { return Array.from(document.querySelectorAll("#rows .row")).find(function (r) { return r.querySelector(".name").textContent === name; }); }
+row("test").querySelector(".toggle").click();
+log.push("fold:" + rows());
+document.getElementById("collapse-all").click();
+log.push("collapse:" + rows());
+document.getElementById("expand-all").click();
+log.push("expand:" + rows());
+var find = document.getElementById("find");
+find.value = "BUILD.RS";
+find.dispatchEvent(new Event("input"));
+log.push("count:" + document.getElementById("find-count").textContent);
+find.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter"}));
+find.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter"}));
+log.push("found:" + document.querySelector("#details h2").textContent);
+document.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowUp"}));
+log.push("up:" + document.querySelector("#details h2").textContent);
+document.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape"}));
+log.push("escape:" + document.getElementById("details").hidden);
+var out = document.createElement("pre");
+out.id = "user-log";
+out.textContent = log.join("|");
+document.body.appendChild(out);
+</script></body>"##;
+    let driven = dir.join("driven.html");
+    std::fs::write(&driven, page.replace("</body>", user)).unwrap();
+
+    let rendered = chromium.dump_dom(&support::file_url(&driven, ""));
+    let log = dom::text(&rendered, "user-log");
+    let steps: Vec<&str> = log.split('|').collect();
+    assert_eq!(
+        steps,
+        [
+            "fold:ci,fmt,lint,build,build.rs ring,build.rs app,test,upload cache,deploy",
+            "collapse:ci,fmt,lint,build,test,upload cache,deploy",
+            "expand:ci,fmt,lint,build,build.rs ring,build.rs app,test,unit tests,doc tests,upload cache,deploy",
+            "count:2 found",
+            "found:build.rs app",
+            "up:build.rs ring",
+            "escape:true",
+        ]
+    );
+}

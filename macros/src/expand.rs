@@ -203,8 +203,8 @@ impl<'a> Gen<'a> {
     /// conclusion is taken from, and borrows of `&mut self` may be returned. With analytics
     /// off the closure is called right here, after one load and compare; otherwise
     /// `__private::run` runs it under a guard. The body is emitted once, called from two
-    /// places: the disabled path then needs no stack frame of its own (a shared tail with
-    /// the guard made every call save registers, +1 ns).
+    /// places: the disabled path then needs no stack frame of its own (a tail shared with
+    /// the guard would make every call save registers).
     fn sync_body(&self, block: TokenStream) -> TokenStream {
         let p = &self.krate;
         let (site, extras) = (self.site(), self.extras());

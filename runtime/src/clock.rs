@@ -110,6 +110,19 @@ pub(crate) fn epoch_ms(t: u64) -> u64 {
     ((ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e6) as u64
 }
 
+/// Nanoseconds since the Unix epoch for a [`now`] reading (OTLP span times: the same clock
+/// as [`epoch_ms`], not rounded). Summed in integers: an `f64` of epoch nanoseconds would
+/// keep only about a quarter of a microsecond of precision.
+pub(crate) fn epoch_ns(t: u64) -> u64 {
+    let offset = since_anchor_ns(t).max(0.0) as u128;
+    u64::try_from(ANCHOR.wall_ns + offset).unwrap_or(u64::MAX)
+}
+
+/// Microseconds since the Unix epoch for a [`now`] reading, with the reading's sub-µs part.
+pub(crate) fn epoch_us(t: u64) -> f64 {
+    (ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e3
+}
+
 /// The system clock now, in milliseconds since the Unix epoch: for times other processes
 /// read (spool file names, breaker markers), not for event timestamps.
 pub(crate) fn wall_ms() -> u64 {

@@ -1,4 +1,5 @@
-//! Configuration: from the pinned environment variables, or built in code.
+//! Configuration: from the pinned environment variables, or built in code (the OTLP part
+//! in [`crate::otlp_settings`] and `config_otlp`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,12 +87,15 @@ pub struct Config {
     pub(crate) repo: Option<Repo>,
     pub(crate) enabled: bool,
     pub(crate) events_file: Option<PathBuf>,
+    pub(crate) trace_file: Option<PathBuf>,
+    pub(crate) job_summary: Option<PathBuf>,
     pub(crate) spool_dir: Option<PathBuf>,
     pub(crate) flush_timeout: Duration,
     pub(crate) log_level: LogLevel,
     pub(crate) parent: Option<EventContext>,
     pub(crate) summary: bool,
     pub(crate) tuning: Tuning,
+    pub(crate) otlp: crate::otlp_settings::Otlp,
 }
 
 /// Uploader limits; the defaults suit CI. Exposed for tests and benchmarks.
@@ -137,12 +141,15 @@ impl Default for Config {
             repo: None,
             enabled: true,
             events_file: None,
+            trace_file: None,
+            job_summary: None,
             spool_dir: None,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             log_level: LogLevel::Warn,
             parent: None,
             summary: true,
             tuning: Tuning::default(),
+            otlp: crate::otlp_settings::Otlp::new(),
         }
     }
 }
@@ -221,6 +228,34 @@ impl Config {
     /// ```
     pub fn events_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.events_file = Some(path.into());
+        self
+    }
+
+    /// Writes every finished event of the run, from this process and every process under
+    /// it that inherits the variable (`TRUNK_TRACE_FILE`), into one Chrome Trace Event
+    /// Format file at `path`, which ui.perfetto.dev and chrome://tracing open. Every
+    /// process appends to the file (creating it if needed); remove it to start afresh.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env().trace_file("target/trace.json");
+    /// # let _ = config;
+    /// ```
+    pub fn trace_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trace_file = Some(path.into());
+        self
+    }
+
+    /// Appends one Markdown section about the run (the slowest events, the failures, the
+    /// tree) to `path` when the run's root process ends: GitHub's job summary file, which
+    /// [`from_env`](Self::from_env) takes from `GITHUB_STEP_SUMMARY`. Processes that
+    /// inherited a context never write it.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::default().job_summary("summary.md");
+    /// # let _ = config;
+    /// ```
+    pub fn job_summary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.job_summary = Some(path.into());
         self
     }
 

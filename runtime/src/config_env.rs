@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::lineage::{ENV_CONTEXT, EventContext};
 
 impl Config {
-    /// Reads every `TRUNK_*` variable from the process environment. A bad value is
+    /// Reads every `TRUNK_*` variable, and the OpenTelemetry SDK's `OTEL_*` variables for
+    /// trace export, from the process environment. A bad value is
     /// reported once on stderr, naming the variable, and replaced by its default.
     ///
     /// ```
@@ -87,6 +88,8 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
         }
     }
     c.events_file = var("TRUNK_EVENTS_FILE").map(PathBuf::from);
+    c.trace_file = var("TRUNK_TRACE_FILE").map(PathBuf::from);
+    c.job_summary = var("GITHUB_STEP_SUMMARY").map(PathBuf::from);
     c.spool_dir = var("TRUNK_SPOOL_DIR").map(PathBuf::from);
     if let Some(v) = var("TRUNK_FLUSH_TIMEOUT_MS") {
         match v.parse::<u64>() {
@@ -103,6 +106,7 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
             )),
         }
     }
+    c.otlp = crate::otlp_settings::env::parse(&var, &mut warnings);
     let handed = ENV_CONTEXT;
     c.parent = EventContext::from_vars(|n| var(n));
     if c.parent.is_none() && handed.iter().any(|n| var(n).is_some()) {

@@ -31,7 +31,9 @@ mod record;
 // The on/off gate and the configuration.
 mod config;
 mod config_env;
+mod config_otlp;
 mod gate;
+mod otlp_settings;
 // The hand-off from recording threads to the background thread.
 mod handoff;
 // The hot path: the context stack, event start and finish, futures.
@@ -53,6 +55,7 @@ pub use global::{InitGuard, exit, flush, flush_spool, init};
 pub use lineage::EventContext;
 pub use log::LogLevel;
 pub use manual::{EventBuilder, ManualEvent};
+pub use otlp_settings::OtlpProtocol;
 pub use pipeline::diagnose;
 pub use propagation::{CommandExt, FutureExt, current_context};
 pub use report::FlushReport;

@@ -9,9 +9,6 @@
 //!
 //! Span ids are our 64-bit event ids; an event id that is not 16 hex digits is hashed.
 
-// Used by the OTLP sink and TRACEPARENT propagation, which land next.
-#![allow(dead_code)]
-
 use trunk_ci_analytics_rules::fnv1a64;
 
 /// The 16-byte trace id of the chain `chain_id`.
@@ -68,6 +65,8 @@ fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Lowercase hex of `bytes`.
+// For `TRACEPARENT`, which propagation writes.
+#[allow(dead_code)]
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes

@@ -3,6 +3,11 @@
 /// Outcome of [`flush`](crate::flush): counts of this process's events since the previous
 /// flush. Its `Display` is one line, for a log.
 ///
+/// Counts are per sink delivery: with both the `trackEvents` API and OTLP export configured,
+/// each event is delivered (or spooled, dropped, rejected) once per sink, so a flush of 10
+/// events that both sinks took reports 20 delivered. [`per_sink`](Self::per_sink) then has
+/// each sink's share, and the `Display` line shows it.
+///
 /// ```
 /// use trunk_ci_analytics::FlushReport;
 /// let report = FlushReport::default();
@@ -28,6 +33,9 @@ pub struct FlushReport {
     /// token (401/403) or the address is wrong (e.g. 404). A configuration problem no
     /// retry fixes; the events wait in the spool until it is fixed.
     pub upload_stopped: Option<String>,
+    /// Each remote sink's share of the counts above (`trackEvents`, `otlp`), in the order the
+    /// sinks answered; empty when no remote sink is configured.
+    pub per_sink: Vec<(&'static str, FlushReport)>,
 }
 
 impl FlushReport {
@@ -74,6 +82,40 @@ impl std::fmt::Display for FlushReport {
         if self.timed_out {
             f.write_str(" (timed out)")?;
         }
+        if self.per_sink.len() > 1 {
+            for (i, (name, share)) in self.per_sink.iter().enumerate() {
+                f.write_str(if i == 0 { " [" } else { "; " })?;
+                write!(f, "{name}: {share}")?;
+            }
+            f.write_str("]")?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_sinks_show_their_shares() {
+        let share = |delivered, spooled| FlushReport {
+            delivered,
+            spooled,
+            ..FlushReport::default()
+        };
+        let mut total = FlushReport::default();
+        total.merge(&share(10, 0));
+        total.merge(&share(0, 10));
+        assert_eq!(
+            total.to_string(),
+            "10 delivered, 10 spooled, 0 dropped, 0 rejected"
+        );
+        total.per_sink = vec![("trackEvents", share(10, 0)), ("otlp", share(0, 10))];
+        assert_eq!(
+            total.to_string(),
+            "10 delivered, 10 spooled, 0 dropped, 0 rejected [trackEvents: 10 delivered, 0 \
+             spooled, 0 dropped, 0 rejected; otlp: 0 delivered, 10 spooled, 0 dropped, 0 rejected]"
+        );
     }
 }

@@ -52,3 +52,23 @@ pub(crate) fn user_id() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
 }
+
+/// The operating system's id of the calling thread (what profilers and `top -H` show).
+pub(crate) fn thread_id() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        tid as u64
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        // No portable numeric thread id: a per-process counter, unique per thread.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        thread_local! {
+            static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+        }
+        ID.with(|id| *id)
+    }
+}

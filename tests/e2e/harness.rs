@@ -122,7 +122,8 @@ pub fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// Removes what the environment of the test run would leak into a child: analytics settings,
+/// Removes what the environment of the test run would leak into a child: analytics and
+/// OpenTelemetry settings,
 /// a context handed on to us, CI providers' variables (tests fabricate their own).
 ///
 /// The package variables `cargo test` gives this process (`CARGO_MANIFEST_DIR`,
@@ -131,7 +132,7 @@ pub fn cargo() -> std::ffi::OsString {
 /// changing them would rebuild ring and everything above it, every time tests and example
 /// alternate on the fixture's target dir.
 pub fn isolate(cmd: &mut Command) -> &mut Command {
-    const PREFIXES: [&str; 3] = ["TRUNK_", "GITHUB_", "RUNNER_"];
+    const PREFIXES: [&str; 4] = ["TRUNK_", "OTEL_", "GITHUB_", "RUNNER_"];
     const MARKERS: [&str; 5] = [
         "GITLAB_CI",
         "BUILDKITE",

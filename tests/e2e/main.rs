@@ -14,6 +14,7 @@
 
 mod build_scripts;
 mod harness;
+mod otlp;
 mod runner;
 #[path = "../support/mod.rs"]
 mod support;

@@ -170,7 +170,8 @@ impl Run {
         ]);
         // Nothing from the test's own environment may steer the child.
         for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("TRUNK_") {
+            let k_text = k.to_string_lossy();
+            if k_text.starts_with("TRUNK_") || k_text.starts_with("OTEL_") {
                 cmd.env_remove(k);
             }
         }

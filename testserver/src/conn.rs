@@ -4,7 +4,6 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -13,8 +12,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 
+use crate::control::Control;
 use crate::handler::handle;
 use crate::state::Shared;
 
@@ -32,22 +31,6 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             // Out of file descriptors and the like: pause instead of spinning, then go on.
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
-    }
-}
-
-/// Lets a request handler end its own connection.
-#[derive(Debug, Default)]
-pub(crate) struct Control {
-    abort: Notify,
-    reset: AtomicBool,
-}
-
-impl Control {
-    /// Closes the connection without answering; with `reset`, by a TCP RST instead of a FIN.
-    pub(crate) fn abort(&self, reset: bool) {
-        self.reset.store(reset, Ordering::SeqCst);
-        // `notify_one` keeps a permit if `serve` is not waiting at this instant.
-        self.abort.notify_one();
     }
 }
 
@@ -74,7 +57,7 @@ async fn serve(stream: TcpStream, connection: u64, shared: Arc<Shared>) {
         // Client gone or protocol errors are the client's business; nothing to report here.
         _ = connection => {}
         // Dropping the connection drops the socket, which closes it (see `Socket::drop`).
-        () = control.abort.notified() => {}
+        () = control.aborted() => {}
     }
 }
 
@@ -86,7 +69,7 @@ struct Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        if self.control.reset.load(Ordering::SeqCst) {
+        if self.control.is_reset() {
             // With a zero linger, close() discards the socket and sends RST instead of FIN.
             let _ = self.stream.set_zero_linger();
         }

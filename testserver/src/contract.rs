@@ -3,11 +3,13 @@
 use serde_json::{Value, json};
 use trunk_ci_analytics_runtime::validate::validate_request;
 
+use crate::otlp::OTLP_TRACES_PATH;
 use crate::scan::{BodyError, RawEvent};
 use crate::state::Outcome;
 
-/// The one route of the API: `POST {base}/v1/metrics/trackEvents`.
-pub const TRACK_EVENTS_PATH: &str = "/v1/metrics/trackEvents";
+/// The one route of the API, `POST {base}/v1/metrics/trackEvents`: the runtime's own
+/// constant, so client and server cannot drift apart.
+pub use trunk_ci_analytics_runtime::wire::TRACK_EVENTS_PATH;
 
 /// What the contract looks at, besides the body.
 pub(crate) struct Head {
@@ -33,7 +35,7 @@ pub(crate) fn judge(
         return Outcome::rejected(
             404,
             format!(
-                "no route {}: the API has only POST {TRACK_EVENTS_PATH}",
+                "no route {}: the API has only POST {TRACK_EVENTS_PATH} (and POST {OTLP_TRACES_PATH})",
                 head.path
             ),
         );
@@ -76,7 +78,7 @@ pub(crate) fn judge(
                 violations.len()
             )),
             violations,
-            accepted: Vec::new(),
+            ..Outcome::rejected(400, String::new())
         };
     }
     Outcome::accepted(events)
@@ -89,6 +91,8 @@ impl Outcome {
             error: None,
             violations: Vec::new(),
             accepted: events,
+            spans: Vec::new(),
+            payload: None,
         }
     }
 
@@ -98,6 +102,8 @@ impl Outcome {
             error: Some(error),
             violations: Vec::new(),
             accepted: Vec::new(),
+            spans: Vec::new(),
+            payload: None,
         }
     }
 

@@ -8,6 +8,80 @@
 //! recording the events otherwise; 404 for other paths, 405 for other methods. [`Fault`]s
 //! simulate what a real network does: 5xx, 429 with `Retry-After`, resets, hangs, slowness.
 //!
+//! It also answers `POST /v1/traces` like an OTLP/HTTP collector
+//! ([OTLP specification](https://opentelemetry.io/docs/specs/otlp/)), so that tests can check an
+//! OTLP export with the official decoders:
+//!
+//! - `Content-Type: application/x-protobuf` bodies are decoded as `ExportTraceServiceRequest`
+//!   by [`opentelemetry_proto`]'s prost types; `application/json` bodies by its serde mapping of
+//!   OTLP/JSON (hex trace and span ids, lowerCamelCase keys, enums as integers, 64-bit integers
+//!   as strings or numbers, unknown fields ignored). `Content-Encoding: gzip` is inflated.
+//! - Strict: 400 when the body does not decode or a span breaks a rule (trace id not 16 bytes
+//!   or all zero, span id not 8 bytes or zero, parent span id neither empty nor 8 bytes, end
+//!   before start, empty name, kind or status code out of range), 415 for another content type
+//!   or encoding, 405 for another method. Error answers carry a `google.rpc.Status`
+//!   ([`RpcStatus`]) saying what is wrong, in the request's encoding. A rejected export records
+//!   no span at all.
+//! - Any export is accepted unless [`Builder::otlp_require_header`] asks for headers (401
+//!   without them). `x-api-token` is not checked on this route.
+//! - 200 answers are an `ExportTraceServiceResponse` in the request's encoding, with
+//!   `partial_success` if [`Builder::otlp_partial_success`] set one.
+//! - [`Fault`]s apply to it exactly as to trackEvents.
+//! - Accepted spans are kept as [`ReceivedSpan`]s (resource, scope, the official `Span`):
+//!   [`TestServer::spans`], [`TestServer::wait_for_spans`]. [`RequestRecord`] shows path,
+//!   content type and encoding, and headers of every request.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::collector::trace::v1::{
+//!     ExportTraceServiceRequest, ExportTraceServiceResponse,
+//! };
+//! use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::trace::v1::{
+//!     ResourceSpans, ScopeSpans, Span,
+//! };
+//! use trunk_ci_analytics_testserver::prost::Message;
+//! use trunk_ci_analytics_testserver::TestServer;
+//!
+//! let server = TestServer::builder().otlp_require_header("x-otlp-secret", "s3cret").start()?;
+//! let span = Span {
+//!     trace_id: vec![0x5b; 16],
+//!     span_id: vec![0xee; 8],
+//!     name: "build".to_owned(),
+//!     start_time_unix_nano: 1_700_000_000_000_000_000,
+//!     end_time_unix_nano: 1_700_000_001_000_000_000,
+//!     ..Span::default()
+//! };
+//! let body = ExportTraceServiceRequest {
+//!     resource_spans: vec![ResourceSpans {
+//!         scope_spans: vec![ScopeSpans { spans: vec![span], ..ScopeSpans::default() }],
+//!         ..ResourceSpans::default()
+//!     }],
+//! }
+//! .encode_to_vec();
+//! let mut tcp = std::net::TcpStream::connect(server.addr())?;
+//! write!(
+//!     tcp,
+//!     "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+//!      x-otlp-secret: s3cret\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+//!     body.len(),
+//! )?;
+//! tcp.write_all(&body)?;
+//! let mut answer = Vec::new();
+//! tcp.read_to_end(&mut answer)?;
+//! assert!(answer.starts_with(b"HTTP/1.1 200"));
+//! let at = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |at| at + 4);
+//! let response = ExportTraceServiceResponse::decode(&answer[at..])?;
+//! assert_eq!(response.partial_success, None);
+//!
+//! assert!(server.wait_for_spans(1, Duration::from_secs(5)));
+//! let spans = server.spans();
+//! assert_eq!(spans[0].span.name, "build");
+//! assert_eq!(spans[0].span_id_hex(), "eeeeeeeeeeeeeeee");
+//! assert!(server.requests()[0].headers.contains(&("x-otlp-secret".into(), "s3cret".into())));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The server runs on its own thread, so plain synchronous tests use it; dropping it stops it
 //! at once, even with a connection stalled.
 //!
@@ -41,10 +115,16 @@
 
 mod conn;
 mod contract;
+mod control;
 mod fault;
 mod handler;
+mod otlp;
+mod otlp_config;
+mod otlp_rules;
+mod otlp_wire;
 mod record;
 mod scan;
+mod span;
 mod state;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -56,7 +136,18 @@ use serde_json::Value;
 
 pub use contract::TRACK_EVENTS_PATH;
 pub use fault::{Fault, RetryAfter};
+/// The official OTLP message types the server decodes with: build request bodies and read
+/// [`ReceivedSpan`]s with this very version.
+pub use opentelemetry_proto;
+pub use otlp::OTLP_TRACES_PATH;
+pub use otlp_wire::RpcStatus;
+/// The protobuf runtime of [`opentelemetry_proto`]: its `Message` trait encodes and decodes.
+pub use prost;
 pub use record::RequestRecord;
+pub use span::ReceivedSpan;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+use otlp_config::OtlpConfig;
 use scan::RawEvent;
 use state::Shared;
 
@@ -69,7 +160,7 @@ const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 /// Longest wait for the server thread to wind up its tasks when the server is dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// A running loopback contract server; dropping it shuts it down.
+/// A running loopback contract (and OTLP/HTTP traces) server; dropping it shuts it down.
 ///
 /// ```
 /// use std::time::Duration;
@@ -128,7 +219,8 @@ impl TestServer {
         Builder::default()
     }
 
-    /// Base URL, `http://127.0.0.1:PORT`; clients POST to `{url}/v1/metrics/trackEvents`.
+    /// Base URL, `http://127.0.0.1:PORT`; clients POST to `{url}/v1/metrics/trackEvents`, and
+    /// OTLP exporters to `{url}/v1/traces` (`OTEL_EXPORTER_OTLP_ENDPOINT={url}`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -230,6 +322,40 @@ impl TestServer {
         self.shared.set_persistent(fault);
     }
 
+    /// The OTLP traces endpoint, `{url}/v1/traces`. An OpenTelemetry SDK finds it from
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT={url}`.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::start();
+    /// assert_eq!(server.otlp_traces_endpoint(), format!("{}/v1/traces", server.url()));
+    /// ```
+    pub fn otlp_traces_endpoint(&self) -> String {
+        format!("{}{OTLP_TRACES_PATH}", self.url())
+    }
+
+    /// Every span accepted on `/v1/traces`, in arrival order (body order within a request).
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.shared.lock().spans.clone()
+    }
+
+    /// Number of spans accepted on `/v1/traces`.
+    pub fn span_count(&self) -> usize {
+        self.shared.lock().spans.len()
+    }
+
+    /// Waits until at least `n` spans were accepted; `false` if `timeout` passed first.
+    pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(timeout, |state| state.spans.len() >= n)
+    }
+
+    /// Forgets the accepted spans; requests and events stay.
+    pub fn clear_spans(&self) {
+        self.shared.clear_spans();
+    }
+
     /// Forgets the accepted events (and which were duplicates); requests stay.
     pub fn clear_events(&self) {
         self.shared.clear_events();
@@ -257,6 +383,8 @@ pub struct Builder {
     port: u16,
     validate: bool,
     observer: Option<state::Observer>,
+    otlp: OtlpConfig,
+    span_observer: Option<state::SpanObserver>,
 }
 
 impl Default for Builder {
@@ -266,6 +394,8 @@ impl Default for Builder {
             port: 0,
             validate: true,
             observer: None,
+            otlp: OtlpConfig::default(),
+            span_observer: None,
         }
     }
 }
@@ -276,6 +406,18 @@ impl std::fmt::Debug for Builder {
             .field("port", &self.port)
             .field("validate", &self.validate)
             .field("observer", &self.observer.is_some())
+            // Names only: the values are secrets to the tests that set them.
+            .field(
+                "otlp_required_headers",
+                &self
+                    .otlp
+                    .required_headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("otlp_partial_success", &self.otlp.partial_success)
+            .field("span_observer", &self.span_observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -330,12 +472,79 @@ impl Builder {
         self
     }
 
+    /// Requires every OTLP export (`/v1/traces`) to carry header `name` with exactly `value`;
+    /// exports without it are answered 401. By default any export is accepted. Call once per
+    /// header; `x-api-token` still guards only trackEvents.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder().otlp_require_header("x-otlp-secret", "s3cret").start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn otlp_require_header(mut self, name: &str, value: &str) -> Builder {
+        self.otlp
+            .required_headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// Answers every accepted OTLP export with `partial_success` set to `rejected_spans` and
+    /// `error_message`, to test how a client handles a partial success. The server still
+    /// records every span of the export.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder()
+    ///     .otlp_partial_success(2, "2 spans were too old")
+    ///     .start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn otlp_partial_success(mut self, rejected_spans: i64, error_message: &str) -> Builder {
+        self.otlp.partial_success = Some(ExportTracePartialSuccess {
+            rejected_spans,
+            error_message: error_message.to_owned(),
+        });
+        self
+    }
+
+    /// Calls `observer` on the server thread after each answered request, with its record and
+    /// the spans it accepted (none unless an OTLP export was accepted). Keep it quick: the
+    /// server waits for it.
+    ///
+    /// ```
+    /// use trunk_ci_analytics_testserver::TestServer;
+    ///
+    /// let server = TestServer::builder()
+    ///     .observe_spans(|_, spans| {
+    ///         for span in spans {
+    ///             eprintln!("{} {}", span.span_id_hex(), span.span.name);
+    ///         }
+    ///     })
+    ///     .start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn observe_spans(
+        mut self,
+        observer: impl Fn(&RequestRecord, &[ReceivedSpan]) + Send + Sync + 'static,
+    ) -> Builder {
+        self.span_observer = Some(Box::new(observer));
+        self
+    }
+
     /// Binds and starts serving on a thread of its own.
     pub fn start(self) -> std::io::Result<TestServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(self.token, self.validate, self.observer));
+        let shared = Arc::new(Shared::new(
+            self.token,
+            self.validate,
+            self.observer,
+            self.otlp,
+            self.span_observer,
+        ));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready) = std::sync::mpsc::sync_channel(1);
         let serving = Arc::clone(&shared);

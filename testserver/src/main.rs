@@ -1,19 +1,20 @@
 //! `trunk-ci-analytics-testserver`: run the loopback contract server by hand and watch what a
-//! program uploads. Prints the URL and token to use, then one line per accepted event and one
-//! per rejected request, until killed (Ctrl-C).
+//! program uploads. Prints the URL and token to use, then one line per accepted event or span
+//! and one per rejected request, until killed (Ctrl-C).
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::Value;
-use trunk_ci_analytics_testserver::{DEFAULT_TOKEN, RequestRecord, TestServer};
+use trunk_ci_analytics_testserver::{DEFAULT_TOKEN, ReceivedSpan, RequestRecord, TestServer};
 
 const USAGE: &str = "\
 usage: trunk-ci-analytics-testserver [--port PORT] [--token TOKEN] [--json]
 
-Serves POST /v1/metrics/trackEvents on 127.0.0.1 like Trunk CI Analytics does, and prints
-each accepted event (a summary, or its wire JSON with --json) and each rejected request.
+Serves POST /v1/metrics/trackEvents on 127.0.0.1 like Trunk CI Analytics does, and POST
+/v1/traces like an OTLP/HTTP collector; prints each accepted event (a summary, or its wire JSON
+with --json), each accepted span and each rejected request.
   --port PORT    port to listen on (default: any free port)
   --token TOKEN  x-api-token to expect (default: test-token)
   --json         print accepted events as JSON lines";
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         .port(args.port)
         .token(&args.token)
         .observe(move |record, events| print_answer(record, events, json))
+        .observe_spans(|_, spans| print_spans(spans))
         .start();
     let server = match server {
         Ok(server) => server,
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
     println!("listening on {}", server.url());
     println!("  export TRUNK_PUBLIC_API_ADDRESS={}", server.url());
     println!("  export TRUNK_API_TOKEN={}", server.token());
+    println!("  export OTEL_EXPORTER_OTLP_ENDPOINT={}", server.url());
     let _ = std::io::stdout().flush();
     // Serves on its own thread; this one only keeps the process alive until it is killed.
     loop {
@@ -110,6 +113,29 @@ fn print_answer(record: &RequestRecord, events: &[Value], json: bool) {
         } else {
             writeln!(out, "{}", summary(event))
         };
+    }
+    let _ = out.flush();
+}
+
+/// `span <trace id> <span id> <name> <duration> (parent <span id>)`, one line per span.
+fn print_spans(spans: &[ReceivedSpan]) {
+    let mut out = std::io::stdout().lock();
+    for span in spans {
+        let nanos = span
+            .span
+            .end_time_unix_nano
+            .saturating_sub(span.span.start_time_unix_nano);
+        let mut line = format!(
+            "span {} {} {} {}ns",
+            span.trace_id_hex(),
+            span.span_id_hex(),
+            span.span.name,
+            nanos
+        );
+        if let Some(parent) = span.parent_span_id_hex() {
+            line.push_str(&format!(" (parent {parent})"));
+        }
+        let _ = writeln!(out, "{line}");
     }
     let _ = out.flush();
 }

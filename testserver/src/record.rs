@@ -6,7 +6,9 @@ use crate::Fault;
 
 /// One request the server has read, whatever became of it (answered, rejected, faulted).
 ///
-/// The token itself is never stored: only whether it matched.
+/// The `x-api-token` itself is never stored: only whether it matched (its entry in
+/// [`headers`](Self::headers) reads `<redacted>`). Other headers, those an OTLP export must
+/// carry included, are kept as sent so that tests can check them.
 ///
 /// ```
 /// use trunk_ci_analytics_testserver::TestServer;
@@ -45,6 +47,14 @@ pub struct RequestRecord {
     pub user_agent: Option<String>,
     /// `Content-Type` header.
     pub content_type: Option<String>,
+    /// `Content-Encoding` header (`gzip` for a compressed OTLP export).
+    pub content_encoding: Option<String>,
+    /// Every header, names in lowercase (grouped by name, names in order of first arrival),
+    /// values as sent (lossy UTF-8) except `x-api-token`'s.
+    pub headers: Vec<(String, String)>,
+    /// Number of spans in an OTLP export's body (0 if it did not decode), whether or not they
+    /// were accepted.
+    pub n_spans: usize,
     /// Whether an `x-api-token` header was sent at all.
     pub token_sent: bool,
     /// Whether `x-api-token` matched the server's token.

@@ -6,11 +6,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::otlp_config::OtlpConfig;
 use crate::scan::RawEvent;
+use crate::span::ReceivedSpan;
 use crate::{Fault, RequestRecord};
 
 /// Called on the server thread after each answered request, with the events it accepted.
 pub(crate) type Observer = Box<dyn Fn(&RequestRecord, &[Value]) + Send + Sync>;
+
+/// Called on the server thread after each answered request, with the spans it accepted.
+pub(crate) type SpanObserver = Box<dyn Fn(&RequestRecord, &[ReceivedSpan]) + Send + Sync>;
 
 pub(crate) struct Shared {
     token: String,
@@ -19,6 +24,8 @@ pub(crate) struct Shared {
     /// Signalled on every change a test may wait for (a request read, answered, events accepted).
     changed: Condvar,
     observer: Option<Observer>,
+    otlp: OtlpConfig,
+    span_observer: Option<SpanObserver>,
 }
 
 #[derive(Default)]
@@ -29,6 +36,8 @@ pub(crate) struct State {
     /// Ids accepted more than once, in the order they first became duplicates.
     pub(crate) duplicates: Vec<String>,
     pub(crate) requests: Vec<RequestRecord>,
+    /// Spans accepted on `/v1/traces`, in arrival order.
+    pub(crate) spans: Vec<ReceivedSpan>,
     next_seq: u64,
     /// Injected faults with how many more requests each applies to, oldest first.
     queued: VecDeque<(Fault, usize)>,
@@ -42,17 +51,39 @@ pub(crate) struct Outcome {
     pub(crate) violations: Vec<String>,
     /// Events to record as accepted (only for a 200).
     pub(crate) accepted: Vec<RawEvent>,
+    /// Spans to record as accepted (only for a 200).
+    pub(crate) spans: Vec<ReceivedSpan>,
+    /// The answer's body, when it is not the trackEvents JSON of [`Outcome::body`].
+    pub(crate) payload: Option<Payload>,
+}
+
+/// An answer body in a content type of its own.
+pub(crate) struct Payload {
+    pub(crate) content_type: &'static str,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Shared {
-    pub(crate) fn new(token: String, validate: bool, observer: Option<Observer>) -> Shared {
+    pub(crate) fn new(
+        token: String,
+        validate: bool,
+        observer: Option<Observer>,
+        otlp: OtlpConfig,
+        span_observer: Option<SpanObserver>,
+    ) -> Shared {
         Shared {
             token,
             validate,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             observer,
+            otlp,
+            span_observer,
         }
+    }
+
+    pub(crate) fn otlp(&self) -> &OtlpConfig {
+        &self.otlp
     }
 
     pub(crate) fn token(&self) -> &str {
@@ -106,12 +137,15 @@ impl Shared {
         }
         // Search from the end: `clear_requests` may have shifted indices, seqs never change.
         let record = state.requests.iter_mut().rev().find(|r| r.seq == seq);
+        let observed_by_any = self.observer.is_some() || self.span_observer.is_some();
         let snapshot = record.and_then(|record| {
             record.status = Some(outcome.status);
             record.error = outcome.error;
             record.violations = outcome.violations;
-            self.observer.is_some().then(|| record.clone())
+            observed_by_any.then(|| record.clone())
         });
+        let observed_spans = self.span_observer.as_ref().map(|_| outcome.spans.clone());
+        state.spans.extend(outcome.spans);
         // Parsed only for an observer, which runs outside the lock: it may be slow (printing).
         let observed = self.observer.as_ref().map(|_| {
             outcome
@@ -123,8 +157,14 @@ impl Shared {
         state.events.extend(outcome.accepted);
         drop(state);
         self.changed.notify_all();
-        if let (Some(observer), Some(record), Some(events)) = (&self.observer, snapshot, observed) {
-            observer(&record, &events);
+        if let (Some(observer), Some(record), Some(events)) = (&self.observer, &snapshot, observed)
+        {
+            observer(record, &events);
+        }
+        if let (Some(observer), Some(record), Some(spans)) =
+            (&self.span_observer, &snapshot, observed_spans)
+        {
+            observer(record, &spans);
         }
     }
 
@@ -144,6 +184,10 @@ impl Shared {
         state.events.clear();
         state.times_seen.clear();
         state.duplicates.clear();
+    }
+
+    pub(crate) fn clear_spans(&self) {
+        self.lock().spans.clear();
     }
 
     pub(crate) fn clear_requests(&self) {

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Client, batch};
@@ -210,36 +208,18 @@ fn wait_for_events_wakes_when_events_arrive_and_times_out_otherwise() {
 
 #[test]
 fn binary_prints_url_token_and_each_accepted_event() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics-testserver"))
-        .args(["--token", "bin-token"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Killed however the test ends, so no server outlives it.
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = child.stdout.take().unwrap();
-    let _child = Kill(child);
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    let binary = common::Binary::start(&["--token", "bin-token"]);
+    let next = || binary.next_line();
 
     let listening = next();
     let url = listening.strip_prefix("listening on ").unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{listening}");
     assert_eq!(next(), format!("  export TRUNK_PUBLIC_API_ADDRESS={url}"));
     assert_eq!(next(), "  export TRUNK_API_TOKEN=bin-token");
+    assert_eq!(
+        next(),
+        format!("  export OTEL_EXPORTER_OTLP_ENDPOINT={url}")
+    );
 
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     stream.set_read_timeout(Some(common::READ_TIMEOUT)).unwrap();

@@ -79,11 +79,11 @@ pub(crate) fn show(settings: &Settings, problems: &mut Problems) {
         None => row("parent context", "none: root events start a new chain"),
     }
     row("TRACEPARENT", set_or_not("TRACEPARENT"));
-    otel();
+    otel(settings.otlp_traces_endpoint.as_ref());
 }
 
 /// The OpenTelemetry variables: endpoints shown (without credentials), header values never.
-fn otel() {
+fn otel(otlp_endpoint: Option<&String>) {
     for name in [
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -91,6 +91,10 @@ fn otel() {
         if let Some(v) = var(name) {
             row(name, redact_url(&v));
         }
+    }
+    match otlp_endpoint {
+        Some(url) => row("OTLP traces endpoint", redact_url(url)),
+        None => row("OTLP traces endpoint", "none: no OpenTelemetry export"),
     }
     if let Some(headers) = var("OTEL_EXPORTER_OTLP_HEADERS") {
         let names: Vec<&str> = headers

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use trunk_ci_analytics_runtime::Config;
-use trunk_ci_analytics_runtime::diagnose::{self, Probe};
+use trunk_ci_analytics_runtime::diagnose;
 
 use crate::detected::{self, redact_url, show_repo};
 use crate::duration::parse_duration;
@@ -80,31 +80,43 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
 
     spool::show(&settings, repo.as_ref(), &mut problems);
 
-    println!("\nEndpoint");
+    println!("\nEndpoints");
+    let asked = if !settings.enabled || args.offline {
+        Vec::new()
+    } else {
+        diagnose::probe(&config, repo.as_ref(), args.timeout)
+    };
     if !settings.enabled {
         row("trackEvents", "not asked: analytics is off");
     } else if !settings.token_set {
         row("trackEvents", "not asked: no TRUNK_API_TOKEN (local mode)");
     } else if args.offline {
         row("trackEvents", "not asked (--offline)");
-    } else if let Some(repo) = &repo {
-        let (answer, took) = diagnose::probe(&config, repo, args.timeout);
-        row(
-            "trackEvents",
-            format!(
-                "POST {} with no events: {answer} ({} ms)",
-                redact_url(&settings.track_events_url),
-                took.as_millis()
-            ),
-        );
-        if !answer.works() && answer != Probe::NoToken {
-            problems.add(format!("the trackEvents endpoint: {answer}"));
-        }
-    } else {
+    } else if repo.is_none() {
         row(
             "trackEvents",
             "not asked: no repository to put in the request",
         );
+    }
+    if args.offline && settings.otlp_traces_endpoint.is_some() {
+        row("otlp", "not asked (--offline)");
+    }
+    for endpoint in &asked {
+        let request = match endpoint.sink {
+            "trackEvents" => "POST with no events",
+            _ => "POST of an empty export request",
+        };
+        row(
+            endpoint.sink,
+            format!(
+                "{} {request}: {endpoint} ({} ms)",
+                redact_url(&endpoint.url),
+                endpoint.took.as_millis()
+            ),
+        );
+        if !endpoint.answer.works() {
+            problems.add(format!("the {} endpoint: {endpoint}", endpoint.sink));
+        }
     }
 
     println!();

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use trunk_ci_analytics_runtime::diagnose::{self, Settings};
+use trunk_ci_analytics_runtime::diagnose::{self, BreakerState, Settings};
 use trunk_ci_analytics_runtime::wire::Repo;
 
 use super::{Problems, row};
@@ -19,7 +19,7 @@ pub(crate) fn show(settings: &Settings, repo: Option<&Repo>, problems: &mut Prob
             text.push_str(&format!(", {} being sent", p.claimed));
         }
         if p.current {
-            text.push_str(" (this repository and endpoint)");
+            text.push_str(" (used by this configuration)");
         }
         row(&p.name, text);
     }
@@ -27,11 +27,26 @@ pub(crate) fn show(settings: &Settings, repo: Option<&Repo>, problems: &mut Prob
         row("state", "empty");
     }
     let now = SystemTime::now();
-    match &spool.breaker {
+    show_breaker("breaker", spool.breaker.as_ref(), now);
+    if settings.otlp_traces_endpoint.is_some() {
+        show_breaker("otlp breaker", spool.otlp_breaker.as_ref(), now);
+    }
+    let waiting: usize = spool.partitions.iter().map(|p| p.events).sum();
+    let remote = settings.token_set || settings.otlp_traces_endpoint.is_some();
+    if settings.enabled && !remote && waiting > 0 {
+        problems.add(format!(
+            "{waiting} event(s) wait in the spool but TRUNK_API_TOKEN is not set: they cannot be \
+             uploaded"
+        ));
+    }
+}
+
+fn show_breaker(label: &str, breaker: Option<&BreakerState>, now: SystemTime) {
+    match breaker {
         Some(b) if b.is_open(now) => {
             let left = b.open_until.duration_since(now).unwrap_or_default();
             row(
-                "breaker",
+                label,
                 format!(
                     "open for {} more s: nothing is sent to this endpoint ({})",
                     left.as_secs() + 1,
@@ -39,14 +54,7 @@ pub(crate) fn show(settings: &Settings, repo: Option<&Repo>, problems: &mut Prob
                 ),
             );
         }
-        Some(_) => row("breaker", "closed (the last pause ended)"),
-        None => row("breaker", "closed"),
-    }
-    let waiting: usize = spool.partitions.iter().map(|p| p.events).sum();
-    if settings.enabled && !settings.token_set && waiting > 0 {
-        problems.add(format!(
-            "{waiting} event(s) wait in the spool but TRUNK_API_TOKEN is not set: they cannot be \
-             uploaded"
-        ));
+        Some(_) => row(label, "closed (the last pause ended)"),
+        None => row(label, "closed"),
     }
 }

@@ -193,11 +193,11 @@ const BODY: &str = r#"</style>
 <header>
 <div class="title-line"><h1 id="run-name">CI run report</h1><select id="run-select" hidden aria-label="Run"></select></div>
 <div class="meta" id="run-meta"></div>
-<div class="bar-line"><div class="chips" id="counts"></div><div class="tools"><span class="hint">Click a row for its details &middot; Z zooms to it</span><button type="button" id="zoom-reset" hidden title="Show the whole run (0)">Whole run</button><button type="button" id="expand-all">Expand all</button><button type="button" id="collapse-all">Collapse</button></div></div>
+<div class="bar-line"><div class="chips" id="counts"></div><div class="tools"><input type="search" id="find" placeholder="Find (name, key, id)" aria-label="Find events"><span id="find-count"></span><button type="button" id="zoom-reset" hidden title="Show the whole run (0)">Whole run</button><button type="button" id="expand-all">Expand all</button><button type="button" id="collapse-all">Collapse</button></div></div>
 </header>
 <main>
 <div id="scroller" tabindex="0">
-<div id="axis"><div class="label-head">Event<span id="view-range"></span></div><div class="axis-track" id="ticks"></div></div>
+<div id="axis"><div class="label-head">Event<span id="view-range"></span><span class="hint">click a row for details, Z to zoom</span></div><div class="axis-track" id="ticks"></div></div>
 <div id="canvas"><div id="grid"></div><div id="rows"></div></div>
 </div>
 <aside id="details" hidden></aside>

@@ -35,6 +35,7 @@
   var collapsed = null;
   var visible = [];
   var selected = -1;
+  var matched = new Uint8Array(0);
   var span = 1;
   // The part of the run the timeline shows: all of it, or one event after "Zoom".
   var viewStart = 0;
@@ -77,7 +78,10 @@
   }
 
   function formatTime(epochMs) {
-    return new Date(epochMs).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+    var date = new Date(epochMs);
+    // A file can hold any number; past year 275760 a Date is invalid and would throw.
+    if (isNaN(date.getTime())) return epochMs + " ms after 1970";
+    return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   }
 
   function grouped(n) {
@@ -159,7 +163,9 @@
     ticks.textContent = "";
     grid.textContent = "";
     var want = Math.max(2, Math.floor(trackWidth() / 100));
-    var step = STEPS[STEPS.length - 1];
+    // Past the longest nice step (a file whose times are years apart) any step that keeps
+    // the tick count bounded will do.
+    var step = Math.ceil(viewSpan / want);
     for (var i = 0; i < STEPS.length; i++) {
       if (viewSpan / STEPS[i] <= want) { step = STEPS[i]; break; }
     }
@@ -185,7 +191,7 @@
     var node = nodes[index];
     var kind = state(node);
     var row = el("div", "row " + stateClass(kind) + (position % 2 ? " odd" : "") +
-      (index === selected ? " selected" : ""));
+      (index === selected ? " selected" : "") + (matched[index] ? " match" : ""));
     row.style.top = position * ROW + "px";
     row.setAttribute("data-i", String(index));
 
@@ -386,6 +392,9 @@
     byId("view-range").textContent = "";
     collapsed = defaultCollapsed();
     selected = -1;
+    matched = new Uint8Array(nodes.length);
+    finder.value = "";
+    findCount.textContent = "";
     details.hidden = true;
     scroller.scrollTop = 0;
     drawHeader();
@@ -413,7 +422,7 @@
   window.addEventListener("resize", function () { drawAxis(); drawRows(); });
 
   document.addEventListener("keydown", function (event) {
-    if (event.target.tagName === "SELECT") return;
+    if (event.target.tagName === "SELECT" || event.target.tagName === "INPUT") return;
     if (event.key === "Escape") { select(-1); return; }
     if (event.key === "0") { setView(0, span); return; }
     if (selected < 0) return;
@@ -453,6 +462,48 @@
     picker.addEventListener("change", function () { showRun(Number(picker.value)); });
   }
 
+  // Opens the folds above a row, chooses it and scrolls it into view.
+  function goTo(index) {
+    for (var p = nodes[index].p; p !== null && p !== undefined; p = nodes[p].p) collapsed[p] = 0;
+    layout();
+    select(index);
+    scrollToRow(index);
+  }
+
+  // Find: rows whose name, key or id contain the text are marked; Enter goes to the next
+  // one (Shift+Enter the previous), opening the folds above it.
+  var finder = byId("find");
+  var findCount = byId("find-count");
+  var matches = [];
+  var matchAt = -1;
+  function updateMatches() {
+    var query = finder.value.trim().toLowerCase();
+    matched = new Uint8Array(nodes.length);
+    matches = [];
+    matchAt = -1;
+    if (query) {
+      for (var i = 0; i < nodes.length; i++) {
+        var node = nodes[i];
+        if (node.n.toLowerCase().indexOf(query) >= 0 || (node.y || "").toLowerCase().indexOf(query) >= 0 ||
+            node.i.toLowerCase().indexOf(query) >= 0) {
+          matched[i] = 1;
+          matches.push(i);
+        }
+      }
+    }
+    findCount.textContent = query ? (matches.length ? grouped(matches.length) + " found" : "none found") : "";
+    drawRows();
+  }
+  finder.addEventListener("input", updateMatches);
+  finder.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { finder.value = ""; updateMatches(); finder.blur(); return; }
+    if (event.key !== "Enter" || !matches.length) return;
+    event.preventDefault();
+    matchAt = (matchAt + (event.shiftKey ? matches.length - 1 : 1)) % matches.length;
+    findCount.textContent = grouped(matchAt + 1) + " of " + grouped(matches.length);
+    goTo(matches[matchAt]);
+  });
+
   // A link can point at one event: page.html#event=<id> opens the path to it and its
   // details, page.html#zoom=<id> also fits the timeline to it.
   function reveal(id, zoom) {
@@ -460,10 +511,7 @@
       var found = data.runs[r].nodes.findIndex(function (node) { return node.i === id; });
       if (found < 0) continue;
       if (data.runs[r] !== run) { picker.value = String(r); showRun(r); }
-      for (var p = nodes[found].p; p !== null && p !== undefined; p = nodes[p].p) collapsed[p] = 0;
-      layout();
-      select(found);
-      scrollToRow(found);
+      goTo(found);
       if (zoom) zoomTo(found);
       return;
     }

@@ -25,7 +25,9 @@ pub struct Chromium {
 impl Chromium {
     /// The browser from `$CHROMIUM`, else the first of the usual names on `PATH`.
     pub fn find() -> Chromium {
-        let from_env = std::env::var_os("CHROMIUM").map(PathBuf::from);
+        let from_env = std::env::var_os("CHROMIUM")
+            .map(PathBuf::from)
+            .filter(|program| program.is_file());
         let on_path = || {
             let path = std::env::var_os("PATH")?;
             NAMES.iter().find_map(|name| {

@@ -53,6 +53,8 @@ fn every_pinned_variable_is_read() {
         ("TRUNK_REPO", "git@github.com:acme/app.git"),
         ("TRUNK_CI_ANALYTICS", "on"),
         ("TRUNK_EVENTS_FILE", "target/events.jsonl"),
+        ("TRUNK_TRACE_FILE", "target/trace.json"),
+        ("GITHUB_STEP_SUMMARY", "/home/runner/summary.md"),
         ("TRUNK_SPOOL_DIR", "/tmp/spool"),
         ("TRUNK_FLUSH_TIMEOUT_MS", "750"),
         ("TRUNK_CI_ANALYTICS_LOG", "DEBUG"),
@@ -73,6 +75,11 @@ fn every_pinned_variable_is_read() {
     );
     assert!(c.enabled);
     assert_eq!(c.events_file, Some(PathBuf::from("target/events.jsonl")));
+    assert_eq!(c.trace_file, Some(PathBuf::from("target/trace.json")));
+    assert_eq!(
+        c.job_summary,
+        Some(PathBuf::from("/home/runner/summary.md"))
+    );
     assert_eq!(c.spool_dir, Some(PathBuf::from("/tmp/spool")));
     assert_eq!(c.flush_timeout, Duration::from_millis(750));
     assert_eq!(c.log_level, LogLevel::Debug);
@@ -267,6 +274,8 @@ fn hostile_values_never_panic() {
         "TRUNK_REPO",
         "TRUNK_CI_ANALYTICS",
         "TRUNK_EVENTS_FILE",
+        "TRUNK_TRACE_FILE",
+        "GITHUB_STEP_SUMMARY",
         "TRUNK_SPOOL_DIR",
         "TRUNK_FLUSH_TIMEOUT_MS",
         "TRUNK_CI_ANALYTICS_LOG",

@@ -14,7 +14,7 @@
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::LOCAL_BATCH;
@@ -27,6 +27,9 @@ pub(crate) struct Chunk {
     written: AtomicUsize,
     /// Slots below it were moved out (or are being moved out by whoever advanced it).
     taken: AtomicUsize,
+    /// The OS thread id of the writer that filled it: set when a writer takes the chunk,
+    /// before the chunk is reachable from the background thread.
+    thread: AtomicU64,
     slots: [UnsafeCell<MaybeUninit<Record>>; LOCAL_BATCH],
 }
 
@@ -49,6 +52,7 @@ impl Chunk {
                 unsafe {
                     std::ptr::addr_of_mut!((*p).written).write(AtomicUsize::new(0));
                     std::ptr::addr_of_mut!((*p).taken).write(AtomicUsize::new(0));
+                    std::ptr::addr_of_mut!((*p).thread).write(AtomicU64::new(0));
                 }
                 // SAFETY: every field that needs it was just initialized.
                 unsafe { chunk.assume_init() }
@@ -57,6 +61,7 @@ impl Chunk {
             None => Arc::new(Chunk {
                 written: AtomicUsize::new(0),
                 taken: AtomicUsize::new(0),
+                thread: AtomicU64::new(0),
                 slots: [const { UnsafeCell::new(MaybeUninit::uninit()) }; LOCAL_BATCH],
             }),
         }
@@ -69,6 +74,7 @@ impl Chunk {
         let from = self.taken.fetch_max(written, Ordering::AcqRel);
         Taken {
             slots: self.slots[from.min(written)..written].iter(),
+            thread: self.thread.load(Ordering::Relaxed),
         }
     }
 
@@ -98,6 +104,8 @@ impl std::fmt::Debug for Chunk {
 /// Records claimed from a chunk; those not iterated are dropped with it.
 pub(crate) struct Taken<'a> {
     slots: std::slice::Iter<'a, UnsafeCell<MaybeUninit<Record>>>,
+    /// The OS thread id of the thread that recorded them.
+    pub(crate) thread: u64,
 }
 
 impl Iterator for Taken<'_> {
@@ -138,14 +146,23 @@ pub(crate) struct Writer {
     chunk: Arc<Chunk>,
     /// Our own copy of `chunk.written`: no load on the hot path.
     len: usize,
+    /// The OS id of the recording thread, fetched once per thread.
+    thread: u64,
 }
 
 impl Writer {
-    /// A writer of a new chunk, which the background thread can reach through `mailbox`.
-    pub(crate) fn new(mailbox: &Mailbox, pool: &Pool) -> Writer {
+    /// A writer of a new chunk for the OS thread `thread`, which the background thread can
+    /// reach through `mailbox`.
+    pub(crate) fn new(mailbox: &Mailbox, pool: &Pool, thread: u64) -> Writer {
         let chunk = pool.get();
+        // Relaxed: the mailbox's lock (or the channel) publishes it with the chunk.
+        chunk.thread.store(thread, Ordering::Relaxed);
         *mailbox.lock() = Some(Arc::clone(&chunk));
-        Writer { chunk, len: 0 }
+        Writer {
+            chunk,
+            len: 0,
+            thread,
+        }
     }
 
     /// Appends a record; `true` when the chunk is now full and must be handed over.
@@ -218,14 +235,19 @@ impl Writer {
     /// Starts a new chunk (made reachable through `mailbox` first) and returns the old one,
     /// which the background thread can then no longer reach but through the channel.
     pub(crate) fn replace(&mut self, mailbox: &Mailbox, pool: &Pool) -> Arc<Chunk> {
-        std::mem::replace(self, Writer::new(mailbox, pool)).chunk
+        let thread = self.thread;
+        std::mem::replace(self, Writer::new(mailbox, pool, thread)).chunk
     }
 
     /// A chunk holding `record` alone, for a thread that has no outbox (it is exiting).
     pub(crate) fn single(record: Record) -> Arc<Chunk> {
+        let thread = crate::sys::thread_id();
+        let chunk = Chunk::new();
+        chunk.thread.store(thread, Ordering::Relaxed);
         let mut writer = Writer {
-            chunk: Chunk::new(),
+            chunk,
             len: 0,
+            thread,
         };
         writer.push(record);
         writer.chunk
@@ -318,7 +340,7 @@ mod tests {
             let mailbox = Arc::clone(&mailbox);
             let pool = Arc::clone(&pool);
             std::thread::spawn(move || {
-                let mut w = Writer::new(&mailbox, &pool);
+                let mut w = Writer::new(&mailbox, &pool, 7);
                 for i in 0..total {
                     if w.push(record(i as u64 + 1)) {
                         let _ = tx.send(w.replace(&mailbox, &pool));
@@ -350,7 +372,7 @@ mod tests {
         let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
         let mailbox = Mailbox::default();
         let pool = Pool::default();
-        let mut w = Writer::new(&mailbox, &pool);
+        let mut w = Writer::new(&mailbox, &pool, 7);
         for i in 0..3 {
             w.push(record_of(i + 1, meta()));
         }
@@ -376,7 +398,7 @@ mod tests {
         let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
         let mailbox = Mailbox::default();
         let pool = Pool::default();
-        let mut w = Writer::new(&mailbox, &pool);
+        let mut w = Writer::new(&mailbox, &pool, 7);
         let mut stack: Vec<Entry> = [1, 2]
             .into_iter()
             .map(|id| Entry::Event(record_of(id, meta()).frame))

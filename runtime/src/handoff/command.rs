@@ -8,7 +8,8 @@ use crate::report::FlushReport;
 
 /// What the background thread is given.
 pub(crate) enum Msg {
-    Record(Record),
+    /// A finished event and the OS id of the thread that recorded it.
+    Record(Record, u64),
     Flush(FlushRequest),
 }
 

@@ -25,6 +25,7 @@
 
 mod chunk;
 pub(crate) mod command;
+mod names;
 
 use std::sync::atomic::{
     AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
@@ -40,6 +41,7 @@ use crate::record::{Entry, Record};
 use crate::report::FlushReport;
 use chunk::{Chunk, Mailbox, Pool, Writer};
 pub(crate) use command::{FlushRequest, Msg};
+pub(crate) use names::ThreadNames;
 
 /// Records a thread collects before handing them over in one send.
 pub(crate) const LOCAL_BATCH: usize = 64;
@@ -259,6 +261,8 @@ pub(crate) struct Shared {
     locals: Mutex<Vec<Arc<Mailbox>>>,
     /// Emptied chunks, for reuse.
     pool: Pool,
+    /// The names of the threads that recorded events.
+    names: Arc<ThreadNames>,
     /// Wakes the background thread.
     wake: Notify,
     /// `queued` value at which a sender wakes the background thread.
@@ -288,6 +292,7 @@ pub(crate) fn channel(wake_at: usize, bound: usize) -> (Producer, Consumer) {
         refused: AtomicU64::new(0),
         locals: Mutex::new(Vec::new()),
         pool: Pool::default(),
+        names: Arc::default(),
         wake: Notify::new(),
         wake_at: wake_at.max(1),
     });
@@ -318,9 +323,11 @@ impl Producer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&mailbox));
+        let thread = crate::sys::thread_id();
+        self.shared.names.note(thread);
         Registered {
             owner,
-            writer: Writer::new(&mailbox, &self.shared.pool),
+            writer: Writer::new(&mailbox, &self.shared.pool, thread),
             mailbox,
         }
     }
@@ -387,6 +394,11 @@ impl Producer {
 }
 
 impl Consumer {
+    /// The names of the threads that recorded events, as they register.
+    pub(crate) fn thread_names(&self) -> Arc<ThreadNames> {
+        Arc::clone(&self.shared.names)
+    }
+
     /// Resolves when a sender or a flush wakes the background thread.
     pub(crate) async fn woken(&self) {
         self.shared.wake.notified().await;
@@ -406,7 +418,9 @@ impl Consumer {
                     self.shared.transit.fetch_add(n, Relaxed);
                     self.shared.queued.fetch_sub(n, Relaxed);
                     records += n;
-                    chunk.take().for_each(|r| f(Msg::Record(r)));
+                    let taken = chunk.take();
+                    let thread = taken.thread;
+                    taken.for_each(|r| f(Msg::Record(r, thread)));
                     self.shared.pool.give(chunk);
                 }
                 Ok(Wire::Flush(request)) => {
@@ -451,7 +465,8 @@ impl Consumer {
                     // sees them nowhere.
                     let n = taken.len();
                     self.shared.transit.fetch_add(n, Relaxed);
-                    taken.for_each(|r| f(Msg::Record(r)));
+                    let thread = taken.thread;
+                    taken.for_each(|r| f(Msg::Record(r, thread)));
                     n
                 })
                 .unwrap_or(0);
@@ -510,7 +525,7 @@ mod tests {
     fn take_ids(consumer: &Consumer) -> (Vec<u64>, Taken) {
         let mut ids = Vec::new();
         let taken = consumer.take(usize::MAX, |msg| {
-            if let Msg::Record(r) = msg {
+            if let Msg::Record(r, _) = msg {
                 ids.push(r.frame.id);
             }
         });

@@ -1,7 +1,8 @@
 //! The slow path. Finished records come through the hand-off to one background thread
 //! ([`worker`]), which hands each to every configured sink ([`sink`]): the Trunk
-//! `trackEvents` uploader ([`trunk`], on the delivery machinery of [`delivery`]), the events
-//! file and the tree summary ([`local`]).
+//! `trackEvents` uploader ([`trunk`]) and the OTLP/HTTP trace exporter ([`otlp`]), each on
+//! its own instance of the delivery machinery of [`delivery`], the events file and the tree
+//! summary ([`local`]).
 //!
 //! Choices worth knowing:
 //! - **Memory bound.** `Tuning::memory_events` bounds what a remote sink holds (encoded,
@@ -12,8 +13,10 @@
 //! - **No repository.** With a token but no repository (`TRUNK_REPO`, CI variables, git
 //!   origin), no request body can be formed, nor a spool file: one error line says so, the
 //!   events still reach `TRUNK_EVENTS_FILE`, and flushes count them as dropped.
-//! - **Spool partitions.** One per repository and endpoint, so a token only ever sends the
-//!   events its own repository's runs recorded.
+//! - **Spool partitions.** One per sink and endpoint: for `trackEvents` per repository and
+//!   endpoint, so a token only ever sends the events its own repository's runs recorded; for
+//!   OTLP per endpoint and encoding. Each remote sink has its own breaker marker too, so one
+//!   dead endpoint never delays the other sink.
 //! - **Replay.** Spool files (from earlier runs, or this one's overflow) are sent when no own
 //!   batch waits. A flush at exit also keeps replaying until the spool is empty or its
 //!   deadline passes — the last chance for short-lived processes such as build scripts —
@@ -25,8 +28,10 @@
 mod delivery;
 pub mod diagnose;
 mod local;
+mod otlp;
 mod process;
 mod sink;
+mod status;
 mod trunk;
 mod wire_event;
 mod worker;

@@ -19,8 +19,21 @@ pub(crate) struct Flush {
 /// One destination of finished events. Local sinks (a file, stderr) do their work as they
 /// take events; remote ones batch, send, retry and spool, driven by `step` and `poll`.
 pub(crate) trait Sink {
+    /// The name of a remote sink, for the flush report's per-sink shares; `None` for a
+    /// local one.
+    fn remote_name(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Takes a finished event.
     fn take(&mut self, record: &Record, now: Instant);
+
+    /// Takes a finished event recorded on the OS thread `thread`; sinks that show threads
+    /// override it, the others see [`take`](Self::take).
+    fn take_from(&mut self, record: &Record, thread: u64, now: Instant) {
+        let _ = thread;
+        self.take(record, now);
+    }
 
     /// Every event recorded so far has been taken: write out or print what waits.
     fn caught_up(&mut self) {}
@@ -53,7 +66,8 @@ pub(crate) trait Sink {
         Vec::new()
     }
 
-    /// Events held in memory, not yet delivered, spooled or dropped.
+    /// Events held in memory, not yet delivered, spooled, written or dropped; nonzero also
+    /// makes the exit hook flush a program that never flushed itself.
     fn held(&self) -> usize {
         0
     }

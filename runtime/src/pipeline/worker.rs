@@ -9,13 +9,16 @@
 
 use std::future::poll_fn;
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::local::{EventsFile, Summary};
+use super::local::{EventsFile, JobSummary, Summary, TraceFile};
+use super::otlp::OtlpSink;
 use super::process;
 use super::sink::{Flush, Sink};
+use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
@@ -75,12 +78,23 @@ struct Worker {
 }
 
 /// The sinks `config` asks for.
-fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
-    let (info, repo) = process::detect(config);
+fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let trace = config
+        .trace_file
+        .as_deref()
+        .map(|path| TraceFile::new(path, consumer.thread_names()));
+    let (info, repo) = process::detect(config);
+    // With OTLP export only, events still leave the machine: not "local mode".
+    let status = Arc::new(UploadStatus::new(if config.has_otlp() {
+        Upload::Exporting
+    } else {
+        Upload::Local
+    }));
     if config.token.is_some() {
+        status.set(Upload::Uploading);
         let trunk = match &repo {
-            Some(repo) => TrunkSink::new(config, info.clone(), repo),
+            Some(repo) => TrunkSink::new(config, info.clone(), repo, Arc::clone(&status)),
             None => {
                 crate::log!(
                     Error,
@@ -98,23 +112,47 @@ fn sinks(config: &Config) -> Vec<Box<dyn Sink>> {
         };
         match trunk {
             Some(sink) => sinks.push(Box::new(sink)),
-            None => sinks.push(Box::new(Undeliverable::default())),
+            None => {
+                status.set(Upload::NoRepository);
+                sinks.push(Box::new(Undeliverable::default()));
+            }
         }
+    }
+    if let Some(sink) = OtlpSink::new(config, &info, repo.as_ref()) {
+        sinks.push(Box::new(sink));
     }
     if let Some(path) = config.events_file.as_deref() {
         sinks.push(Box::new(EventsFile::new(path, info)));
     }
+    if let Some(trace) = trace {
+        sinks.push(Box::new(trace));
+    }
     if config.summary && crate::log::enabled(crate::LogLevel::Error) {
-        sinks.push(Box::new(Summary::new(config.token.is_some())));
+        let inherited = config.parent.as_ref().map(|c| c.chain_id());
+        // The run's root alone writes the job summary.
+        let job = match (&inherited, &config.job_summary) {
+            (None, Some(path)) => Some(JobSummary::new(path.clone())),
+            _ => None,
+        };
+        sinks.push(Box::new(Summary::new(status, inherited, job)));
     }
     sinks
+}
+
+/// Adds a sink's answer to a flush's report: to the totals, and as that sink's share if it
+/// is a remote one.
+fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: FlushReport) {
+    total.merge(&share);
+    if let Some(name) = remote {
+        total.per_sink.push((name, share));
+    }
 }
 
 impl Worker {
     fn new(config: &Config, consumer: Consumer) -> Worker {
         Worker {
+            sinks: sinks(config, &consumer),
             consumer,
-            sinks: sinks(config),
             pending: Vec::new(),
             next_ticket: 0,
             lost: 0,
@@ -159,9 +197,9 @@ impl Worker {
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let taken = self.consumer.take(CHUNK, |msg| match msg {
-            Msg::Record(record) => {
+            Msg::Record(record, thread) => {
                 for sink in sinks.iter_mut() {
-                    sink.take(&record, now);
+                    sink.take_from(&record, thread, now);
                 }
             }
             Msg::Flush(request) => {
@@ -205,7 +243,7 @@ impl Worker {
         };
         for sink in &mut self.sinks {
             match sink.begin_flush(flush, now) {
-                Some(report) => pending.report.merge(&report),
+                Some(report) => add_share(&mut pending.report, sink.remote_name(), report),
                 None => pending.waiting += 1,
             }
         }
@@ -224,7 +262,7 @@ impl Worker {
             sink.step(now);
             for (ticket, report) in sink.answered() {
                 if let Some(p) = self.pending.iter_mut().find(|p| p.ticket == ticket) {
-                    p.report.merge(&report);
+                    add_share(&mut p.report, sink.remote_name(), report);
                     p.waiting = p.waiting.saturating_sub(1);
                 }
             }

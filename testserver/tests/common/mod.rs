@@ -17,7 +17,9 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (lossy: protobuf answers are in `raw`).
     pub body: String,
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -63,6 +65,36 @@ impl Client {
         self.send_raw(request.as_bytes());
     }
 
+    /// Sends any request: `headers` as given, then `Content-Length` and the body.
+    pub fn send_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body);
+        self.send_raw(&bytes);
+    }
+
+    /// [`send_request`](Self::send_request), then reads the answer.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        self.send_request(method, path, headers, body);
+        self.read_reply().unwrap()
+    }
+
     pub fn post(&mut self, token: Option<&str>, body: &str) -> Reply {
         self.send_post(token, body);
         self.read_reply().unwrap()
@@ -96,12 +128,14 @@ impl Client {
         while self.buf.len() < body_start + len {
             self.fill()?;
         }
-        let body = String::from_utf8(self.buf[body_start..body_start + len].to_vec()).unwrap();
+        let raw = self.buf[body_start..body_start + len].to_vec();
+        let body = String::from_utf8_lossy(&raw).into_owned();
         self.buf.drain(..body_start + len);
         Ok(Reply {
             status,
             headers,
             body,
+            raw,
         })
     }
 
@@ -164,4 +198,45 @@ pub fn batch(ids: &[&str]) -> String {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The server binary, running until dropped (killed however the test ends, so no server
+/// outlives it), and its stdout as lines.
+pub struct Binary {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Binary {
+    pub fn start(args: &[&str]) -> Binary {
+        use std::io::{BufRead, BufReader};
+        let mut child =
+            std::process::Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics-testserver"))
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if lines_tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Binary { child, lines }
+    }
+
+    /// The next line it prints (waiting up to 10 s).
+    pub fn next_line(&self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,10 +1,14 @@
 //! Batches: request bodies built event by event, kept splittable.
 //!
-//! A batch is the ready-to-send body `{"repo":…,"events":[…]}` plus where each event lies in
-//! it. Sending, retrying and spooling use the bytes as they are; only a 400 (find the bad
-//! events) needs the spans, to build smaller bodies from the same bytes.
+//! A batch is the ready-to-send body plus where each event lies in it: for `trackEvents`
+//! `{"repo":…,"events":[…]}`, for OTLP/JSON the same shape of a head, comma-separated events
+//! and a tail, for OTLP/protobuf the events (length-delimited spans) behind an envelope whose
+//! header, which holds their total length, is written at sealing into room kept for it.
+//! Sending, retrying and spooling use the bytes as they are; only a 400 on a `trackEvents`
+//! batch (find the bad events) needs the spans, to build smaller bodies from the same bytes.
 
 use std::ops::Range;
+use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -99,13 +103,28 @@ impl Batch {
     }
 }
 
+/// Writes the header of an envelope around events that take `inner` bytes; it must fit in
+/// the room the builder keeps for it.
+pub(crate) type Envelope = Rc<dyn Fn(usize, &mut Vec<u8>)>;
+
 /// The batch being filled.
-#[derive(Debug)]
 pub(crate) struct BatchBuilder {
     buf: Vec<u8>,
     prefix: usize,
     spans: Vec<Range<usize>>,
     opened: Option<Instant>,
+    separator: &'static [u8],
+    tail: &'static [u8],
+    envelope: Option<Envelope>,
+}
+
+impl std::fmt::Debug for BatchBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchBuilder")
+            .field("len", &self.spans.len())
+            .field("bytes", &self.buf.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl BatchBuilder {
@@ -118,14 +137,34 @@ impl BatchBuilder {
     }
 
     fn from_prefix(prefix: &[u8]) -> BatchBuilder {
+        BatchBuilder::framed(prefix, b",", b"]}")
+    }
+
+    /// Bodies of `head`, the events joined by `separator`, and `tail`.
+    pub(crate) fn framed(
+        head: &[u8],
+        separator: &'static [u8],
+        tail: &'static [u8],
+    ) -> BatchBuilder {
         let mut buf = Vec::with_capacity(64 * 1024);
-        buf.extend_from_slice(prefix);
+        buf.extend_from_slice(head);
         BatchBuilder {
             prefix: buf.len(),
             buf,
             spans: Vec::new(),
             opened: None,
+            separator,
+            tail,
+            envelope: None,
         }
+    }
+
+    /// Bodies of the events one after the other, behind the header `envelope` writes at
+    /// sealing (at most `room` bytes).
+    pub(crate) fn enveloped(room: usize, envelope: Envelope) -> BatchBuilder {
+        let mut b = BatchBuilder::framed(&vec![0; room], b"", b"");
+        b.envelope = Some(envelope);
+        b
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -163,7 +202,7 @@ impl BatchBuilder {
     ) -> Option<&[u8]> {
         let mark = self.buf.len();
         if !self.spans.is_empty() {
-            self.buf.push(b',');
+            self.buf.extend_from_slice(self.separator);
         }
         let start = self.buf.len();
         if write(&mut self.buf).is_err() {
@@ -181,14 +220,44 @@ impl BatchBuilder {
         let mut next = Vec::with_capacity(self.buf.capacity().min(MAX_BODY_BYTES * 2));
         next.extend_from_slice(&self.buf[..self.prefix]);
         let mut body = std::mem::replace(&mut self.buf, next);
-        body.extend_from_slice(b"]}");
+        body.extend_from_slice(self.tail);
         self.opened = None;
+        let mut spans = std::mem::take(&mut self.spans);
+        let Some(envelope) = &self.envelope else {
+            return Batch {
+                seq,
+                origin,
+                body: Bytes::from(body),
+                prefix: self.prefix,
+                spans,
+            };
+        };
+        let mut header = Vec::with_capacity(self.prefix);
+        envelope(body.len() - self.prefix, &mut header);
+        let (body, start) = match self.prefix.checked_sub(header.len()) {
+            Some(start) => {
+                body[start..self.prefix].copy_from_slice(&header);
+                (Bytes::from(body).slice(start..), start)
+            }
+            // Never with a right-sized room; still a valid body if it happens.
+            None => {
+                header.extend_from_slice(&body[self.prefix..]);
+                let shift = header.len() - (body.len() - self.prefix);
+                for span in &mut spans {
+                    *span = span.start + shift..span.end + shift;
+                }
+                (Bytes::from(header), self.prefix)
+            }
+        };
+        for span in &mut spans {
+            *span = span.start - start..span.end - start;
+        }
         Batch {
             seq,
             origin,
-            body: Bytes::from(body),
-            prefix: self.prefix,
-            spans: std::mem::take(&mut self.spans),
+            body,
+            prefix: self.prefix - start.min(self.prefix),
+            spans,
         }
     }
 }
@@ -250,6 +319,28 @@ mod tests {
         });
         assert!(failed.is_none());
         assert_eq!(ids(&b.seal(1, Origin::Own)), ["a"]);
+    }
+
+    #[test]
+    fn an_envelope_header_goes_right_before_the_events() {
+        let envelope: Envelope = Rc::new(|inner, out| {
+            out.extend_from_slice(format!("<{inner}>").as_bytes());
+        });
+        let mut b = BatchBuilder::enveloped(16, envelope);
+        b.push(b"ab", Instant::now());
+        b.push(b"cde", Instant::now());
+        let first = b.seal(1, Origin::Own);
+        assert_eq!(&first.body[..], b"<5>abcde");
+        assert_eq!((first.event(0), first.event(1)), (&b"ab"[..], &b"cde"[..]));
+        b.push(b"f", Instant::now());
+        assert_eq!(&b.seal(2, Origin::Own).body[..], b"<1>f");
+
+        let tight: Envelope = Rc::new(|_, out| out.extend_from_slice(b"[long header]"));
+        let mut b = BatchBuilder::enveloped(2, tight);
+        b.push(b"xy", Instant::now());
+        let sealed = b.seal(3, Origin::Own);
+        assert_eq!(&sealed.body[..], b"[long header]xy");
+        assert_eq!(sealed.event(0), b"xy");
     }
 
     #[test]

@@ -1,118 +1,67 @@
-//! One HTTP request to `POST {base}/v1/metrics/trackEvents`, and what its answer means.
+//! One HTTP request to a sink's endpoint, and its answer handed to the protocol's judge.
 //!
 //! reqwest over rustls with the ring provider, handed over as a finished `ClientConfig`, so we
 //! never install a process-wide default provider in the user's program. HTTP/1.1, one
-//! kept-alive connection, a timeout per request. The token travels only in a header marked
-//! sensitive; no message built here contains it.
+//! kept-alive connection, a timeout per request, no redirects (they could carry the
+//! credentials elsewhere). Credentials travel only in headers marked sensitive; no message
+//! built here contains them.
 
 use std::future::Future;
+use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER};
 
+use super::protocol::{Failure, Judge, Outcome};
 use super::retry;
-use crate::config::Token;
-use crate::wire::TRACK_EVENTS_PATH;
 
-/// `x-source` of every request.
-pub(crate) const X_SOURCE: &str = "trunk-ci-analytics-rust";
 /// `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str = concat!("trunk-ci-analytics-rust/", env!("CARGO_PKG_VERSION"));
 /// Connecting never takes longer than this, whatever the request timeout: a blackholed
 /// address must not hold a batch for the whole request timeout before the first retry.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Most of an error body read (for the reason of a 400).
+/// Most of an answer's body read (for the reason of a refusal, or a partial success).
 const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// What became of one request.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// 2xx: the events are in.
-    Delivered,
-    /// 400, 413 or 422: the body, or some events in it, were refused. `suspects` are the
-    /// indexes of the events the server named, if it named any.
-    Rejected {
-        status: u16,
-        reason: String,
-        suspects: Vec<usize>,
-    },
-    /// 401 or 403: the token is not accepted.
-    Unauthorized(u16),
-    /// Another answer no retry can fix (404, 405, a redirect…): the address is wrong.
-    Misdirected { status: u16, reason: String },
-    /// Worth trying again (5xx, 408, 429, transport errors).
-    Retry {
-        after: Option<Duration>,
-        failure: Failure,
-    },
-}
-
-/// Why a request should be retried.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    Status(u16),
-    /// No answer within the request timeout: the endpoint hangs.
-    Timeout(String),
-    /// No connection: the endpoint is unreachable.
-    Connect(String),
-    /// The connection broke (reset, closed early).
-    Transport(String),
-}
-
-impl Failure {
-    /// Whether this says the endpoint is unreachable or hanging (what the breaker is for).
-    pub(crate) fn is_unreachable(&self) -> bool {
-        matches!(self, Failure::Timeout(_) | Failure::Connect(_))
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Status(s) => write!(f, "HTTP {s}"),
-            Failure::Timeout(e) | Failure::Connect(e) | Failure::Transport(e) => f.write_str(e),
-        }
-    }
-}
+/// Bodies smaller than this are sent as they are even when gzip is on: below it the
+/// compression saves less than it costs.
+const GZIP_MIN_BYTES: usize = 4096;
 
 pub(crate) type Request = Pin<Box<dyn Future<Output = Outcome>>>;
 
 pub(crate) struct Http {
     client: reqwest::Client,
     url: String,
+    judge: Judge,
+    gzip: bool,
 }
 
 impl std::fmt::Debug for Http {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Not the client: its Debug lists the default headers, the token among them.
+        // Not the client: its Debug lists the default headers, the credentials among them.
         f.debug_struct("Http")
             .field("url", &self.url)
+            .field("gzip", &self.gzip)
             .finish_non_exhaustive()
     }
 }
 
 impl Http {
-    /// A client for `api_address` (already checked: https, or http to loopback).
+    /// A client that POSTs to `url` (already checked as allowed) with `headers` on every
+    /// request; credentials among them must be marked sensitive. With `gzip`, bodies worth
+    /// it are compressed.
     pub(crate) fn new(
-        api_address: &str,
-        token: &Token,
+        url: String,
+        headers: HeaderMap,
         request_timeout: Duration,
+        judge: Judge,
+        gzip: bool,
     ) -> Result<Http, String> {
-        let https = api_address
+        let https = url
             .get(..8)
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-        let mut token = HeaderValue::from_str(token.expose()).map_err(|_| {
-            "TRUNK_API_TOKEN contains characters an HTTP header cannot carry (a stray newline?)"
-                .to_owned()
-        })?;
-        token.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert("x-api-token", token);
-        headers.insert("x-source", HeaderValue::from_static(X_SOURCE));
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config(https)?)
             .user_agent(USER_AGENT)
@@ -121,10 +70,9 @@ impl Http {
             .pool_max_idle_per_host(1)
             .timeout(request_timeout)
             .connect_timeout(request_timeout.min(MAX_CONNECT_TIMEOUT))
-            // The API does not redirect; following one could carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none());
         if !https {
-            // Plain http is only allowed to loopback, which no proxy should see.
+            // Plain http goes to loopback or a collector next door, which no proxy should see.
             builder = builder.no_proxy();
         }
         let client = builder
@@ -132,7 +80,9 @@ impl Http {
             .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))?;
         Ok(Http {
             client,
-            url: format!("{api_address}{TRACK_EVENTS_PATH}"),
+            url,
+            judge,
+            gzip,
         })
     }
 
@@ -142,10 +92,17 @@ impl Http {
 
     /// Sends one body; the future owns everything it needs.
     pub(crate) fn post(&self, body: Bytes) -> Request {
-        let request = self.client.post(&self.url).body(body);
+        let mut request = self.client.post(&self.url);
+        request = match self.gzip.then(|| gzip(&body)).flatten() {
+            Some(packed) => request
+                .header(CONTENT_ENCODING, HeaderValue::from_static("gzip"))
+                .body(packed),
+            None => request.body(body),
+        };
+        let judge = self.judge;
         Box::pin(async move {
             match request.send().await {
-                Ok(response) => judge(response).await,
+                Ok(response) => answer(response, judge).await,
                 Err(e) => Outcome::Retry {
                     after: None,
                     failure: classify(&e),
@@ -153,6 +110,17 @@ impl Http {
             }
         })
     }
+}
+
+/// `body` gzipped, when it is large enough for that to pay.
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    if body.len() < GZIP_MIN_BYTES {
+        return None;
+    }
+    let out = Vec::with_capacity(body.len() / 4);
+    let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
 }
 
 /// rustls with ring, and the OS trust store for https. Plain http (loopback only) never
@@ -176,7 +144,7 @@ fn tls_config(https: bool) -> Result<rustls::ClientConfig, String> {
     Ok(config)
 }
 
-async fn judge(response: reqwest::Response) -> Outcome {
+async fn answer(response: reqwest::Response, judge: Judge) -> Outcome {
     let status = response.status().as_u16();
     let after = response
         .headers()
@@ -185,30 +153,7 @@ async fn judge(response: reqwest::Response) -> Outcome {
         .and_then(|v| retry::retry_after(v, SystemTime::now()));
     // Read the body even on success, so the connection goes back to the pool.
     let body = read_capped(response).await;
-    match status {
-        200..=299 => Outcome::Delivered,
-        400 | 413 | 422 => {
-            let (reason, suspects) = reason_of(&body);
-            Outcome::Rejected {
-                status,
-                reason: if reason.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    reason
-                },
-                suspects,
-            }
-        }
-        401 | 403 => Outcome::Unauthorized(status),
-        408 | 429 | 500..=599 => Outcome::Retry {
-            after,
-            failure: Failure::Status(status),
-        },
-        _ => Outcome::Misdirected {
-            status,
-            reason: reason_of(&body).0,
-        },
-    }
+    judge(status, after, &body)
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Vec<u8> {
@@ -221,45 +166,6 @@ async fn read_capped(mut response: reqwest::Response) -> Vec<u8> {
         }
     }
     body
-}
-
-/// The server's reason from an error body `{"error", "violations"}` (or its raw text), and the
-/// indexes of the events its violations name (`events[3].sequence.platform: …`).
-pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        violations: Vec<serde_json::Value>,
-    }
-    let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) else {
-        let text = String::from_utf8_lossy(body);
-        return (text.trim().chars().take(300).collect(), Vec::new());
-    };
-    let violations: Vec<String> = parsed
-        .violations
-        .iter()
-        .map(|v| match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect();
-    let suspects = violations
-        .iter()
-        .filter_map(|v| {
-            let rest = v.strip_prefix("events[")?;
-            rest[..rest.find(']')?].parse().ok()
-        })
-        .collect();
-    let mut reason = parsed.error.unwrap_or_default();
-    if !violations.is_empty() {
-        if !reason.is_empty() {
-            reason.push_str(": ");
-        }
-        reason.push_str(&violations.join("; "));
-    }
-    (reason, suspects)
 }
 
 fn classify(e: &reqwest::Error) -> Failure {
@@ -291,39 +197,17 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read as _;
 
     #[test]
-    fn reasons_name_the_suspect_events() {
-        let body = br#"{"error":"request body breaks 2 rule(s)","violations":["events[3].sequence.platform: must be snake_case","events[12].finishedAt: earlier than createdAt"]}"#;
-        let (reason, suspects) = reason_of(body);
-        assert_eq!(suspects, [3, 12]);
-        assert!(
-            reason.starts_with("request body breaks 2 rule(s): events[3]"),
-            "{reason}"
-        );
-        let (reason, suspects) = reason_of(b"upstream says no");
-        assert_eq!((reason.as_str(), suspects.len()), ("upstream says no", 0));
-        let (_, suspects) =
-            reason_of(br#"{"error":"x","violations":["repo.host: must be github.com"]}"#);
-        assert!(suspects.is_empty());
-    }
-
-    #[test]
-    fn the_token_stays_out_of_debug_output() {
-        let token = Token::new("tca-unit-secret-42");
-        let http = Http::new("http://127.0.0.1:9", &token, Duration::from_secs(1))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let text = format!("{http:?}");
-        assert!(
-            text.contains("127.0.0.1:9") && !text.contains("tca-unit-secret-42"),
-            "{text}"
-        );
-        let bad = Http::new(
-            "http://127.0.0.1:9",
-            &Token::new("a\nb"),
-            Duration::from_secs(1),
-        );
-        assert!(bad.is_err_and(|e| e.contains("TRUNK_API_TOKEN") && !e.contains("a\nb")));
+    fn only_bodies_worth_it_are_gzipped() {
+        assert!(gzip(b"{}").is_none());
+        let body = "{\"k\":\"v\"},".repeat(1000);
+        let packed = gzip(body.as_bytes()).unwrap_or_default();
+        assert!(!packed.is_empty() && packed.len() < body.len() / 4);
+        let mut back = String::new();
+        let read = flate2::read::GzDecoder::new(&packed[..]).read_to_string(&mut back);
+        assert!(read.is_ok() && back == body);
     }
 
     #[test]

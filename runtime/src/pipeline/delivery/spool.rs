@@ -441,19 +441,20 @@ pub(crate) fn default_root() -> PathBuf {
     };
     match cache {
         Some(dir) => dir.join("trunk-ci-analytics").join("spool"),
-        None => {
-            let user = std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "user".into());
-            let user: String = user
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            std::env::temp_dir()
-                .join(format!("trunk-ci-analytics-{user}"))
-                .join("spool")
-        }
+        None => std::env::temp_dir()
+            .join(format!("trunk-ci-analytics-{}", user_label()))
+            .join("spool"),
     }
+}
+
+/// The user's name as a plain file-name part, for per-user directories in the temp dir.
+pub(crate) fn user_label() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "user".into());
+    user.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// The partition of a repository and endpoint: readable, and unique through a stable hash
@@ -484,7 +485,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Refuses a spool directory another user owns (a shared temp dir someone prepared).
-fn check_owner(dir: &Path) -> io::Result<()> {
+pub(crate) fn check_owner(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -6,7 +6,9 @@
 //! chunks; a retry waits as a timestamp, not a sleeping task. Everything it holds is one of:
 //! the batch being filled, sealed batches waiting (`ready`), and the `current` job (in flight
 //! or waiting to retry). Each sealed batch ends exactly one way: delivered, spooled, dropped
-//! (spool unusable or evicted) or rejected (a 400 on that one event).
+//! (spool unusable or evicted) or rejected (refused by the peer: for a protocol whose
+//! batches split, a 400 on that one event; otherwise the whole batch). What differs between
+//! protocols comes from its [`Protocol`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::task::{Context, Poll};
@@ -16,7 +18,8 @@ use bytes::Bytes;
 
 use super::batch::{Batch, BatchBuilder, Origin};
 use super::breaker::Breaker;
-use super::http::{Http, Outcome, Request};
+use super::http::{Http, Request};
+use super::protocol::{Outcome, Protocol};
 use super::retry::{self, Jitter};
 use super::spool::{Claimed, Spool};
 use crate::config::Tuning;
@@ -71,6 +74,7 @@ struct PendingFlush {
 }
 
 pub(crate) struct Uploader {
+    protocol: &'static Protocol,
     tuning: Tuning,
     http: Http,
     spool: Option<Spool>,
@@ -117,16 +121,18 @@ impl Uploader {
     pub(crate) fn new(
         tuning: Tuning,
         http: Http,
-        repo_json: &[u8],
+        builder: BatchBuilder,
         spool: Option<Spool>,
         breaker: Breaker,
+        protocol: &'static Protocol,
     ) -> Uploader {
         Uploader {
+            protocol,
             tuning,
             http,
             spool,
             breaker,
-            builder: BatchBuilder::new(repo_json),
+            builder,
             ready: VecDeque::new(),
             current: None,
             next_seq: 0,
@@ -157,6 +163,18 @@ impl Uploader {
         self.held += 1;
         if self.builder.len() >= self.tuning.batch_size || self.builder.is_full_bytes() {
             self.seal();
+        }
+    }
+
+    /// Whether uploading goes on, is stopped, or waits for the endpoint (breaker open).
+    pub(crate) fn upload(&self) -> crate::pipeline::status::Upload {
+        use crate::pipeline::status::Upload;
+        if self.off.is_some() {
+            Upload::Stopped
+        } else if self.breaker.is_open() {
+            Upload::Spooling
+        } else {
+            Upload::Uploading
         }
     }
 
@@ -386,7 +404,7 @@ impl Uploader {
     fn on_outcome(&mut self, job: Job, attempts: u32, outcome: Outcome) {
         let now = Instant::now();
         match outcome {
-            Outcome::Delivered => {
+            Outcome::Delivered | Outcome::Partial { .. } => {
                 let (n, what) = match &job {
                     Job::Batch(b) if b.origin == Origin::Own => (b.len(), "events"),
                     Job::Batch(b) => (b.len(), "events of an earlier run"),
@@ -400,7 +418,19 @@ impl Uploader {
                 self.failing = false;
                 self.unreachable_streak = 0;
                 self.breaker.record_success();
-                self.delivered(job);
+                let refused = match outcome {
+                    Outcome::Partial { rejected, reason } => {
+                        crate::log_once!(
+                            Warn,
+                            "{} took a batch only in part: {rejected} refused ({reason}); \
+                             refused ones are counted as rejected in the flush report",
+                            self.http.url()
+                        );
+                        rejected
+                    }
+                    _ => 0,
+                };
+                self.delivered(job, refused);
             }
             Outcome::Rejected {
                 status,
@@ -412,24 +442,29 @@ impl Uploader {
                 self.rejected(job, status, &reason, &suspects);
             }
             Outcome::Unauthorized(status) => {
+                let p = self.protocol;
                 self.stop(format!(
-                    "the API refused the token (HTTP {status}) at {}: check TRUNK_API_TOKEN; \
-                     uploading is off for this process and events are kept in the spool {}",
+                    "{} refused {} (HTTP {status}) at {}: check {}; uploading is off for this \
+                     process and events are kept in the spool {}",
+                    p.peer,
+                    p.credentials,
                     self.http.url(),
+                    p.credentials_var,
                     self.spool_dir()
                 ));
                 self.park(job);
             }
             Outcome::Misdirected { status, reason } => {
                 self.stop(format!(
-                    "{} answered HTTP {status}{}: check TRUNK_PUBLIC_API_ADDRESS; uploading is \
-                     off for this process and events are kept in the spool {}",
+                    "{} answered HTTP {status}{}: check {}; uploading is off for this process \
+                     and events are kept in the spool {}",
                     self.http.url(),
                     if reason.is_empty() {
                         String::new()
                     } else {
                         format!(" ({reason})")
                     },
+                    self.protocol.address_var,
                     self.spool_dir()
                 ));
                 self.park(job);
@@ -484,20 +519,23 @@ impl Uploader {
         }
     }
 
-    fn delivered(&mut self, job: Job) {
+    /// A job got in, but for `refused` of its events.
+    fn delivered(&mut self, job: Job, refused: u64) {
+        self.report.rejected += refused;
         match job {
             Job::Batch(batch) => {
+                let n = (batch.len() as u64).saturating_sub(refused);
                 match batch.origin {
-                    Origin::Own => self.report.delivered += batch.len() as u64,
-                    Origin::Replayed => self.report.replayed += batch.len() as u64,
+                    Origin::Own => self.report.delivered += n,
+                    Origin::Replayed => self.report.replayed += n,
                 }
                 self.resolve(&batch);
             }
             Job::Replay(claimed, _) => {
-                let events = claimed.events as u64;
+                let events = (claimed.events as u64).saturating_sub(refused);
                 match self.own_files.remove(&claimed.name) {
                     Some((n, window)) => {
-                        self.report.delivered += n as u64;
+                        self.report.delivered += (n as u64).saturating_sub(refused);
                         if window == self.window {
                             self.report.spooled = self.report.spooled.saturating_sub(n as u64);
                         }
@@ -512,6 +550,10 @@ impl Uploader {
     }
 
     fn rejected(&mut self, job: Job, status: u16, reason: &str, suspects: &[usize]) {
+        if !self.protocol.split_rejected {
+            self.rejected_whole(job, status, reason);
+            return;
+        }
         let batch = match job {
             Job::Batch(batch) => batch,
             Job::Replay(claimed, body) => {
@@ -555,6 +597,47 @@ impl Uploader {
         }
         for piece in pieces.into_iter().rev() {
             self.ready.push_front(piece);
+        }
+    }
+
+    /// A refused batch of a protocol whose batches do not split: all of it is dropped.
+    fn rejected_whole(&mut self, job: Job, status: u16, reason: &str) {
+        let n = match job {
+            Job::Batch(batch) => {
+                self.resolve(&batch);
+                batch.len()
+            }
+            Job::Replay(claimed, _) => {
+                let n = match self.own_files.remove(&claimed.name) {
+                    Some((n, window)) => {
+                        if window == self.window {
+                            self.report.spooled = self.report.spooled.saturating_sub(n as u64);
+                        }
+                        n
+                    }
+                    None => claimed.events,
+                };
+                if let Some(spool) = self.spool.as_mut() {
+                    spool.finish(claimed);
+                }
+                n
+            }
+        };
+        self.report.rejected += n as u64;
+        self.rejection_lines += 1;
+        if self.rejection_lines <= MAX_REJECTION_LINES {
+            crate::log!(
+                Error,
+                "{} refused a batch of {n} events (HTTP {status}) and it is dropped: {reason}",
+                self.http.url()
+            );
+        } else {
+            crate::log_once!(
+                Error,
+                "more batches refused by {}; only the first {MAX_REJECTION_LINES} are described \
+                 (see the flush report for the count)",
+                self.http.url()
+            );
         }
     }
 

@@ -1,7 +1,7 @@
 //! Read-only answers to "what would the runtime do here?", for `trunk-ci-analytics doctor`
 //! and for programs that check their own setup: the settings as the runtime resolves them
 //! ([`settings`]), what waits in the spool and whether the shared circuit breaker is open
-//! ([`spool`]), and whether the `trackEvents` endpoint takes the token ([`probe`]).
+//! ([`spool`]), and whether the endpoints (`trackEvents`, OTLP) take the credentials ([`probe`]).
 //!
 //! Nothing here starts the runtime, writes a file or prints; the token's value never
 //! appears in any value returned.
@@ -23,7 +23,7 @@ mod spool_state;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use probe::{Probe, probe};
+pub use probe::{Endpoint, Probe, probe};
 pub use spool_state::{BreakerState, Partition, SpoolState, spool};
 
 use crate::config::Config;
@@ -68,6 +68,11 @@ pub struct Settings {
     pub log_level: LogLevel,
     /// The context handed over by a parent process (`TRUNK_CHAIN_ID`…).
     pub parent: Option<EventContext>,
+    /// Where spans are exported (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`); `None`: no OTLP export.
+    pub otlp_traces_endpoint: Option<String>,
+    /// The OTLP sink's spool partition, when it exports.
+    otlp_partition: Option<String>,
 }
 
 /// The settings `config` stands for.
@@ -92,5 +97,10 @@ pub fn settings(config: &Config) -> Settings {
         flush_timeout: config.flush_timeout,
         log_level: config.log_level,
         parent: config.parent.clone(),
+        otlp_traces_endpoint: config.otlp.endpoint().map(str::to_owned),
+        otlp_partition: config
+            .otlp
+            .endpoint()
+            .map(|url| crate::pipeline::otlp::partition(url, config.otlp.protocol)),
     }
 }

@@ -28,8 +28,10 @@ pub struct SpoolState {
     pub exists: bool,
     /// One entry per partition (repository and endpoint), by name.
     pub partitions: Vec<Partition>,
-    /// The circuit breaker of the configured endpoint, if a marker exists.
+    /// The circuit breaker of the configured `trackEvents` endpoint, if a marker exists.
     pub breaker: Option<BreakerState>,
+    /// The circuit breaker of the configured OTLP endpoint, if a marker exists.
+    pub otlp_breaker: Option<BreakerState>,
 }
 
 /// One partition: the undelivered events of one repository for one endpoint.
@@ -40,8 +42,8 @@ pub struct Partition {
     pub name: String,
     /// Its directory.
     pub dir: PathBuf,
-    /// Whether it belongs to the configured endpoint and the given repository: the
-    /// partition this configuration uploads and replays.
+    /// Whether this configuration uploads and replays it: the `trackEvents` partition of
+    /// the configured endpoint and the given repository, or the configured OTLP endpoint's.
     pub current: bool,
     /// Files waiting to be sent.
     pub files: usize,
@@ -103,25 +105,34 @@ pub fn spool(settings: &Settings, repo: Option<&Repo>) -> SpoolState {
         .map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let mut p = survey(&e.path());
-            p.current = current.as_deref() == Some(name.as_str());
+            p.current = current.as_deref() == Some(name.as_str())
+                || settings.otlp_partition.as_deref() == Some(name.as_str());
             p.name = name;
             p
         })
         .collect();
     partitions.sort_by(|a, b| a.name.cmp(&b.name));
-    let breaker = fs::read_to_string(root.join(marker_name(&settings.api_address)))
-        .ok()
-        .and_then(|text| read_marker(&text))
-        .map(|(until, reason)| BreakerState {
-            open_until: SystemTime::UNIX_EPOCH + Duration::from_millis(until),
-            reason,
-        });
+    let breaker = read_breaker(&root, &settings.api_address);
+    let otlp_breaker = settings
+        .otlp_traces_endpoint
+        .as_deref()
+        .and_then(|url| read_breaker(&root, url));
     SpoolState {
         exists: root.is_dir(),
         root,
         partitions,
         breaker,
+        otlp_breaker,
     }
+}
+
+fn read_breaker(root: &Path, address: &str) -> Option<BreakerState> {
+    let text = fs::read_to_string(root.join(marker_name(address))).ok()?;
+    let (until, reason) = read_marker(&text)?;
+    Some(BreakerState {
+        open_until: SystemTime::UNIX_EPOCH + Duration::from_millis(until),
+        reason,
+    })
 }
 
 fn survey(dir: &Path) -> Partition {

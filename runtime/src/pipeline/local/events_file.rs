@@ -1,22 +1,17 @@
 //! `TRUNK_EVENTS_FILE`: every finished event as one JSON line.
 //!
 //! Several processes (an xtask and each build script cargo runs) append to the same file at
-//! once. Each `write` goes to an `O_APPEND` descriptor and holds whole lines only, so lines
-//! never interleave or break.
+//! once, in whole lines ([`append`]).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::append;
 use crate::pipeline::process::ProcessInfo;
 use crate::pipeline::sink::Sink;
 use crate::pipeline::wire_event::wire_event;
 use crate::record::Record;
-
-/// Largest single `write`; whole lines only, so one huge batch does not become one syscall
-/// that another process's lines must wait behind.
-const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct EventsFile {
@@ -56,37 +51,12 @@ impl EventsFile {
 
     fn write_lines(&mut self) -> std::io::Result<()> {
         if self.file.is_none() {
-            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            self.file = Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?,
-            );
+            self.file = Some(append::open_append(&self.path)?);
         }
-        let Some(file) = self.file.as_mut() else {
-            return Ok(());
-        };
-        let mut rest = &self.buf[..];
-        while !rest.is_empty() {
-            let cut = if rest.len() <= CHUNK {
-                rest.len()
-            } else {
-                // End the chunk after the last newline within it (or the first line's end).
-                match rest[..CHUNK].iter().rposition(|b| *b == b'\n') {
-                    Some(i) => i + 1,
-                    None => rest
-                        .iter()
-                        .position(|b| *b == b'\n')
-                        .map_or(rest.len(), |i| i + 1),
-                }
-            };
-            file.write_all(&rest[..cut])?;
-            rest = &rest[cut..];
+        match self.file.as_mut() {
+            Some(file) => append::write_lines(file, &self.buf),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -101,7 +71,7 @@ impl Sink for EventsFile {
             return;
         }
         self.buf.push(b'\n');
-        if self.buf.len() >= CHUNK {
+        if append::is_full(&self.buf) {
             self.write_pending();
         }
     }

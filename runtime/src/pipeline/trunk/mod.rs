@@ -1,70 +1,80 @@
 //! The Trunk `trackEvents` sink: each event as wire JSON into the batch being filled,
 //! delivered by the uploader (batches, retries, spool, breaker).
 
+pub(crate) mod answer;
+
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::delivery::breaker::Breaker;
+use super::delivery::batch::BatchBuilder;
 use super::delivery::http::Http;
-use super::delivery::retry::Jitter;
-use super::delivery::spool::{self, Spool};
 use super::delivery::uploader::Uploader;
+use super::delivery::{spool, storage};
 use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
+use super::status::UploadStatus;
 use super::wire_event::wire_event;
 use crate::config::Config;
 use crate::record::Record;
 use crate::report::FlushReport;
-use crate::wire::Repo;
+use crate::wire::{Repo, TRACK_EVENTS_PATH};
+use answer::TRACK_EVENTS;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
 pub(crate) struct TrunkSink {
     info: ProcessInfo,
     uploader: Uploader,
+    status: Arc<UploadStatus>,
 }
 
 impl TrunkSink {
     /// The sink for `repo`, or `None` (said once on stderr) when the HTTP client cannot be
     /// built.
-    pub(crate) fn new(config: &Config, info: ProcessInfo, repo: &Repo) -> Option<TrunkSink> {
+    pub(crate) fn new(
+        config: &Config,
+        info: ProcessInfo,
+        repo: &Repo,
+        status: Arc<UploadStatus>,
+    ) -> Option<TrunkSink> {
         let token = config.token.as_ref()?;
         let tuning = config.tuning.clone();
-        let http = match Http::new(&config.api_address, token, tuning.request_timeout) {
+        let url = format!("{}{TRACK_EVENTS_PATH}", config.api_address);
+        let http = answer::headers(token).and_then(|headers| {
+            Http::new(
+                url,
+                headers,
+                tuning.request_timeout,
+                TRACK_EVENTS.judge,
+                false,
+            )
+        });
+        let http = match http {
             Ok(http) => http,
             Err(e) => {
                 crate::log!(Error, "{e}; this process's events are not uploaded");
                 return None;
             }
         };
-        let tag = format!("{:x}{:04x}", std::process::id(), Jitter::new().tag());
-        let root = config.spool_dir.clone().unwrap_or_else(spool::default_root);
-        let mut spool = Spool::new(
-            root,
+        let (spool, breaker) = storage::open(
+            config,
             &spool::partition(&config.api_address, repo),
-            tuning.spool_bytes,
-            tag.clone(),
-        );
-        let spool = match spool.ensure_dir() {
-            Ok(()) => Some(spool),
-            Err(e) => {
-                crate::log!(
-                    Error,
-                    "cannot use the spool directory ({e}); events the network cannot take are \
-                     dropped (set TRUNK_SPOOL_DIR to a writable directory)"
-                );
-                None
-            }
-        };
-        let breaker = Breaker::new(
-            spool.as_ref().map(|s| s.root().to_owned()),
             &config.api_address,
-            tag,
-            tuning.breaker_cooldown,
-            tuning.request_timeout,
         );
         let repo_json = serde_json::to_vec(repo).unwrap_or_default();
-        let uploader = Uploader::new(tuning, http, &repo_json, spool, breaker);
-        Some(TrunkSink { info, uploader })
+        let uploader = Uploader::new(
+            tuning,
+            http,
+            BatchBuilder::new(&repo_json),
+            spool,
+            breaker,
+            &TRACK_EVENTS,
+        );
+        Some(TrunkSink {
+            info,
+            uploader,
+            status,
+        })
     }
 }
 
@@ -77,6 +87,10 @@ impl std::fmt::Debug for TrunkSink {
 }
 
 impl Sink for TrunkSink {
+    fn remote_name(&self) -> Option<&'static str> {
+        Some("trackEvents")
+    }
+
     fn take(&mut self, record: &Record, now: Instant) {
         let event = wire_event(record, &self.info);
         let pushed = self
@@ -98,10 +112,13 @@ impl Sink for TrunkSink {
 
     fn step(&mut self, now: Instant) {
         self.uploader.step(now);
+        self.status.set(self.uploader.upload());
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.uploader.poll_request(cx)
+        let polled = self.uploader.poll_request(cx);
+        self.status.set(self.uploader.upload());
+        polled
     }
 
     fn next_due(&self) -> Option<Instant> {
@@ -133,6 +150,10 @@ pub(crate) struct Undeliverable {
 }
 
 impl Sink for Undeliverable {
+    fn remote_name(&self) -> Option<&'static str> {
+        Some("trackEvents")
+    }
+
     fn take(&mut self, _record: &Record, _now: Instant) {
         self.dropped += 1;
     }

@@ -1,0 +1,214 @@
+//! The OTLP/HTTP trace sink: each event as one span ([`span`]), encoded straight into the
+//! batch being filled as protobuf ([`proto`]) or OTLP/JSON ([`json`]), under the resource of
+//! this process ([`resource`]), delivered by the uploader with the OTLP rules ([`answer`]).
+//! It has its own batches, retries, spool partition (per endpoint and encoding) and breaker,
+//! so a dead collector never holds up the Trunk sink, nor the reverse.
+
+pub(crate) mod answer;
+mod json;
+mod proto;
+mod resource;
+mod span;
+
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use super::delivery::batch::{BatchBuilder, Envelope};
+use super::delivery::http::Http;
+use super::delivery::storage;
+use super::delivery::uploader::Uploader;
+use super::process::ProcessInfo;
+use super::sink::{Flush, Sink};
+use crate::config::Config;
+use crate::otlp_settings::OtlpProtocol;
+use crate::record::Record;
+use crate::report::FlushReport;
+use crate::wire::Repo;
+use answer::OTLP;
+use span::{Attr, Ids};
+use trunk_ci_analytics_rules::fnv1a64;
+
+enum Encoder {
+    Proto(proto::ProtoEncoder),
+    Json,
+}
+
+/// Exports every event as a span to the configured OTLP/HTTP traces endpoint.
+pub(crate) struct OtlpSink {
+    encoder: Encoder,
+    /// The run's attributes, encoded once, added to every span.
+    shared: Vec<u8>,
+    ids: Ids,
+    uploader: Uploader,
+}
+
+impl std::fmt::Debug for OtlpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpSink")
+            .field("uploader", &self.uploader)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The spool partition of an endpoint and encoding: a body is only ever replayed to where,
+/// and as what, it was encoded for.
+pub(crate) fn partition(url: &str, protocol: OtlpProtocol) -> String {
+    format!(
+        "otlp-{:016x}",
+        fnv1a64(format!("{url}\n{}", protocol.as_str()).as_bytes())
+    )
+}
+
+impl OtlpSink {
+    /// The sink, when OTLP export is configured; `None` otherwise, or (said once on stderr)
+    /// when the HTTP client cannot be built.
+    pub(crate) fn new(
+        config: &Config,
+        info: &ProcessInfo,
+        repo: Option<&Repo>,
+    ) -> Option<OtlpSink> {
+        let otlp = &config.otlp;
+        let url = otlp.endpoint()?.to_owned();
+        if !otlp.headers.0.is_empty() && crate::address::is_cleartext_remote(&url) {
+            crate::log_once!(
+                Warn,
+                "OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to {url} (plain http to a \
+                 host that is not this machine); use https if they are secrets"
+            );
+        }
+        let headers = answer::headers(otlp.protocol, &otlp.headers);
+        let http = Http::new(
+            url.clone(),
+            headers,
+            config.tuning.request_timeout,
+            OTLP.judge,
+            otlp.gzip,
+        );
+        let http = match http {
+            Ok(http) => http,
+            Err(e) => {
+                crate::log!(Error, "{e}; this process's spans are not exported");
+                return None;
+            }
+        };
+        let get = |name: &str| std::env::var(name).ok();
+        let resource = resource::resource(otlp, &get);
+        let resource: Vec<(&str, Attr<'_>)> = resource
+            .iter()
+            .map(|(k, v)| (k.as_str(), Attr::Str(v)))
+            .collect();
+        let run = resource::run_attributes(info, repo, &get);
+        let mut shared = Vec::new();
+        let (encoder, builder) = match otlp.protocol {
+            OtlpProtocol::HttpJson => {
+                for (i, (k, v)) in run.iter().enumerate() {
+                    if i > 0 {
+                        shared.push(b',');
+                    }
+                    json::key_value(&mut shared, k, Attr::Str(v));
+                }
+                let head = json::head(&resource, resource::SDK_NAME, resource::SDK_VERSION);
+                (Encoder::Json, BatchBuilder::framed(&head, b",", json::TAIL))
+            }
+            _ => {
+                for (k, v) in &run {
+                    proto::span_attribute(&mut shared, k, Attr::Str(v));
+                }
+                let envelope =
+                    proto::Envelope::new(&resource, resource::SDK_NAME, resource::SDK_VERSION);
+                let room = envelope.room();
+                let header: Envelope = Rc::new(move |inner, out| envelope.header(inner, out));
+                (
+                    Encoder::Proto(proto::ProtoEncoder::new()),
+                    BatchBuilder::enveloped(room, header),
+                )
+            }
+        };
+        let (spool, breaker) = storage::open(config, &partition(&url, otlp.protocol), &url);
+        let uploader = Uploader::new(config.tuning.clone(), http, builder, spool, breaker, &OTLP);
+        Some(OtlpSink {
+            encoder,
+            shared,
+            ids: Ids::default(),
+            uploader,
+        })
+    }
+}
+
+impl Sink for OtlpSink {
+    fn remote_name(&self) -> Option<&'static str> {
+        Some("otlp")
+    }
+
+    fn take(&mut self, record: &Record, now: Instant) {
+        let data = span::data(record, &self.ids);
+        let (encoder, shared) = (&mut self.encoder, &self.shared);
+        self.uploader.builder().push_with(now, |buf| {
+            match encoder {
+                Encoder::Proto(p) => p.span(&data, record, shared, buf),
+                Encoder::Json => json::span(&data, record, shared, buf),
+            }
+            Ok(())
+        });
+        self.uploader.pushed();
+    }
+
+    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
+        self.uploader.add_flush(flush, now);
+        None
+    }
+
+    fn step(&mut self, now: Instant) {
+        self.uploader.step(now);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.uploader.poll_request(cx)
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.uploader.next_due()
+    }
+
+    fn answered(&mut self) -> Vec<(u64, FlushReport)> {
+        self.uploader.take_answered()
+    }
+
+    fn held(&self) -> usize {
+        self.uploader.held()
+    }
+
+    fn refuses(&self) -> bool {
+        self.uploader.over_memory() && !self.uploader.spool_usable()
+    }
+
+    fn can_spill(&self) -> bool {
+        self.uploader.spool_usable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_differ_by_endpoint_and_encoding() {
+        let a = partition(
+            "http://127.0.0.1:4318/v1/traces",
+            OtlpProtocol::HttpProtobuf,
+        );
+        assert!(a.starts_with("otlp-"));
+        assert_ne!(
+            a,
+            partition("http://127.0.0.1:4318/v1/traces", OtlpProtocol::HttpJson)
+        );
+        assert_ne!(
+            a,
+            partition(
+                "http://127.0.0.1:4319/v1/traces",
+                OtlpProtocol::HttpProtobuf
+            )
+        );
+    }
+}
