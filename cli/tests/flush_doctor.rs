@@ -106,7 +106,7 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
 
     let (output, stdout, _) = run(with_token(&dir, &server, None).arg("doctor"));
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("not set: local mode"), "{stdout}");
+    assert!(stdout.contains("not set: nothing is uploaded to trackEvents"), "{stdout}");
     assert!(
         stdout.contains("github.com/acme/app (from TRUNK_REPO)"),
         "{stdout}"
@@ -152,4 +152,41 @@ fn doctor_shows_the_spool_and_an_unreachable_endpoint() {
         .arg("doctor"));
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("no answer"), "{stdout}");
+}
+
+#[test]
+fn doctor_asks_the_otlp_endpoint_with_its_headers_and_never_prints_them() {
+    let dir = scratch("doctor-otlp");
+    let server = TestServer::builder()
+        .otlp_require_header("x-otlp-secret", RIGHT)
+        .start()
+        .unwrap();
+    let doctor = |secret: &str| {
+        run(cli(&dir)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", server.url())
+            .env(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                format!("x-otlp-secret={secret}"),
+            )
+            .arg("doctor"))
+    };
+
+    let (output, stdout, _) = doctor(RIGHT);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("x-otlp-secret (values not shown)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/v1/traces POST of an empty export request: HTTP 2xx"),
+        "{stdout}"
+    );
+    assert_eq!(server.span_count(), 0);
+
+    let (output, stdout, _) = doctor(WRONG);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("HTTP 401: the request headers refused (check OTEL_EXPORTER_OTLP_HEADERS)"),
+        "{stdout}"
+    );
 }

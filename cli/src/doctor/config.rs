@@ -22,7 +22,7 @@ pub(crate) fn show(settings: &Settings, problems: &mut Problems) {
         if settings.token_set {
             "set (value not shown): events are uploaded"
         } else {
-            "not set: local mode, nothing is uploaded"
+            "not set: nothing is uploaded to trackEvents (local mode)"
         },
     );
     let address_from = if is_set("TRUNK_PUBLIC_API_ADDRESS") {
