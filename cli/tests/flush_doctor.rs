@@ -106,7 +106,10 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
 
     let (output, stdout, _) = run(with_token(&dir, &server, None).arg("doctor"));
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("not set: nothing is uploaded to trackEvents"), "{stdout}");
+    assert!(
+        stdout.contains("not set: nothing is uploaded to trackEvents"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("github.com/acme/app (from TRUNK_REPO)"),
         "{stdout}"
