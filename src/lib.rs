@@ -282,9 +282,12 @@
 //! default in the user's cache directory), from where a later run sends it. An unreachable
 //! endpoint costs a whole pipeline at most one flush timeout: the first process to find it
 //! unreachable tells the others through the spool directory, and they spool at once.
-//! [`flush`] does the same on demand and reports what happened. On Unix, pending events are
-//! also flushed when the process exits normally without any of these; on Windows, flush
-//! through one of them.
+//! [`flush`] does the same on demand and reports what happened; [`flush_spool`] also sends
+//! what earlier processes left in the spool (the `trunk-ci-analytics flush` command), and
+//! [`diagnose`] tells what is configured, what waits in the spool and whether the endpoint
+//! takes the token (`trunk-ci-analytics doctor`). On Unix, pending events are also flushed
+//! when the process exits normally without any of these; on Windows, flush through one of
+//! them.
 //!
 //! Each request is `POST {TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents` with the
 //! `x-api-token` header and a [`wire::TrackEventsRequest`] body; the token is never

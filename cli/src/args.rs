@@ -17,6 +17,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Draw the events of a run (a TRUNK_EVENTS_FILE) as a self-contained HTML waterfall.
     Report(ReportArgs),
+    /// Run a command as an event: its exit status, stdio untouched, the context passed on.
+    Exec(crate::exec::ExecArgs),
+    /// Upload the events waiting in the spool now (e.g. in a final `if: always()` step).
+    Flush(crate::flush::FlushArgs),
+    /// Explain what is configured and detected, and whether the endpoint answers.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,7 +56,9 @@ mod tests {
             "o.html",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        let Command::Report(args) = cli.command;
+        let Command::Report(args) = cli.command else {
+            panic!("not parsed as report");
+        };
         assert_eq!(args.events, PathBuf::from("e.jsonl"));
         assert_eq!(args.html, PathBuf::from("o.html"));
     }

@@ -1,6 +1,11 @@
 //! `trunk-ci-analytics`: the command line of Trunk CI Analytics (see `cli/README.md`).
 
 mod args;
+mod detected;
+mod doctor;
+mod duration;
+mod exec;
+mod flush;
 mod report;
 
 use std::process::ExitCode;
@@ -11,6 +16,9 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let result = match &cli.command {
         args::Command::Report(report_args) => report::run(report_args),
+        args::Command::Exec(exec_args) => exec::run(exec_args),
+        args::Command::Flush(flush_args) => return flush::run(flush_args),
+        args::Command::Doctor(doctor_args) => return doctor::run(doctor_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,6 +133,34 @@ pub fn flush(timeout: Duration) -> FlushReport {
     handoff::flush(timeout)
 }
 
+/// Sends what waits in the spool now, and this process's pending events: replays the spool
+/// of the configured endpoint and repository until it is empty or `timeout` has passed
+/// (plus the time to write back what could not be sent), then returns what happened.
+/// Replayed events of earlier runs count in [`FlushReport::replayed`]; when the API refused
+/// the token or the address, [`FlushReport::upload_stopped`] says so and the events stay in
+/// the spool. Sets the runtime up from the environment if nothing did yet.
+///
+/// The exit flush does the same within `TRUNK_FLUSH_TIMEOUT_MS`; this is for a program
+/// (such as `trunk-ci-analytics flush`, a final CI step) whose only job is to deliver what
+/// earlier processes left behind. A replay is skipped while the shared circuit breaker is
+/// open (another process found the endpoint unreachable moments ago).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let report = trunk_ci_analytics::flush_spool(Duration::from_secs(10));
+/// if let Some(why) = &report.upload_stopped {
+///     eprintln!("cannot upload: {why}");
+/// }
+/// println!("{} events of earlier runs delivered", report.replayed);
+/// ```
+pub fn flush_spool(timeout: Duration) -> FlushReport {
+    if !enabled() {
+        return FlushReport::default();
+    }
+    handoff::flush_spool(timeout)
+}
+
 /// Flushes with the configured exit timeout (`flush` argument, `fn main`, `exit`).
 pub(crate) fn flush_at_exit() -> FlushReport {
     handoff::flush_at_exit()

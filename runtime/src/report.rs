@@ -29,6 +29,10 @@ pub struct FlushReport {
     pub replayed: u64,
     /// The flush ran out of time; what was not delivered is in the spool.
     pub timed_out: bool,
+    /// Why uploading stopped for good in this process, once it has: the API refused the
+    /// token (401/403) or the address is wrong (e.g. 404). A configuration problem no
+    /// retry fixes; the events wait in the spool until it is fixed.
+    pub upload_stopped: Option<String>,
     /// Each remote sink's share of the counts above (`trackEvents`, `otlp`), in the order the
     /// sinks answered; empty when no remote sink is configured.
     pub per_sink: Vec<(&'static str, FlushReport)>,
@@ -59,6 +63,9 @@ impl FlushReport {
         self.rejected += other.rejected;
         self.replayed += other.replayed;
         self.timed_out |= other.timed_out;
+        if self.upload_stopped.is_none() {
+            self.upload_stopped.clone_from(&other.upload_stopped);
+        }
     }
 }
 

@@ -189,6 +189,14 @@ pub(crate) fn flush(timeout: Duration) -> FlushReport {
     }
 }
 
+/// Flushes with `timeout`, replaying the spool too until it is empty or the time is up.
+pub(crate) fn flush_spool(timeout: Duration) -> FlushReport {
+    match INSTALLED.get() {
+        Some(i) => i.producer.flush(timeout, true),
+        None => FlushReport::default(),
+    }
+}
+
 /// Flushes with the exit timeout, replaying the spool too while time remains: the process
 /// is about to end.
 pub(crate) fn flush_at_exit() -> FlushReport {

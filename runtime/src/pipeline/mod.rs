@@ -26,6 +26,7 @@
 //!   `Tuning::breaker_cooldown`; 5xx and 429 do not (the endpoint is there, just unhappy).
 
 mod delivery;
+pub mod diagnose;
 mod local;
 mod otlp;
 mod process;

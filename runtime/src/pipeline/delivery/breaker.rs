@@ -19,6 +19,18 @@ use crate::clock::wall_ms;
 /// How long a read of the marker is trusted.
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// The file name of the marker for `api_address`, in the spool root.
+pub(crate) fn marker_name(api_address: &str) -> String {
+    format!("breaker-{:016x}", fnv1a64(api_address.as_bytes()))
+}
+
+/// What a marker file holds: until when (ms since the epoch) the breaker is open, and why.
+pub(crate) fn read_marker(text: &str) -> Option<(u64, String)> {
+    let mut lines = text.lines();
+    let until = lines.next()?.trim().parse().ok()?;
+    Some((until, lines.next().unwrap_or_default().trim().to_owned()))
+}
+
 #[derive(Debug)]
 pub(crate) struct Breaker {
     /// `None` without a usable spool directory: the breaker is then this process's alone.
@@ -43,8 +55,7 @@ impl Breaker {
         probe_window: Duration,
     ) -> Breaker {
         Breaker {
-            marker: root
-                .map(|r| r.join(format!("breaker-{:016x}", fnv1a64(api_address.as_bytes())))),
+            marker: root.map(|r| r.join(marker_name(api_address))),
             tag,
             cooldown,
             probe_window,
@@ -130,7 +141,7 @@ impl Breaker {
 
     fn read(&self) -> Option<u64> {
         let text = fs::read_to_string(self.marker.as_ref()?).ok()?;
-        text.lines().next()?.trim().parse().ok()
+        read_marker(&text).map(|(until, _)| until)
     }
 
     fn write(&self, until_ms: u64, why: &str) {

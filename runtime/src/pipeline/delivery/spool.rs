@@ -375,18 +375,22 @@ struct FileInfo {
 }
 
 /// What a spool file name says.
+/// What a spool file's name says about it.
 #[derive(Debug, PartialEq)]
-struct Name<'a> {
+pub(crate) struct Name<'a> {
     stem: &'a str,
     tag: &'a str,
-    events: usize,
-    ready: bool,
-    tmp: bool,
-    claimed_ms: Option<u64>,
+    pub(crate) events: usize,
+    /// Waiting to be sent (not claimed, not a temp file).
+    pub(crate) ready: bool,
+    pub(crate) tmp: bool,
+    /// When a process claimed it for sending.
+    pub(crate) claimed_ms: Option<u64>,
 }
 
 impl<'a> Name<'a> {
-    fn parse(name: &'a str) -> Option<Name<'a>> {
+    /// `None` for a name the spool does not write.
+    pub(crate) fn parse(name: &'a str) -> Option<Name<'a>> {
         let (hidden, name) = match name.strip_prefix('.') {
             Some(rest) => (true, rest),
             None => (false, name),

@@ -832,6 +832,7 @@ impl Uploader {
     fn answer(&mut self, flush: Flush, timed_out: bool) {
         let mut report = std::mem::take(&mut self.report);
         report.timed_out = timed_out;
+        report.upload_stopped.clone_from(&self.off);
         self.window += 1;
         self.answered.push((flush.ticket, report));
     }

@@ -4,7 +4,7 @@
 //! It has its own batches, retries, spool partition (per endpoint and encoding) and breaker,
 //! so a dead collector never holds up the Trunk sink, nor the reverse.
 
-mod answer;
+pub(crate) mod answer;
 mod json;
 mod proto;
 mod resource;
@@ -53,7 +53,7 @@ impl std::fmt::Debug for OtlpSink {
 
 /// The spool partition of an endpoint and encoding: a body is only ever replayed to where,
 /// and as what, it was encoded for.
-fn partition(url: &str, protocol: OtlpProtocol) -> String {
+pub(crate) fn partition(url: &str, protocol: OtlpProtocol) -> String {
     format!(
         "otlp-{:016x}",
         fnv1a64(format!("{url}\n{}", protocol.as_str()).as_bytes())

@@ -1,7 +1,7 @@
 //! The Trunk `trackEvents` sink: each event as wire JSON into the batch being filled,
 //! delivered by the uploader (batches, retries, spool, breaker).
 
-mod answer;
+pub(crate) mod answer;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
