@@ -82,9 +82,12 @@ pub(crate) fn data<'a>(record: &'a Record, ids: &Ids) -> SpanData<'a> {
     let message = error
         .then(|| {
             frame.extras.as_deref().and_then(|e| {
-                e.tags.iter().find_map(|(k, v)| match v {
-                    TagValue::Str(s) if k == ERROR_MESSAGE => Some(s.as_str()),
-                    _ => None,
+                // `#[track_event(err)]` keeps the text apart; a tag set by hand also counts.
+                e.error.as_deref().or_else(|| {
+                    e.tags.iter().find_map(|(k, v)| match v {
+                        TagValue::Str(s) if k == ERROR_MESSAGE => Some(s.as_str()),
+                        _ => None,
+                    })
                 })
             })
         })
