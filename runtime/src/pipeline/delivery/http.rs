@@ -6,6 +6,7 @@
 //! sensitive; no message built here contains it.
 
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -126,6 +127,12 @@ impl Http {
         if !https {
             // Plain http is only allowed to loopback, which no proxy should see.
             builder = builder.no_proxy();
+            // `localhost` goes to 127.0.0.1 whatever a resolver or hosts file says.
+            let url = reqwest::Url::parse(api_address).map_err(|e| e.to_string())?;
+            if url.host_str() == Some("localhost") {
+                let port = url.port_or_known_default().unwrap_or(80);
+                builder = builder.resolve("localhost", (Ipv4Addr::LOCALHOST, port).into());
+            }
         }
         let client = builder
             .build()

@@ -1,0 +1,18 @@
+//! Hostile conditions (DESIGN.md §12): tricky addresses, huge timeouts, failing `Display`
+//! impls, big values. Each scenario runs the real runtime in a child process (the runtime is
+//! process-global): this same test binary, re-run with only the ignored `child` test selected
+//! and `TCA_HOSTILE` naming the scenario.
+
+// Tests may unwrap: a failure here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod hostile_support;
+
+#[path = "hostile/address.rs"]
+mod address;
+
+#[test]
+#[ignore = "entry point of the child processes the other tests run"]
+fn child() {
+    hostile_support::child_main();
+}
