@@ -10,6 +10,8 @@ mod hostile_support;
 
 #[path = "hostile/address.rs"]
 mod address;
+#[path = "hostile/timeouts.rs"]
+mod timeouts;
 
 #[test]
 #[ignore = "entry point of the child processes the other tests run"]

@@ -16,6 +16,8 @@ pub fn child_main() {
     };
     match scenario.as_str() {
         "netns" => crate::address::netns_child(),
+        "huge_timeouts" => crate::timeouts::huge_timeouts_child(),
+        "huge_timeout_env" => crate::timeouts::huge_timeout_env_child(),
         other => panic!("unknown scenario {other}"),
     }
 }

@@ -344,7 +344,7 @@ impl Producer {
     fn flush(&self, timeout: Duration, exit: bool) -> FlushReport {
         let (reply, answer) = mpsc::channel();
         let request = FlushRequest {
-            deadline: Instant::now() + timeout,
+            deadline: crate::clock::deadline_after(Instant::now(), timeout),
             exit,
             reply,
         };
@@ -354,7 +354,7 @@ impl Producer {
             return FlushReport::default();
         }
         answer
-            .recv_timeout(timeout + SPOOL_MARGIN)
+            .recv_timeout(timeout.saturating_add(SPOOL_MARGIN))
             .unwrap_or(FlushReport {
                 timed_out: true,
                 ..FlushReport::default()

@@ -214,7 +214,7 @@ impl Uploader {
     /// request, settle flushes.
     pub(crate) fn step(&mut self, now: Instant) {
         let linger = self.tuning.linger / 2;
-        if self.builder.opened().is_some_and(|t| now >= t + linger) {
+        if (self.builder.opened()).is_some_and(|t| now >= crate::clock::deadline_after(t, linger)) {
             self.seal();
         }
         if self.replay_after.is_some_and(|t| now >= t) {
@@ -254,7 +254,8 @@ impl Uploader {
 
     /// When the worker must look again even if nothing wakes it.
     pub(crate) fn next_due(&self) -> Option<Instant> {
-        let linger = self.builder.opened().map(|t| t + self.tuning.linger / 2);
+        let linger = (self.builder.opened())
+            .map(|t| crate::clock::deadline_after(t, self.tuning.linger / 2));
         let retry = match &self.current {
             Some(Current {
                 phase: Phase::Waiting { until },
@@ -470,7 +471,7 @@ impl Uploader {
                     attempts + 1,
                     wait.as_millis()
                 );
-                let until = now + wait;
+                let until = crate::clock::deadline_after(now, wait);
                 if self.earliest_deadline().is_some_and(|d| until > d) {
                     self.park(job);
                     return;
