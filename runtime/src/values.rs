@@ -66,9 +66,11 @@ impl Extras {
         Extras::default()
     }
 
-    /// Adds an event tag.
-    pub fn tag(mut self, key: &'static str, value: TagValue) -> Self {
-        self.tags.push((Cow::Borrowed(key), value));
+    /// Adds an event tag; `None` (a value that could not be formatted) adds nothing.
+    pub fn tag(mut self, key: &'static str, value: impl Into<Option<TagValue>>) -> Self {
+        if let Some(value) = value.into() {
+            self.tags.push((Cow::Borrowed(key), value));
+        }
         self
     }
 
@@ -78,9 +80,11 @@ impl Extras {
         self
     }
 
-    /// Adds a sequence tag.
-    pub fn sequence_tag(mut self, key: &'static str, value: TagValue) -> Self {
-        self.sequence_tags.push((Cow::Borrowed(key), value));
+    /// Adds a sequence tag; `None` adds nothing.
+    pub fn sequence_tag(mut self, key: &'static str, value: impl Into<Option<TagValue>>) -> Self {
+        if let Some(value) = value.into() {
+            self.sequence_tags.push((Cow::Borrowed(key), value));
+        }
         self
     }
 
@@ -129,14 +133,23 @@ impl<T: TagNumber + ?Sized> ViaNumber for TagProbe<'_, T> {
     }
 }
 
+/// `None` when the value's `Display` returns an error (which `to_string` would turn into a
+/// panic at the tracked function's entry): the tag is dropped, with one warning.
 #[doc(hidden)]
 pub trait ViaDisplay {
-    fn __trunk_tag_value(&self) -> TagValue;
+    fn __trunk_tag_value(&self) -> Option<TagValue>;
 }
 
 impl<T: std::fmt::Display + ?Sized> ViaDisplay for &TagProbe<'_, T> {
-    fn __trunk_tag_value(&self) -> TagValue {
-        TagValue::Str(self.0.to_string())
+    fn __trunk_tag_value(&self) -> Option<TagValue> {
+        let mut text = String::new();
+        if std::fmt::Write::write_fmt(&mut text, format_args!("{}", self.0)).is_err() {
+            crate::warn_once!(
+                "a tag value's `Display` implementation returned an error; that tag is left out"
+            );
+            return None;
+        }
+        Some(TagValue::Str(text))
     }
 }
 
@@ -161,13 +174,28 @@ mod tests {
         );
         assert_eq!(
             (&TagProbe(&"main")).__trunk_tag_value(),
-            TagValue::Str("main".into())
+            Some(TagValue::Str("main".into()))
         );
         let path = std::path::Path::new("/x");
         assert_eq!(
             (&TagProbe(&path.display())).__trunk_tag_value(),
-            TagValue::Str("/x".into())
+            Some(TagValue::Str("/x".into()))
         );
+    }
+
+    struct Failing;
+
+    impl std::fmt::Display for Failing {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+
+    #[test]
+    fn a_failing_display_gives_no_value() {
+        assert_eq!((&TagProbe(&Failing)).__trunk_tag_value(), None);
+        let extras = Extras::new().tag("bad", None).tag("good", TagValue::Int(1));
+        assert_eq!(extras.tags.len(), 1);
     }
 
     #[test]

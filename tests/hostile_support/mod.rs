@@ -16,6 +16,7 @@ pub fn child_main() {
     };
     match scenario.as_str() {
         "netns" => crate::address::netns_child(),
+        "display_err" => crate::display::display_err_child(),
         "huge_timeouts" => crate::timeouts::huge_timeouts_child(),
         "huge_timeout_env" => crate::timeouts::huge_timeout_env_child(),
         other => panic!("unknown scenario {other}"),
