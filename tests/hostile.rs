@@ -10,6 +10,8 @@ mod hostile_support;
 
 #[path = "hostile/address.rs"]
 mod address;
+#[path = "hostile/bytes.rs"]
+mod bytes;
 #[path = "hostile/display.rs"]
 mod display;
 #[path = "hostile/timeouts.rs"]

@@ -169,7 +169,7 @@ pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
         return;
     }
     let (key, value) = (key.into(), value.into());
-    with_current(|f| f.extras_mut().tags.push((key, value)));
+    with_current(|f| f.extras_mut().push_tag(key, value));
 }
 
 /// Adds a metric to the innermost event running on this thread (see [`tag`]). Any number

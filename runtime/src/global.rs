@@ -130,12 +130,17 @@ impl Drop for InitGuard {
 /// assert_eq!(report.dropped, 0);
 /// ```
 pub fn flush(timeout: Duration) -> FlushReport {
-    handoff::flush(timeout)
+    with_truncated(handoff::flush(timeout))
 }
 
 /// Flushes with the configured exit timeout (`flush` argument, `fn main`, `exit`).
 pub(crate) fn flush_at_exit() -> FlushReport {
-    handoff::flush_at_exit()
+    with_truncated(handoff::flush_at_exit())
+}
+
+fn with_truncated(mut report: FlushReport) -> FlushReport {
+    report.truncated += crate::bounds::take_truncated();
+    report
 }
 
 /// Runs at a normal process exit: flushes what is still pending, within what remains of an

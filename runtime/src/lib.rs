@@ -14,6 +14,7 @@
 #[doc(hidden)]
 pub mod log;
 mod address;
+mod bounds;
 mod clock;
 mod conclusion;
 pub mod detect;

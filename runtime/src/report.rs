@@ -24,6 +24,9 @@ pub struct FlushReport {
     pub replayed: u64,
     /// The flush ran out of time; what was not delivered is in the spool.
     pub timed_out: bool,
+    /// Tag values cut to their byte bound, or left out of an event that had no room left
+    /// (the events themselves were kept).
+    pub truncated: u64,
 }
 
 impl FlushReport {
@@ -51,6 +54,7 @@ impl FlushReport {
         self.rejected += other.rejected;
         self.replayed += other.replayed;
         self.timed_out |= other.timed_out;
+        self.truncated += other.truncated;
     }
 }
 
@@ -63,6 +67,9 @@ impl std::fmt::Display for FlushReport {
         )?;
         if self.replayed > 0 {
             write!(f, ", {} replayed from the spool", self.replayed)?;
+        }
+        if self.truncated > 0 {
+            write!(f, ", {} tag values truncated", self.truncated)?;
         }
         if self.timed_out {
             f.write_str(" (timed out)")?;

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::bounds;
 use crate::wire::TagValue;
 
 /// A number usable as a metric value ([`metric`](crate::metric), `metrics(k = expr)`,
@@ -58,6 +59,15 @@ pub struct Extras {
     pub(crate) tags: Vec<(Cow<'static, str>, TagValue)>,
     pub(crate) metrics: Vec<(Cow<'static, str>, f64)>,
     pub(crate) sequence_tags: Vec<(Cow<'static, str>, TagValue)>,
+    /// String bytes of the tag values, within [`bounds::MAX_EVENT_TAG_BYTES`] and counted
+    /// in the process's live tag bytes until this set is dropped.
+    bytes: usize,
+}
+
+impl Drop for Extras {
+    fn drop(&mut self) {
+        bounds::live_sub(self.bytes);
+    }
 }
 
 impl Extras {
@@ -69,7 +79,7 @@ impl Extras {
     /// Adds an event tag; `None` (a value that could not be formatted) adds nothing.
     pub fn tag(mut self, key: &'static str, value: impl Into<Option<TagValue>>) -> Self {
         if let Some(value) = value.into() {
-            self.tags.push((Cow::Borrowed(key), value));
+            self.push_tag(Cow::Borrowed(key), value);
         }
         self
     }
@@ -83,9 +93,32 @@ impl Extras {
     /// Adds a sequence tag; `None` adds nothing.
     pub fn sequence_tag(mut self, key: &'static str, value: impl Into<Option<TagValue>>) -> Self {
         if let Some(value) = value.into() {
-            self.sequence_tags.push((Cow::Borrowed(key), value));
+            if let Some(value) = self.bounded(value) {
+                self.sequence_tags.push((Cow::Borrowed(key), value));
+            }
         }
         self
+    }
+
+    /// Adds an event tag within the byte bounds.
+    pub(crate) fn push_tag(&mut self, key: Cow<'static, str>, value: TagValue) {
+        if let Some(value) = self.bounded(value) {
+            self.tags.push((key, value));
+        }
+    }
+
+    /// `value` cut to the room left in this event, its bytes counted; `None` (counted) when
+    /// no room is left.
+    fn bounded(&mut self, value: TagValue) -> Option<TagValue> {
+        let room = bounds::MAX_EVENT_TAG_BYTES.saturating_sub(self.bytes);
+        let Some(value) = bounds::bounded(value, room) else {
+            bounds::count_left_out();
+            return None;
+        };
+        let n = bounds::bytes_of(&value);
+        self.bytes += n;
+        bounds::live_add(n);
+        Some(value)
     }
 
     /// Boxes the set, as the guard takes it.
@@ -142,14 +175,43 @@ pub trait ViaDisplay {
 
 impl<T: std::fmt::Display + ?Sized> ViaDisplay for &TagProbe<'_, T> {
     fn __trunk_tag_value(&self) -> Option<TagValue> {
-        let mut text = String::new();
-        if std::fmt::Write::write_fmt(&mut text, format_args!("{}", self.0)).is_err() {
+        let mut text = Capped(String::new());
+        let result = std::fmt::Write::write_fmt(&mut text, format_args!("{}", self.0));
+        // Past the cap our writer stops the formatting: that error is ours, not a failure.
+        if result.is_err() && !text.is_full() {
             crate::warn_once!(
                 "a tag value's `Display` implementation returned an error; that tag is left out"
             );
             return None;
         }
-        Some(TagValue::Str(text))
+        Some(TagValue::Str(text.0))
+    }
+}
+
+/// A string that takes one byte more than a tag value may hold, then refuses: a huge
+/// `Display` output is never built in full, and the extra byte tells the bound to cut it.
+struct Capped(String);
+
+impl Capped {
+    fn is_full(&self) -> bool {
+        self.0.len() > bounds::MAX_TAG_VALUE_BYTES
+    }
+}
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = (bounds::MAX_TAG_VALUE_BYTES + 1).saturating_sub(self.0.len());
+        if s.len() <= room {
+            self.0.push_str(s);
+            return Ok(());
+        }
+        // Whole characters only, then at least one byte past the bound.
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end += 1;
+        }
+        self.0.push_str(&s[..end]);
+        Err(std::fmt::Error)
     }
 }
 

@@ -322,7 +322,7 @@ impl Producer {
         let shared = &*self.shared;
         let n = chunk.waiting();
         // Racy by design: a few senders at once may pass the limit by a chunk each.
-        if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) {
+        if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) || crate::bounds::live_over() {
             shared.refused.fetch_add(n as u64, Relaxed);
             return;
         }

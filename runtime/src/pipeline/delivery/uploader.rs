@@ -19,6 +19,7 @@ use super::breaker::Breaker;
 use super::http::{Http, Outcome, Request};
 use super::retry::{self, Jitter};
 use super::spool::{Claimed, Spool};
+use crate::bounds;
 use crate::config::Tuning;
 use crate::pipeline::sink::Flush;
 use crate::report::FlushReport;
@@ -83,6 +84,8 @@ pub(crate) struct Uploader {
     outstanding: BTreeMap<u64, usize>,
     /// Own events held: in the builder, `ready` and `current`.
     held: usize,
+    /// Bytes of the JSON of the own events held (bounded by `bounds::MAX_MEMORY_BYTES`).
+    held_bytes: usize,
     /// Batches rebuilt from a replayed file (after a 400), not yet resolved.
     replay_batches: usize,
     flushes: Vec<PendingFlush>,
@@ -132,6 +135,7 @@ impl Uploader {
             next_seq: 0,
             outstanding: BTreeMap::new(),
             held: 0,
+            held_bytes: 0,
             replay_batches: 0,
             flushes: Vec::new(),
             answered: Vec::new(),
@@ -155,6 +159,7 @@ impl Uploader {
     /// After the encoder pushed an event into [`builder`](Self::builder).
     pub(crate) fn pushed(&mut self) {
         self.held += 1;
+        self.held_bytes += self.builder.last_len();
         if self.builder.len() >= self.tuning.batch_size || self.builder.is_full_bytes() {
             self.seal();
         }
@@ -202,7 +207,7 @@ impl Uploader {
 
     /// Whether more events are held than the memory bound allows.
     pub(crate) fn over_memory(&self) -> bool {
-        self.held > self.tuning.memory_events
+        self.held > self.tuning.memory_events || self.held_bytes > bounds::MAX_MEMORY_BYTES
     }
 
     /// Flushes settled since the last call.
@@ -223,7 +228,7 @@ impl Uploader {
         self.give_up_waits_past_deadlines();
         // Memory bound: the newest waiting batches go to the spool. (The channel has its own
         // bound; a full channel means this thread is busy, and writing files would not help.)
-        while self.held > self.tuning.memory_events {
+        while self.over_memory() {
             let Some(batch) = self.ready.pop_back() else {
                 break;
             };
@@ -660,7 +665,10 @@ impl Uploader {
             }
         }
         match batch.origin {
-            Origin::Own => self.held = self.held.saturating_sub(batch.len()),
+            Origin::Own => {
+                self.held = self.held.saturating_sub(batch.len());
+                self.held_bytes = self.held_bytes.saturating_sub(batch.event_bytes());
+            }
             Origin::Replayed => self.replay_batches = self.replay_batches.saturating_sub(1),
         }
     }
