@@ -14,6 +14,8 @@ mod address;
 mod bytes;
 #[path = "hostile/display.rs"]
 mod display;
+#[path = "hostile/proxy.rs"]
+mod proxy;
 #[path = "hostile/timeouts.rs"]
 mod timeouts;
 
