@@ -10,10 +10,14 @@ mod hostile_support;
 
 #[path = "hostile/address.rs"]
 mod address;
+#[path = "hostile/answers.rs"]
+mod answers;
 #[path = "hostile/bytes.rs"]
 mod bytes;
 #[path = "hostile/display.rs"]
 mod display;
+#[path = "hostile/files.rs"]
+mod files;
 #[path = "hostile/proxy.rs"]
 mod proxy;
 #[path = "hostile/timeouts.rs"]

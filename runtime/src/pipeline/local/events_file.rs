@@ -59,12 +59,13 @@ impl EventsFile {
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            self.file = Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?,
-            );
+            let mut options = OpenOptions::new();
+            options.create(true).append(true);
+            // Owner only, like the spool: events name the repository's code paths and tags.
+            // (A file that already exists keeps its mode.)
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            self.file = Some(options.open(&self.path)?);
         }
         let Some(file) = self.file.as_mut() else {
             return Ok(());
