@@ -16,6 +16,8 @@ mod answers;
 mod bytes;
 #[path = "hostile/display.rs"]
 mod display;
+#[path = "hostile/exit_budget.rs"]
+mod exit_budget;
 #[path = "hostile/files.rs"]
 mod files;
 #[path = "hostile/proxy.rs"]

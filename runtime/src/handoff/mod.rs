@@ -200,7 +200,9 @@ pub(crate) fn flush_at_exit() -> FlushReport {
 }
 
 /// The exit hook's flush: only when events are still pending, within what remains of an
-/// exit flush that already ran (else the whole exit timeout).
+/// exit flush that already ran (else the whole exit timeout). An exit flush that used its
+/// whole budget leaves none: the hook then only has what is pending written to the spool,
+/// so the whole exit waits one exit timeout and two spool margins at most.
 pub(crate) fn flush_at_exit_hook() {
     let Some(i) = INSTALLED.get() else { return };
     if !i.producer.pending() {
@@ -210,10 +212,15 @@ pub(crate) fn flush_at_exit_hook() {
         .exit_started
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let timeout = match started.map(|t| t.elapsed()) {
-        Some(spent) if spent < i.exit_timeout => i.exit_timeout - spent,
-        _ => i.exit_timeout,
+    let timeout = match started {
+        Some(t) => i.exit_timeout.saturating_sub(t.elapsed()),
+        None => i.exit_timeout,
     };
+    crate::log!(
+        Debug,
+        "exit hook: flushing what is pending with {} ms of the exit timeout left",
+        timeout.as_millis()
+    );
     i.producer.flush(timeout, true);
 }
 
