@@ -78,3 +78,34 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_temp_spool_dir_others_can_write_to_is_refused() {
+    // No HOME nor XDG_CACHE_HOME: the spool falls back to the temp dir, where another user
+    // may have made `trunk-ci-analytics-<user>` first. Simulated with a world-writable,
+    // non-sticky directory of that name.
+    let tmp = fresh_dir("tmp-fallback");
+    let planted = tmp.join("trunk-ci-analytics-victim");
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = child_command("one_event");
+    cmd.env("TRUNK_API_TOKEN", TOKEN)
+        .env("TRUNK_PUBLIC_API_ADDRESS", "http://127.0.0.1:1")
+        .env("TRUNK_REPO", "acme/widgets")
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env("USER", "victim")
+        .env("TMPDIR", &tmp);
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let written: Vec<_> = walk(&planted)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(
+        written.is_empty(),
+        "spooled into a planted dir: {written:?}"
+    );
+    assert!(stderr.contains("not sticky"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
-use super::spool::write_private;
+use super::private::write_private;
 use crate::clock::wall_ms;
 
 /// How long a read of the marker is trusted.

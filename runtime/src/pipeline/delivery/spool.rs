@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
+use super::private::{check_path, create_private_dir, write_private};
 use crate::clock::wall_ms;
 
 /// A claim or temp file older than this was left by a process that died.
@@ -126,7 +127,7 @@ impl Spool {
             move |error| SpoolError::Io { path, error }
         };
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
-        check_owner(&self.root).map_err(io(&self.root))?;
+        check_path(&self.dir).map_err(io(&self.dir))?;
         self.dir_ready = true;
         Ok(())
     }
@@ -469,41 +470,6 @@ pub(crate) fn partition(api_address: &str, repo: &crate::wire::Repo) -> String {
         .take(60)
         .collect();
     format!("{readable}-{h:016x}")
-}
-
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-}
-
-/// Refuses a spool directory another user owns (a shared temp dir someone prepared).
-fn check_owner(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let owner = fs::metadata(dir)?.uid();
-        let me = crate::sys::user_id();
-        if owner != me {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("it belongs to user id {owner}, not to this user ({me})"),
-            ));
-        }
-    }
-    let _ = dir;
-    Ok(())
-}
-
-pub(crate) fn write_private(path: &Path, body: &[u8]) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(body)
 }
 
 #[cfg(test)]
