@@ -14,6 +14,8 @@ mod address;
 mod answers;
 #[path = "hostile/bytes.rs"]
 mod bytes;
+#[path = "hostile/claims.rs"]
+mod claims;
 #[path = "hostile/display.rs"]
 mod display;
 #[path = "hostile/exit_budget.rs"]

@@ -52,3 +52,23 @@ pub(crate) fn user_id() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
 }
+
+/// Tries to take an exclusive `flock` on `file` without waiting: `Ok(true)` taken,
+/// `Ok(false)` held by another open file (another process, or another handle of this one).
+/// The kernel drops the lock when the last descriptor of the holder closes, which includes
+/// the holder's death: a lock that can be taken says its holder is gone.
+#[cfg(unix)]
+pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock only reads the descriptor number; `file` keeps it open for the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(error)
+    }
+}

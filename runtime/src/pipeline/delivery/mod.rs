@@ -6,6 +6,7 @@
 pub(crate) mod batch;
 pub(crate) mod breaker;
 pub(crate) mod http;
+pub(crate) mod liveness;
 pub(crate) mod private;
 pub(crate) mod retry;
 pub(crate) mod spool;

@@ -10,19 +10,20 @@
 //! - Written atomically: a hidden temp file (mode 0600, in a 0700 directory), then a rename.
 //! - Claimed atomically: a replaying process renames `X.json` to `X.claim-<tag>-<ms>`; of two
 //!   processes racing for a file, exactly one rename succeeds. Delivered claims are deleted,
-//!   failed ones renamed back. A claim older than [`STALE`] belongs to a process that died
-//!   and may be claimed again.
+//!   failed ones renamed back. A claim whose process died ([`liveness`]: a lock the kernel
+//!   drops with the process), or older than [`STALE`], may be claimed again.
 //! - Bounded: past the byte limit (all partitions together) the oldest ready files are evicted
 //!   and their events counted as dropped.
 
 use std::collections::VecDeque;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
+use super::liveness;
 use super::private::{check_path, create_private_dir, write_private};
 use crate::clock::wall_ms;
 
@@ -88,6 +89,9 @@ pub(crate) struct Spool {
     relist_after: Duration,
     /// Ready files, oldest first, known from the last scan or written since.
     evictable: VecDeque<FileInfo>,
+    /// This process's liveness lock, taken at its first claim (`None` before, or if it
+    /// cannot be taken).
+    alive: Option<Option<liveness::Alive>>,
 }
 
 impl Spool {
@@ -106,6 +110,7 @@ impl Spool {
             listed_at: None,
             relist_after: RELIST_EMPTY,
             evictable: VecDeque::new(),
+            alive: None,
         }
     }
 
@@ -228,6 +233,7 @@ impl Spool {
 
     /// Every file of every partition, with stale temp files removed on the way.
     fn scan(&self) -> Vec<FileInfo> {
+        liveness::sweep(&self.root);
         let mut out = Vec::new();
         let Ok(parts) = fs::read_dir(&self.root) else {
             return out;
@@ -316,9 +322,13 @@ impl Spool {
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let kind = Name::parse(&name)?;
-                let stale_claim = kind
+                let aged = kind
                     .claimed_ms
                     .is_some_and(|ms| wall.saturating_sub(ms) > STALE.as_millis() as u64);
+                let stale_claim = aged
+                    || kind
+                        .claimer
+                        .is_some_and(|t| t != self.tag && liveness::is_dead(&self.root, t));
                 (kind.ready || stale_claim).then_some(name)
             })
             .collect();
@@ -331,8 +341,12 @@ impl Spool {
         self.candidates = names.into();
     }
 
-    fn claim(&self, name: &str) -> Option<Claimed> {
+    fn claim(&mut self, name: &str) -> Option<Claimed> {
         let kind = Name::parse(name)?;
+        if self.alive.is_none() {
+            // Before the first claim exists, so no claim of ours ever looks abandoned.
+            self.alive = Some(liveness::hold(&self.root, &self.tag));
+        }
         let stem = kind.stem;
         let claimed = self
             .dir
@@ -384,6 +398,8 @@ struct Name<'a> {
     ready: bool,
     tmp: bool,
     claimed_ms: Option<u64>,
+    /// The tag of the process that claimed it.
+    claimer: Option<&'a str>,
 }
 
 impl<'a> Name<'a> {
@@ -400,13 +416,13 @@ impl<'a> Name<'a> {
         }
         seq.parse::<u64>().ok()?;
         let events = events.parse().ok()?;
-        let (ready, tmp, claimed_ms) = match (hidden, suffix) {
-            (false, "json") => (true, false, None),
-            (true, "json.tmp") => (false, true, None),
+        let (ready, tmp, claimed_ms, claimer) = match (hidden, suffix) {
+            (false, "json") => (true, false, None, None),
+            (true, "json.tmp") => (false, true, None, None),
             (false, claim) => {
                 let rest = claim.strip_prefix("claim-")?;
-                let (_, ms) = rest.rsplit_once('-')?;
-                (false, false, Some(ms.parse().ok()?))
+                let (claimer, ms) = rest.rsplit_once('-')?;
+                (false, false, Some(ms.parse().ok()?), Some(claimer))
             }
             _ => return None,
         };
@@ -417,6 +433,7 @@ impl<'a> Name<'a> {
             ready,
             tmp,
             claimed_ms,
+            claimer,
         })
     }
 }
@@ -504,13 +521,14 @@ mod tests {
                 events: 500,
                 ready: true,
                 tmp: false,
-                claimed_ms: None
+                claimed_ms: None,
+                claimer: None,
             })
         );
         let c = Name::parse("1700000000000-ab12-000001-500.claim-cd34-1700000000123");
         assert_eq!(
-            c.map(|c| (c.ready, c.claimed_ms)),
-            Some((false, Some(1700000000123)))
+            c.map(|c| (c.ready, c.claimed_ms, c.claimer)),
+            Some((false, Some(1700000000123), Some("cd34")))
         );
         assert!(Name::parse(".1700000000000-ab12-000001-5.json.tmp").is_some_and(|n| n.tmp));
         assert!(Name::parse("breaker-0123").is_none());
