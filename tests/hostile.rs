@@ -22,6 +22,8 @@ mod display;
 mod exit_budget;
 #[path = "hostile/files.rs"]
 mod files;
+#[path = "hostile/fork.rs"]
+mod fork;
 #[path = "hostile/proxy.rs"]
 mod proxy;
 #[path = "hostile/timeouts.rs"]

@@ -42,6 +42,7 @@ fn install(config: impl FnOnce() -> Config) -> bool {
         let exit_timeout = config.flush_timeout;
         handoff::install(pipeline::start(config), exit_timeout);
         sys::at_exit(at_exit);
+        sys::at_fork_child(forked_child);
         true
     });
     gate::set(on);
@@ -147,6 +148,14 @@ fn with_truncated(mut report: FlushReport) -> FlushReport {
 /// exit flush that just ran.
 extern "C" fn at_exit() {
     sys::run_at_exit(handoff::flush_at_exit_hook);
+}
+
+/// Runs in the child of a `fork`: the background thread does not exist there, and a lock
+/// another thread held at the fork stays held forever. Analytics is off in the child (until
+/// it execs, which starts afresh): nothing recorded, nothing waited for, no lock taken.
+extern "C" fn forked_child() {
+    gate::set(false);
+    handoff::disown();
 }
 
 /// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,

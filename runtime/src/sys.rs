@@ -72,3 +72,20 @@ pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> 
         Err(error)
     }
 }
+
+/// Registers `handler` to run in the child of every `fork` of this process, once per
+/// process. It runs in the child's only thread before `fork` returns there, so it must do
+/// nothing but async-signal-safe work (atomic stores).
+pub(crate) fn at_fork_child(handler: unsafe extern "C" fn()) {
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        #[cfg(unix)]
+        // SAFETY: `handler` is a plain function valid for the life of the process that only
+        // stores atomics; the prepare and parent hooks are absent.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(handler));
+        }
+        #[cfg(not(unix))]
+        let _ = handler;
+    });
+}

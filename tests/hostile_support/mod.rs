@@ -19,6 +19,7 @@ pub fn child_main() {
         "one_event" => crate::proxy::one_event_child(),
         "exit_overrun" => crate::exit_budget::exit_overrun_child(),
         "replay_and_hang" => crate::claims::replay_and_hang_child(),
+        "fork" => crate::fork::fork_child(),
         "big_tags" => crate::bytes::big_tags_child(),
         "display_err" => crate::display::display_err_child(),
         "huge_timeouts" => crate::timeouts::huge_timeouts_child(),

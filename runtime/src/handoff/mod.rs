@@ -27,7 +27,7 @@ mod chunk;
 pub(crate) mod command;
 
 use std::sync::atomic::{
-    AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
+    AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
 };
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -110,9 +110,10 @@ impl Outbox {
         end: u64,
         returned: Conclusion,
     ) -> Option<bool> {
-        let registered = self.registered(producer);
+        let registered = self.registered(producer)?;
         let pushed = registered.writer.push_top(stack, id, end, returned)?;
-        if pushed.full {
+        // Disowned (a forked child): the full chunk stays, and later pushes drop.
+        if pushed.full && !disowned() {
             let full = registered
                 .writer
                 .replace(&registered.mailbox, &producer.shared.pool);
@@ -129,8 +130,10 @@ impl Outbox {
     }
 
     fn submit_to(&mut self, producer: &Producer, record: Record) {
-        let registered = self.registered(producer);
-        if registered.writer.push(record) {
+        let Some(registered) = self.registered(producer) else {
+            return;
+        };
+        if registered.writer.push(record) && !disowned() {
             let full = registered
                 .writer
                 .replace(&registered.mailbox, &producer.shared.pool);
@@ -138,13 +141,21 @@ impl Outbox {
         }
     }
 
+    /// This thread's registration, made now if needed; `None` in a forked child that has
+    /// none (registering takes a lock another thread may have held at the fork).
     #[inline]
-    fn registered(&mut self, producer: &Producer) -> &mut Registered {
+    fn registered(&mut self, producer: &Producer) -> Option<&mut Registered> {
         let id = Arc::as_ptr(&producer.shared) as usize;
         if self.0.as_ref().is_some_and(|r| r.owner != id) {
             self.0 = None;
         }
-        self.0.get_or_insert_with(|| producer.register(id))
+        if self.0.is_none() {
+            if disowned() {
+                return None;
+            }
+            self.0 = Some(producer.register(id));
+        }
+        self.0.as_mut()
     }
 }
 
@@ -169,6 +180,21 @@ struct Installed {
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
+/// Set in the child of a `fork`: the producer belongs to the parent, whose background
+/// thread the child does not have. Read only on cold paths (registering a thread, handing
+/// a chunk over, flushing), never per event.
+static DISOWNED: AtomicBool = AtomicBool::new(false);
+
+/// Gives up the installed producer in this process (a forked child): hand-offs drop their
+/// records, flushes return at once. Async-signal-safe (one atomic store).
+pub(crate) fn disown() {
+    DISOWNED.store(true, Relaxed);
+}
+
+fn disowned() -> bool {
+    DISOWNED.load(Relaxed)
+}
+
 /// Installs the process's producer; the first call wins. Only `global` calls it.
 pub(crate) fn install(producer: Producer, exit_timeout: Duration) {
     let _ = INSTALLED.set(Installed {
@@ -181,7 +207,7 @@ pub(crate) fn install(producer: Producer, exit_timeout: Duration) {
 /// Waits until every event finished before the call is delivered, spooled or written, at
 /// most `timeout` (plus the time to write the spool).
 pub(crate) fn flush(timeout: Duration) -> FlushReport {
-    match INSTALLED.get() {
+    match INSTALLED.get().filter(|_| !disowned()) {
         Some(i) => i.producer.flush(timeout, false),
         None => FlushReport::default(),
     }
@@ -190,7 +216,7 @@ pub(crate) fn flush(timeout: Duration) -> FlushReport {
 /// Flushes with the exit timeout, replaying the spool too while time remains: the process
 /// is about to end.
 pub(crate) fn flush_at_exit() -> FlushReport {
-    let Some(i) = INSTALLED.get() else {
+    let Some(i) = INSTALLED.get().filter(|_| !disowned()) else {
         return FlushReport::default();
     };
     *i.exit_started
@@ -204,7 +230,9 @@ pub(crate) fn flush_at_exit() -> FlushReport {
 /// whole budget leaves none: the hook then only has what is pending written to the spool,
 /// so the whole exit waits one exit timeout and two spool margins at most.
 pub(crate) fn flush_at_exit_hook() {
-    let Some(i) = INSTALLED.get() else { return };
+    let Some(i) = INSTALLED.get().filter(|_| !disowned()) else {
+        return;
+    };
     if !i.producer.pending() {
         return;
     }
@@ -326,6 +354,9 @@ impl Producer {
 
     /// Sends a thread's records, or drops (and counts) them past the limit.
     fn hand_over(&self, chunk: Arc<Chunk>) {
+        if disowned() {
+            return;
+        }
         let shared = &*self.shared;
         let n = chunk.waiting();
         // Racy by design: a few senders at once may pass the limit by a chunk each.
