@@ -26,6 +26,8 @@ mod files;
 mod fork;
 #[path = "hostile/proxy.rs"]
 mod proxy;
+#[path = "hostile/teardown.rs"]
+mod teardown;
 #[path = "hostile/timeouts.rs"]
 mod timeouts;
 

@@ -63,7 +63,7 @@ impl SyncGuard {
         let start = clock::now();
         let id =
             stack::push_frame(|s| Frame::new_at(s, Meta::Static(site), site.root(), extras, start))
-                .unwrap_or(0);
+                .unwrap_or_else(stack::unrecorded);
         SyncGuard {
             id,
             finished: false,

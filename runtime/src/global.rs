@@ -141,6 +141,7 @@ pub(crate) fn flush_at_exit() -> FlushReport {
 
 fn with_truncated(mut report: FlushReport) -> FlushReport {
     report.truncated += crate::bounds::take_truncated();
+    report.dropped += crate::stack::take_unrecorded();
     report
 }
 

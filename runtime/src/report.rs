@@ -16,7 +16,8 @@ pub struct FlushReport {
     pub delivered: u64,
     /// Written to the spool, to be sent by a later run.
     pub spooled: u64,
-    /// Lost: the memory bound and the spool bound were both exhausted.
+    /// Lost: the memory bound and the spool bound were both exhausted; or a tracked call
+    /// ran where its thread's state was already gone (from a thread-local destructor).
     pub dropped: u64,
     /// Rejected by the API as malformed (each reported on stderr with the reason).
     pub rejected: u64,

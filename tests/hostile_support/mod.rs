@@ -20,6 +20,7 @@ pub fn child_main() {
         "exit_overrun" => crate::exit_budget::exit_overrun_child(),
         "replay_and_hang" => crate::claims::replay_and_hang_child(),
         "fork" => crate::fork::fork_child(),
+        "tls_teardown" => crate::teardown::tls_teardown_child(),
         "big_tags" => crate::bytes::big_tags_child(),
         "display_err" => crate::display::display_err_child(),
         "huge_timeouts" => crate::timeouts::huge_timeouts_child(),
