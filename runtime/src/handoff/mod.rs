@@ -459,8 +459,11 @@ impl Consumer {
     }
 
     /// Takes every recording thread's waiting records; forgets the mailboxes of threads
-    /// that exited once they are empty.
+    /// that exited once they are empty. The records are handed to `f` only after the locks
+    /// are released: `f` may write to stderr (a sink's error), which blocks while the pipe
+    /// is full, and recording threads take these locks to start their next chunk.
     fn collect(&self, f: &mut impl FnMut(Msg)) -> usize {
+        let mut taken_all: Vec<Record> = Vec::new();
         let mut locals = self
             .shared
             .locals
@@ -481,12 +484,14 @@ impl Consumer {
                     // sees them nowhere.
                     let n = taken.len();
                     self.shared.transit.fetch_add(n, Relaxed);
-                    taken.for_each(|r| f(Msg::Record(r)));
+                    taken_all.extend(taken);
                     n
                 })
                 .unwrap_or(0);
             alive
         });
+        drop(locals);
+        taken_all.into_iter().for_each(|r| f(Msg::Record(r)));
         n
     }
 
