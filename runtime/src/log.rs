@@ -92,18 +92,6 @@ fn printable(line: String) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn control_characters_are_replaced() {
-        let forged = "bad\x1b[31m red\r\ntrunk-ci-analytics: info: forged\x07\u{9b}".to_owned();
-        let clean = super::printable(forged);
-        assert!(!clean.chars().any(char::is_control), "{clean:?}");
-        assert_eq!(clean.lines().count(), 1);
-        assert_eq!(super::printable("plain é".into()), "plain é");
-    }
-}
-
 /// Logs at a level: `log!(Warn, "...", args)`.
 #[macro_export]
 #[doc(hidden)]
@@ -130,4 +118,16 @@ macro_rules! log_once {
 #[doc(hidden)]
 macro_rules! warn_once {
     ($($arg:tt)+) => { $crate::log_once!(Warn, $($arg)+) };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_replaced() {
+        let forged = "bad\x1b[31m red\r\ntrunk-ci-analytics: info: forged\x07\u{9b}".to_owned();
+        let clean = super::printable(forged);
+        assert!(!clean.chars().any(char::is_control), "{clean:?}");
+        assert_eq!(clean.lines().count(), 1);
+        assert_eq!(super::printable("plain é".into()), "plain é");
+    }
 }

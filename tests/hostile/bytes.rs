@@ -8,9 +8,9 @@ use crate::hostile_support::{child_command, field, run};
 
 const MARKER: &str = "…[truncated]";
 
-#[track_event(tags(big = huge.as_str()))]
-fn tagged_by_macro(huge: &String) {
-    trunk_ci_analytics::tag("by_call", huge.clone());
+#[track_event(tags(big = huge))]
+fn tagged_by_macro(huge: &str) {
+    trunk_ci_analytics::tag("by_call", huge.to_owned());
 }
 
 #[test]
