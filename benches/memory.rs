@@ -8,7 +8,8 @@
 //!
 //! Each row is a fresh process (this binary re-run), so its peak (`VmHWM`) is its own.
 //! The first row records nothing: the runtime's fixed cost (background thread, tokio,
-//! HTTP client). Linux only (reads `/proc/self/status`).
+//! HTTP client). The last row's events each carry a 64 KiB tag value: what the byte bounds
+//! are for. Linux only (reads `/proc/self/status`).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark that cannot run has nothing to say
 
@@ -19,6 +20,8 @@ use trunk_ci_analytics::{Conclusion, EventBuilder, track_event};
 use trunk_ci_analytics_testserver::{Fault, TestServer};
 
 const CHILD: &str = "TCA_MEMORY_BENCH_EVENTS";
+/// Bytes of the tag value each event of the child carries (none when unset).
+const TAG_BYTES: &str = "TCA_MEMORY_BENCH_TAG_BYTES";
 
 fn main() {
     if let Ok(n) = std::env::var(CHILD) {
@@ -34,15 +37,22 @@ fn main() {
         .expect("server");
     server.set_persistent(Some(Fault::Stall(Duration::from_secs(600))));
     println!(
-        "{:>12} {:>14} {:>14} {:>10}",
-        "events", "peak RSS MiB", "after exit", "seconds"
+        "{:>12} {:>10} {:>14} {:>14} {:>10}",
+        "events", "tag bytes", "peak RSS MiB", "after exit", "seconds"
     );
-    for events in [0u64, 10_000, 100_000, 1_000_000, 4_000_000] {
+    let only_tagged = std::env::var_os("TCA_MEMORY_BENCH_TAGGED_ONLY").is_some();
+    let plain = [0u64, 10_000, 100_000, 1_000_000, 4_000_000].map(|n| (n, 0usize));
+    let rows = plain
+        .into_iter()
+        .filter(|_| !only_tagged)
+        .chain([(50_000, 64 * 1024)]);
+    for (events, tag_bytes) in rows {
         let spool =
             std::env::temp_dir().join(format!("trunk-mem-bench-{}-{events}", std::process::id()));
         let start = Instant::now();
         let out = Command::new(std::env::current_exe().expect("exe"))
             .env(CHILD, events.to_string())
+            .env(TAG_BYTES, tag_bytes.to_string())
             .env("TRUNK_API_TOKEN", server.token())
             .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
             .env("TRUNK_REPO", "trunk-io/memory-bench")
@@ -59,7 +69,7 @@ fn main() {
                 .unwrap_or(f64::NAN)
         };
         println!(
-            "{events:>12} {:>14.1} {:>14.1} {:>10.2}",
+            "{events:>12} {tag_bytes:>10} {:>14.1} {:>14.1} {:>10.2}",
             field("recorded "),
             field("exited "),
             start.elapsed().as_secs_f64()
@@ -74,6 +84,12 @@ fn step(i: u64) -> u64 {
     std::hint::black_box(i)
 }
 
+#[track_event(tags(value = value))]
+#[inline(never)]
+fn tagged_step(i: u64, value: &str) -> u64 {
+    std::hint::black_box(i)
+}
+
 /// Records `events` events from two threads, then reports its peak RSS (KiB) before and
 /// after the exit flush.
 fn child(events: u64) {
@@ -82,11 +98,22 @@ fn child(events: u64) {
     EventBuilder::new("memory-bench")
         .start()
         .finish(Conclusion::Success);
+    let tag_bytes: usize = std::env::var(TAG_BYTES)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let threads: Vec<_> = (0..2)
         .map(|_| {
             std::thread::spawn(move || {
+                // Each event its own value, as a program formatting a log or a command line.
+                let mut value = "v".repeat(tag_bytes);
                 (0..events / 2).for_each(|i| {
-                    step(i);
+                    if tag_bytes == 0 {
+                        step(i);
+                    } else {
+                        value.replace_range(..1, if i % 2 == 0 { "a" } else { "b" });
+                        tagged_step(i, &value);
+                    }
                 })
             })
         })

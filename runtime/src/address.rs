@@ -1,76 +1,202 @@
 //! Which API addresses the token may be sent to.
+//!
+//! Judged with the parser that sends ([`reqwest::Url`]), on the URL as it normalised it
+//! (tabs and newlines dropped, `\` read as `/`, numeric IPv4 forms made dotted), and the
+//! normalised text is what the client is later given: no second parser can disagree with
+//! the first about the host.
 
-/// Accepts https URLs, and plain http only to a loopback host (for tests). Returns the URL
-/// without a trailing slash.
+use std::net::IpAddr;
+
+use reqwest::Url;
+
+/// Accepts https URLs, and plain http only to a loopback host (for tests). Refuses user
+/// info, queries and fragments, which have no place in a base address and only serve to
+/// disguise the host. Returns the normalised URL without a trailing slash.
 pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
-    let url = url.trim().trim_end_matches('/');
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("`{url}` is not a URL (expected https://host)"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host_of(authority);
-    if host.is_empty() {
-        return Err(format!("`{url}` has no host"));
+    let shown = url.trim();
+    let parsed = Url::parse(shown)
+        .map_err(|e| format!("`{shown}` is not a URL ({e}; expected https://host)"))?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| format!("`{shown}` has no host"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "`{shown}` holds user info before the host; give the address alone"
+        ));
     }
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(url.to_owned()),
-        "http" if is_loopback(host) => Ok(url.to_owned()),
-        "http" => Err(format!(
-            "`{url}` is plain http to a non-loopback host; the token is only sent over https"
-        )),
-        other => Err(format!(
-            "`{url}` has unsupported scheme `{other}` (expected https)"
-        )),
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "`{shown}` has a query or fragment; give the base address alone"
+        ));
     }
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(format!(
+                "`{shown}` is plain http to a non-loopback host (`{host}`); the token is only \
+                 sent over https"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "`{shown}` has unsupported scheme `{other}` (expected https)"
+            ));
+        }
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
-fn host_of(authority: &str) -> &str {
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(rest) = authority.strip_prefix('[') {
-        // An IPv6 literal; without its closing bracket there is no host.
-        return rest.split_once(']').map_or("", |(host, _)| host);
-    }
-    authority.split(':').next().unwrap_or_default()
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+/// Whether `host` (as [`Url::host_str`] gives it) is a loopback address, or the exact name
+/// `localhost`, which the client pins to 127.0.0.1 rather than asking a resolver.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host == "localhost" || literal.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Accepts an OTLP endpoint: http or https with a host (plain http is common for a collector
-/// on the same machine or in the same cluster). Returns the URL without a trailing slash.
+/// on the same machine or in the same cluster). Judged by the parser that sends, like the
+/// API address. Returns the normalised URL without a trailing slash.
 pub(crate) fn check_otlp_endpoint(url: &str) -> Result<String, String> {
-    let url = url.trim().trim_end_matches('/');
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("`{url}` is not a URL (expected http://host:4318)"))?;
-    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+    let shown = url.trim();
+    let parsed = Url::parse(shown)
+        .map_err(|e| format!("`{shown}` is not a URL ({e}; expected http://host:4318)"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
-            "`{url}` has unsupported scheme `{scheme}` (expected http or https)"
+            "`{shown}` has unsupported scheme `{}` (expected http or https)",
+            parsed.scheme()
         ));
     }
-    if host_of(rest.split(['/', '?', '#']).next().unwrap_or_default()).is_empty() {
-        return Err(format!("`{url}` has no host"));
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` has no host"));
     }
-    Ok(url.to_owned())
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// Whether `url` is plain http to a host other than loopback: what is sent there can be read
 /// on the way.
 pub(crate) fn is_cleartext_remote(url: &str) -> bool {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let host = host_of(rest.split(['/', '?', '#']).next().unwrap_or_default());
-    scheme.eq_ignore_ascii_case("http") && !is_loopback(host)
+    Url::parse(url).is_ok_and(|u| u.scheme() == "http" && !u.host_str().is_some_and(is_loopback))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{check_api_address, check_otlp_endpoint, is_cleartext_remote};
+
+    /// What the sending client would connect to for `url`, by the same parser.
+    fn host_sent_to(url: &str) -> Option<String> {
+        reqwest::Url::parse(url).ok()?.host_str().map(str::to_owned)
+    }
+
+    #[test]
+    fn backslashes_and_user_info_cannot_hide_the_real_host() {
+        for bad in [
+            r"http://192.0.2.2:18787\@127.0.0.1",
+            r"http://192.0.2.2:18787\\@127.0.0.1",
+            r"http://192.0.2.2\@localhost/",
+            "http://user@127.0.0.1",
+            "http://127.0.0.1@192.0.2.2",
+            "http://127.0.0.1:80@192.0.2.2",
+            "https://user:secret@api.trunk.io",
+        ] {
+            assert!(check_api_address(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn whitespace_is_judged_as_the_client_sees_it() {
+        // The URL parser drops tabs and newlines anywhere: judged after that.
+        assert_eq!(
+            check_api_address("http://12\t7.0.0.1:8080").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            check_api_address(" https://api.trunk.io/ \n").as_deref(),
+            Ok("https://api.trunk.io")
+        );
+        for bad in [
+            "http://192.0.2.2\t@127.0.0.1",
+            "http://192.0.2.2\n@localhost",
+            "http://127.0.0.1 .example.com",
+            "http://127.0.0.1\u{a0}@192.0.2.2",
+        ] {
+            assert!(check_api_address(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn ipv6_literals() {
+        assert_eq!(
+            check_api_address("http://[::1]:8080/").as_deref(),
+            Ok("http://[::1]:8080")
+        );
+        assert_eq!(
+            check_api_address("http://[0:0:0:0:0:0:0:1]").as_deref(),
+            Ok("http://[::1]")
+        );
+        for bad in [
+            "http://[::1",
+            "http://[2001:db8::1]",
+            "http://[::ffff:192.0.2.2]",
+            "http://[::1]@192.0.2.2",
+        ] {
+            assert!(check_api_address(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn numeric_ipv4_forms_are_normalised_then_judged() {
+        for (form, normal) in [
+            ("http://2130706433/", "http://127.0.0.1"),
+            ("http://0x7f.1/", "http://127.0.0.1"),
+            ("http://0177.0.0.1:9", "http://127.0.0.1:9"),
+            ("http://127.1", "http://127.0.0.1"),
+        ] {
+            assert_eq!(check_api_address(form).as_deref(), Ok(normal), "{form}");
+        }
+        // 192.0.2.2 in decimal and hex.
+        for bad in ["http://3221225986/", "http://0xc0.0.2.2"] {
+            assert!(check_api_address(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn only_the_exact_name_localhost_counts() {
+        assert_eq!(
+            check_api_address("HTTP://LOCALHOST:1").as_deref(),
+            Ok("http://localhost:1")
+        );
+        for bad in [
+            "http://localhost.",
+            "http://localhost.evil.com",
+            "http://evil.com#@localhost",
+            "http://evil.com?@localhost",
+        ] {
+            assert!(check_api_address(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn what_is_accepted_is_what_the_client_sends_to() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "http://localhost/base/",
+            "https://api.trunk.io",
+            "https://API.Trunk.io./x",
+        ] {
+            let checked = check_api_address(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            // Parsing the accepted string again gives the same string: nothing left for a
+            // second parse to reinterpret.
+            let again = check_api_address(&checked).unwrap_or_else(|e| panic!("{checked}: {e}"));
+            assert_eq!(again, checked);
+            assert_eq!(host_sent_to(&checked), host_sent_to(ok), "{ok}");
+        }
+    }
 
     #[test]
     fn otlp_endpoints_may_be_plain_http_anywhere() {

@@ -14,7 +14,7 @@
 use std::cell::Cell;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Anchor {
     instant: Instant,
@@ -131,6 +131,15 @@ pub(crate) fn wall_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// `now + wait`, saturated: a wait too long for the platform's `Instant` (`Duration::MAX`,
+/// what a caller means by "forever") becomes one that never comes in practice, never a panic.
+pub(crate) fn deadline_after(now: Instant, wait: Duration) -> Instant {
+    const FOREVER: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(FOREVER))
+        .unwrap_or(now)
+}
+
 /// Nanoseconds between two [`now`] readings.
 pub(crate) fn elapsed_ns(start: u64, end: u64) -> f64 {
     (since_anchor_ns(end) - since_anchor_ns(start)).max(0.0)
@@ -161,5 +170,15 @@ mod tests {
         let ms = epoch_ms(b);
         assert!(ms.abs_diff(wall_ms) < 5_000, "{ms} vs {wall_ms}");
         assert!(epoch_ms(a) <= ms);
+    }
+
+    #[test]
+    fn deadlines_saturate() {
+        let now = Instant::now();
+        assert!(deadline_after(now, Duration::MAX) > now + Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
     }
 }

@@ -18,7 +18,16 @@ impl Config {
     /// println!("uploading: {}", config.has_token());
     /// ```
     pub fn from_env() -> Self {
-        let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
+        let (mut config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
+        // Paths may hold bytes that are not UTF-8, which `var` refuses: taken as they are.
+        for (name, slot) in [
+            ("TRUNK_EVENTS_FILE", &mut config.events_file),
+            ("TRUNK_SPOOL_DIR", &mut config.spool_dir),
+        ] {
+            if let Err(std::env::VarError::NotUnicode(path)) = std::env::var(name) {
+                *slot = Some(PathBuf::from(path));
+            }
+        }
         crate::log::set_level(config.log_level);
         for w in warnings {
             crate::log!(Warn, "{w}");

@@ -63,7 +63,7 @@ impl SyncGuard {
         let start = clock::now();
         let id =
             stack::push_frame(|s| Frame::new_at(s, Meta::Static(site), site.root(), extras, start))
-                .unwrap_or(0);
+                .unwrap_or_else(stack::unrecorded);
         SyncGuard {
             id,
             finished: false,
@@ -189,7 +189,7 @@ pub fn tag(key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
         return;
     }
     let (key, value) = (key.into(), value.into());
-    with_current(|f| f.extras_mut().tags.push((key, value)));
+    with_current(|f| f.extras_mut().push_tag(key, value));
 }
 
 /// Adds a metric to the innermost event running on this thread (see [`tag`]). Any number

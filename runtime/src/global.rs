@@ -42,6 +42,7 @@ fn install(config: impl FnOnce() -> Config) -> bool {
         let exit_timeout = config.flush_timeout;
         handoff::install(pipeline::start(config), exit_timeout);
         sys::at_exit(at_exit);
+        sys::at_fork_child(forked_child);
         true
     });
     gate::set(on);
@@ -130,7 +131,7 @@ impl Drop for InitGuard {
 /// assert_eq!(report.dropped, 0);
 /// ```
 pub fn flush(timeout: Duration) -> FlushReport {
-    handoff::flush(timeout)
+    with_truncated(handoff::flush(timeout))
 }
 
 /// Sends what waits in the spool now, and this process's pending events: replays the spool
@@ -163,13 +164,27 @@ pub fn flush_spool(timeout: Duration) -> FlushReport {
 
 /// Flushes with the configured exit timeout (`flush` argument, `fn main`, `exit`).
 pub(crate) fn flush_at_exit() -> FlushReport {
-    handoff::flush_at_exit()
+    with_truncated(handoff::flush_at_exit())
+}
+
+fn with_truncated(mut report: FlushReport) -> FlushReport {
+    report.truncated += crate::bounds::take_truncated();
+    report.dropped += crate::stack::take_unrecorded();
+    report
 }
 
 /// Runs at a normal process exit: flushes what is still pending, within what remains of an
 /// exit flush that just ran.
 extern "C" fn at_exit() {
     sys::run_at_exit(handoff::flush_at_exit_hook);
+}
+
+/// Runs in the child of a `fork`: the background thread does not exist there, and a lock
+/// another thread held at the fork stays held forever. Analytics is off in the child (until
+/// it execs, which starts afresh): nothing recorded, nothing waited for, no lock taken.
+extern "C" fn forked_child() {
+    gate::set(false);
+    handoff::disown();
 }
 
 /// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,

@@ -15,6 +15,7 @@
 #[doc(hidden)]
 pub mod log;
 mod address;
+mod bounds;
 mod clock;
 mod conclusion;
 pub mod detect;

@@ -75,8 +75,21 @@ pub fn emit(level: LogLevel, args: std::fmt::Arguments<'_>) {
         LogLevel::Debug => "debug",
     };
     // One write per line so concurrent processes sharing a terminal do not interleave.
-    let line = format!("trunk-ci-analytics: {label}: {args}\n");
+    let mut line = printable(format!("trunk-ci-analytics: {label}: {args}"));
+    line.push('\n');
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+}
+
+/// `line` with every control character replaced. Messages quote what servers answer and
+/// what the environment holds: no terminal escape, carriage return or newline that forges a
+/// line gets through to the terminal or the CI log.
+fn printable(line: String) -> String {
+    if !line.chars().any(char::is_control) {
+        return line;
+    }
+    line.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Logs at a level: `log!(Warn, "...", args)`.
@@ -105,4 +118,16 @@ macro_rules! log_once {
 #[doc(hidden)]
 macro_rules! warn_once {
     ($($arg:tt)+) => { $crate::log_once!(Warn, $($arg)+) };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_replaced() {
+        let forged = "bad\x1b[31m red\r\ntrunk-ci-analytics: info: forged\x07\u{9b}".to_owned();
+        let clean = super::printable(forged);
+        assert!(!clean.chars().any(char::is_control), "{clean:?}");
+        assert_eq!(clean.lines().count(), 1);
+        assert_eq!(super::printable("plain é".into()), "plain é");
+    }
 }

@@ -153,7 +153,7 @@ impl EventBuilder {
     /// # let _ = builder;
     /// ```
     pub fn tag(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) -> Self {
-        self.extras.tags.push((key.into(), value.into()));
+        self.extras.push_tag(key.into(), value.into());
         self
     }
 
@@ -182,7 +182,9 @@ impl EventBuilder {
         key: impl Into<Cow<'static, str>>,
         value: impl Into<TagValue>,
     ) -> Self {
-        self.sequence_tags.push((key.into(), value.into()));
+        if let Some(value) = crate::bounds::bounded(value.into(), usize::MAX) {
+            self.sequence_tags.push((key.into(), value));
+        }
         self
     }
 
@@ -285,7 +287,7 @@ impl ManualEvent {
     /// ```
     pub fn tag(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<TagValue>) {
         if let Some(f) = self.frame.as_mut() {
-            f.extras_mut().tags.push((key.into(), value.into()));
+            f.extras_mut().push_tag(key.into(), value.into());
         }
     }
 

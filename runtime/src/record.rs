@@ -88,10 +88,11 @@ impl Frame {
     /// tag, and apart for sinks that have a place for an error (a span's status message).
     pub(crate) fn set_error(&mut self, text: Box<str>) {
         let extras = self.extras_mut();
-        extras.tags.push((
+        // Through the byte bounds, like every tag.
+        extras.push_tag(
             Cow::Borrowed(ERROR_TAG),
             TagValue::Str(String::from(&*text)),
-        ));
+        );
         extras.error = Some(text);
     }
 

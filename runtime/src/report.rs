@@ -21,7 +21,8 @@ pub struct FlushReport {
     pub delivered: u64,
     /// Written to the spool, to be sent by a later run.
     pub spooled: u64,
-    /// Lost: the memory bound and the spool bound were both exhausted.
+    /// Lost: the memory bound and the spool bound were both exhausted; or a tracked call
+    /// ran where its thread's state was already gone (from a thread-local destructor).
     pub dropped: u64,
     /// Rejected by the API as malformed (each reported on stderr with the reason).
     pub rejected: u64,
@@ -36,6 +37,9 @@ pub struct FlushReport {
     /// Each remote sink's share of the counts above (`trackEvents`, `otlp`), in the order the
     /// sinks answered; empty when no remote sink is configured.
     pub per_sink: Vec<(&'static str, FlushReport)>,
+    /// Tag values cut to their byte bound, or left out of an event that had no room left
+    /// (the events themselves were kept).
+    pub truncated: u64,
 }
 
 impl FlushReport {
@@ -66,6 +70,7 @@ impl FlushReport {
         if self.upload_stopped.is_none() {
             self.upload_stopped.clone_from(&other.upload_stopped);
         }
+        self.truncated += other.truncated;
     }
 }
 
@@ -78,6 +83,9 @@ impl std::fmt::Display for FlushReport {
         )?;
         if self.replayed > 0 {
             write!(f, ", {} replayed from the spool", self.replayed)?;
+        }
+        if self.truncated > 0 {
+            write!(f, ", {} tag values truncated", self.truncated)?;
         }
         if self.timed_out {
             f.write_str(" (timed out)")?;

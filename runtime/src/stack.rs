@@ -3,6 +3,7 @@
 //! one, not two.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::Conclusion;
 use crate::handoff::{self, Outbox};
@@ -21,6 +22,23 @@ thread_local! {
             outbox: Outbox::new(),
         })
     };
+}
+
+/// Tracked calls that found this thread's state gone (they run from a thread-local
+/// destructor, after the stack was torn down) and so were not recorded.
+static UNRECORDED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a tracked call that could not be recorded; its event id is 0 (none).
+#[cold]
+#[inline(never)]
+pub(crate) fn unrecorded() -> u64 {
+    UNRECORDED.fetch_add(1, Relaxed);
+    0
+}
+
+/// Tracked calls not recorded since the last call.
+pub(crate) fn take_unrecorded() -> u64 {
+    UNRECORDED.swap(0, Relaxed)
 }
 
 /// Runs `f` on this thread's state. Not reentrant: `f` must not call back into it.

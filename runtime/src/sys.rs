@@ -72,3 +72,40 @@ pub(crate) fn thread_id() -> u64 {
         ID.with(|id| *id)
     }
 }
+
+/// Tries to take an exclusive `flock` on `file` without waiting: `Ok(true)` taken,
+/// `Ok(false)` held by another open file (another process, or another handle of this one).
+/// The kernel drops the lock when the last descriptor of the holder closes, which includes
+/// the holder's death: a lock that can be taken says its holder is gone.
+#[cfg(unix)]
+pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock only reads the descriptor number; `file` keeps it open for the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(error)
+    }
+}
+
+/// Registers `handler` to run in the child of every `fork` of this process, once per
+/// process. It runs in the child's only thread before `fork` returns there, so it must do
+/// nothing but async-signal-safe work (atomic stores).
+pub(crate) fn at_fork_child(handler: unsafe extern "C" fn()) {
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        #[cfg(unix)]
+        // SAFETY: `handler` is a plain function valid for the life of the process that only
+        // stores atomics; the prepare and parent hooks are absent.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(handler));
+        }
+        #[cfg(not(unix))]
+        let _ = handler;
+    });
+}

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::bounds;
 use crate::wire::TagValue;
 
 /// A number usable as a metric value ([`metric`](crate::metric), `metrics(k = expr)`,
@@ -61,6 +62,15 @@ pub struct Extras {
     /// The bounded `Display` of the `Err` a `#[track_event(err)]` function returned (also
     /// in `tags` as `error.message`): the OpenTelemetry span's status message.
     pub(crate) error: Option<Box<str>>,
+    /// String bytes of the tag values, within [`bounds::MAX_EVENT_TAG_BYTES`] and counted
+    /// in the process's live tag bytes until this set is dropped.
+    bytes: usize,
+}
+
+impl Drop for Extras {
+    fn drop(&mut self) {
+        bounds::live_sub(self.bytes);
+    }
 }
 
 impl Extras {
@@ -69,9 +79,11 @@ impl Extras {
         Extras::default()
     }
 
-    /// Adds an event tag.
-    pub fn tag(mut self, key: &'static str, value: TagValue) -> Self {
-        self.tags.push((Cow::Borrowed(key), value));
+    /// Adds an event tag; `None` (a value that could not be formatted) adds nothing.
+    pub fn tag(mut self, key: &'static str, value: impl Into<Option<TagValue>>) -> Self {
+        if let Some(value) = value.into() {
+            self.push_tag(Cow::Borrowed(key), value);
+        }
         self
     }
 
@@ -81,10 +93,35 @@ impl Extras {
         self
     }
 
-    /// Adds a sequence tag.
-    pub fn sequence_tag(mut self, key: &'static str, value: TagValue) -> Self {
-        self.sequence_tags.push((Cow::Borrowed(key), value));
+    /// Adds a sequence tag; `None` adds nothing.
+    pub fn sequence_tag(mut self, key: &'static str, value: impl Into<Option<TagValue>>) -> Self {
+        if let Some(value) = value.into() {
+            if let Some(value) = self.bounded(value) {
+                self.sequence_tags.push((Cow::Borrowed(key), value));
+            }
+        }
         self
+    }
+
+    /// Adds an event tag within the byte bounds.
+    pub(crate) fn push_tag(&mut self, key: Cow<'static, str>, value: TagValue) {
+        if let Some(value) = self.bounded(value) {
+            self.tags.push((key, value));
+        }
+    }
+
+    /// `value` cut to the room left in this event, its bytes counted; `None` (counted) when
+    /// no room is left.
+    fn bounded(&mut self, value: TagValue) -> Option<TagValue> {
+        let room = bounds::MAX_EVENT_TAG_BYTES.saturating_sub(self.bytes);
+        let Some(value) = bounds::bounded(value, room) else {
+            bounds::count_left_out();
+            return None;
+        };
+        let n = bounds::bytes_of(&value);
+        self.bytes += n;
+        bounds::live_add(n);
+        Some(value)
     }
 
     /// Boxes the set, as the guard takes it.
@@ -132,14 +169,52 @@ impl<T: TagNumber + ?Sized> ViaNumber for TagProbe<'_, T> {
     }
 }
 
+/// `None` when the value's `Display` returns an error (which `to_string` would turn into a
+/// panic at the tracked function's entry): the tag is dropped, with one warning.
 #[doc(hidden)]
 pub trait ViaDisplay {
-    fn __trunk_tag_value(&self) -> TagValue;
+    fn __trunk_tag_value(&self) -> Option<TagValue>;
 }
 
 impl<T: std::fmt::Display + ?Sized> ViaDisplay for &TagProbe<'_, T> {
-    fn __trunk_tag_value(&self) -> TagValue {
-        TagValue::Str(self.0.to_string())
+    fn __trunk_tag_value(&self) -> Option<TagValue> {
+        let mut text = Capped(String::new());
+        let result = std::fmt::Write::write_fmt(&mut text, format_args!("{}", self.0));
+        // Past the cap our writer stops the formatting: that error is ours, not a failure.
+        if result.is_err() && !text.is_full() {
+            crate::warn_once!(
+                "a tag value's `Display` implementation returned an error; that tag is left out"
+            );
+            return None;
+        }
+        Some(TagValue::Str(text.0))
+    }
+}
+
+/// A string that takes one byte more than a tag value may hold, then refuses: a huge
+/// `Display` output is never built in full, and the extra byte tells the bound to cut it.
+struct Capped(String);
+
+impl Capped {
+    fn is_full(&self) -> bool {
+        self.0.len() > bounds::MAX_TAG_VALUE_BYTES
+    }
+}
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = (bounds::MAX_TAG_VALUE_BYTES + 1).saturating_sub(self.0.len());
+        if s.len() <= room {
+            self.0.push_str(s);
+            return Ok(());
+        }
+        // Whole characters only, then at least one byte past the bound.
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end += 1;
+        }
+        self.0.push_str(&s[..end]);
+        Err(std::fmt::Error)
     }
 }
 
@@ -164,13 +239,28 @@ mod tests {
         );
         assert_eq!(
             (&TagProbe(&"main")).__trunk_tag_value(),
-            TagValue::Str("main".into())
+            Some(TagValue::Str("main".into()))
         );
         let path = std::path::Path::new("/x");
         assert_eq!(
             (&TagProbe(&path.display())).__trunk_tag_value(),
-            TagValue::Str("/x".into())
+            Some(TagValue::Str("/x".into()))
         );
+    }
+
+    struct Failing;
+
+    impl std::fmt::Display for Failing {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+
+    #[test]
+    fn a_failing_display_gives_no_value() {
+        assert_eq!((&TagProbe(&Failing)).__trunk_tag_value(), None);
+        let extras = Extras::new().tag("bad", None).tag("good", TagValue::Int(1));
+        assert_eq!(extras.tags.len(), 1);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) mod command;
 mod names;
 
 use std::sync::atomic::{
-    AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
+    AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
 };
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -112,9 +112,10 @@ impl Outbox {
         end: u64,
         returned: Conclusion,
     ) -> Option<bool> {
-        let registered = self.registered(producer);
+        let registered = self.registered(producer)?;
         let pushed = registered.writer.push_top(stack, id, end, returned)?;
-        if pushed.full {
+        // Disowned (a forked child): the full chunk stays, and later pushes drop.
+        if pushed.full && !disowned() {
             let full = registered
                 .writer
                 .replace(&registered.mailbox, &producer.shared.pool);
@@ -131,8 +132,10 @@ impl Outbox {
     }
 
     fn submit_to(&mut self, producer: &Producer, record: Record) {
-        let registered = self.registered(producer);
-        if registered.writer.push(record) {
+        let Some(registered) = self.registered(producer) else {
+            return;
+        };
+        if registered.writer.push(record) && !disowned() {
             let full = registered
                 .writer
                 .replace(&registered.mailbox, &producer.shared.pool);
@@ -140,13 +143,21 @@ impl Outbox {
         }
     }
 
+    /// This thread's registration, made now if needed; `None` in a forked child that has
+    /// none (registering takes a lock another thread may have held at the fork).
     #[inline]
-    fn registered(&mut self, producer: &Producer) -> &mut Registered {
+    fn registered(&mut self, producer: &Producer) -> Option<&mut Registered> {
         let id = Arc::as_ptr(&producer.shared) as usize;
         if self.0.as_ref().is_some_and(|r| r.owner != id) {
             self.0 = None;
         }
-        self.0.get_or_insert_with(|| producer.register(id))
+        if self.0.is_none() {
+            if disowned() {
+                return None;
+            }
+            self.0 = Some(producer.register(id));
+        }
+        self.0.as_mut()
     }
 }
 
@@ -171,6 +182,21 @@ struct Installed {
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
+/// Set in the child of a `fork`: the producer belongs to the parent, whose background
+/// thread the child does not have. Read only on cold paths (registering a thread, handing
+/// a chunk over, flushing), never per event.
+static DISOWNED: AtomicBool = AtomicBool::new(false);
+
+/// Gives up the installed producer in this process (a forked child): hand-offs drop their
+/// records, flushes return at once. Async-signal-safe (one atomic store).
+pub(crate) fn disown() {
+    DISOWNED.store(true, Relaxed);
+}
+
+fn disowned() -> bool {
+    DISOWNED.load(Relaxed)
+}
+
 /// Installs the process's producer; the first call wins. Only `global` calls it.
 pub(crate) fn install(producer: Producer, exit_timeout: Duration) {
     let _ = INSTALLED.set(Installed {
@@ -183,7 +209,7 @@ pub(crate) fn install(producer: Producer, exit_timeout: Duration) {
 /// Waits until every event finished before the call is delivered, spooled or written, at
 /// most `timeout` (plus the time to write the spool).
 pub(crate) fn flush(timeout: Duration) -> FlushReport {
-    match INSTALLED.get() {
+    match INSTALLED.get().filter(|_| !disowned()) {
         Some(i) => i.producer.flush(timeout, false),
         None => FlushReport::default(),
     }
@@ -200,7 +226,7 @@ pub(crate) fn flush_spool(timeout: Duration) -> FlushReport {
 /// Flushes with the exit timeout, replaying the spool too while time remains: the process
 /// is about to end.
 pub(crate) fn flush_at_exit() -> FlushReport {
-    let Some(i) = INSTALLED.get() else {
+    let Some(i) = INSTALLED.get().filter(|_| !disowned()) else {
         return FlushReport::default();
     };
     *i.exit_started
@@ -210,9 +236,13 @@ pub(crate) fn flush_at_exit() -> FlushReport {
 }
 
 /// The exit hook's flush: only when events are still pending, within what remains of an
-/// exit flush that already ran (else the whole exit timeout).
+/// exit flush that already ran (else the whole exit timeout). An exit flush that used its
+/// whole budget leaves none: the hook then only has what is pending written to the spool,
+/// so the whole exit waits one exit timeout and two spool margins at most.
 pub(crate) fn flush_at_exit_hook() {
-    let Some(i) = INSTALLED.get() else { return };
+    let Some(i) = INSTALLED.get().filter(|_| !disowned()) else {
+        return;
+    };
     if !i.producer.pending() {
         return;
     }
@@ -220,10 +250,15 @@ pub(crate) fn flush_at_exit_hook() {
         .exit_started
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let timeout = match started.map(|t| t.elapsed()) {
-        Some(spent) if spent < i.exit_timeout => i.exit_timeout - spent,
-        _ => i.exit_timeout,
+    let timeout = match started {
+        Some(t) => i.exit_timeout.saturating_sub(t.elapsed()),
+        None => i.exit_timeout,
     };
+    crate::log!(
+        Debug,
+        "exit hook: flushing what is pending with {} ms of the exit timeout left",
+        timeout.as_millis()
+    );
     i.producer.flush(timeout, true);
 }
 
@@ -334,10 +369,13 @@ impl Producer {
 
     /// Sends a thread's records, or drops (and counts) them past the limit.
     fn hand_over(&self, chunk: Arc<Chunk>) {
+        if disowned() {
+            return;
+        }
         let shared = &*self.shared;
         let n = chunk.waiting();
         // Racy by design: a few senders at once may pass the limit by a chunk each.
-        if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) {
+        if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) || crate::bounds::live_over() {
             shared.refused.fetch_add(n as u64, Relaxed);
             return;
         }
@@ -359,7 +397,7 @@ impl Producer {
     fn flush(&self, timeout: Duration, exit: bool) -> FlushReport {
         let (reply, answer) = mpsc::channel();
         let request = FlushRequest {
-            deadline: Instant::now() + timeout,
+            deadline: crate::clock::deadline_after(Instant::now(), timeout),
             exit,
             reply,
         };
@@ -369,7 +407,7 @@ impl Producer {
             return FlushReport::default();
         }
         answer
-            .recv_timeout(timeout + SPOOL_MARGIN)
+            .recv_timeout(timeout.saturating_add(SPOOL_MARGIN))
             .unwrap_or(FlushReport {
                 timed_out: true,
                 ..FlushReport::default()
@@ -443,8 +481,11 @@ impl Consumer {
     }
 
     /// Takes every recording thread's waiting records; forgets the mailboxes of threads
-    /// that exited once they are empty.
+    /// that exited once they are empty. The records are handed to `f` only after the locks
+    /// are released: `f` may write to stderr (a sink's error), which blocks while the pipe
+    /// is full, and recording threads take these locks to start their next chunk.
     fn collect(&self, f: &mut impl FnMut(Msg)) -> usize {
+        let mut taken_all: Vec<(Record, u64)> = Vec::new();
         let mut locals = self
             .shared
             .locals
@@ -466,12 +507,16 @@ impl Consumer {
                     let n = taken.len();
                     self.shared.transit.fetch_add(n, Relaxed);
                     let thread = taken.thread;
-                    taken.for_each(|r| f(Msg::Record(r, thread)));
+                    taken_all.extend(taken.map(|r| (r, thread)));
                     n
                 })
                 .unwrap_or(0);
             alive
         });
+        drop(locals);
+        taken_all
+            .into_iter()
+            .for_each(|(r, thread)| f(Msg::Record(r, thread)));
         n
     }
 

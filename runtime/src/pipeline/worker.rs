@@ -310,7 +310,7 @@ impl Worker {
             .sinks
             .iter()
             .filter_map(|s| s.next_due())
-            .fold(now + self.tick, Instant::min);
+            .fold(crate::clock::deadline_after(now, self.tick), Instant::min);
         let mut sleep = pin!(tokio::time::sleep_until(due.into()));
         let mut woken = pin!(self.consumer.woken());
         let sinks = &mut self.sinks;

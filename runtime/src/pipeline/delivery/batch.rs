@@ -39,6 +39,11 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// Bytes of its events' JSON (what the uploader's memory bound counts).
+    pub(crate) fn event_bytes(&self) -> usize {
+        self.spans.iter().map(ExactSizeIterator::len).sum()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
@@ -178,6 +183,11 @@ impl BatchBuilder {
     /// When the first event of this batch arrived.
     pub(crate) fn opened(&self) -> Option<Instant> {
         self.opened
+    }
+
+    /// Bytes of the JSON of the event pushed last.
+    pub(crate) fn last_len(&self) -> usize {
+        self.spans.last().map_or(0, ExactSizeIterator::len)
     }
 
     /// Whether the body reached [`MAX_BODY_BYTES`].

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
-use super::spool::write_private;
+use super::private::write_private;
 use crate::clock::wall_ms;
 
 /// How long a read of the marker is trusted.
@@ -109,7 +109,7 @@ impl Breaker {
             self.open_until = self.read();
             return self.open_until.is_none();
         }
-        self.write(wall + self.probe_window.as_millis() as u64, "probing");
+        self.write(wall.saturating_add(millis(self.probe_window)), "probing");
         let _ = fs::remove_file(&mine);
         self.probing = true;
         true
@@ -128,7 +128,7 @@ impl Breaker {
 
     /// The endpoint is unreachable or hanging: open the breaker for everyone.
     pub(crate) fn trip(&mut self, why: &str) {
-        let until = wall_ms() + self.cooldown.as_millis() as u64;
+        let until = wall_ms().saturating_add(millis(self.cooldown));
         self.write(until, why);
         self.open_until = Some(until);
         self.checked = Some(Instant::now());
@@ -159,6 +159,11 @@ impl Breaker {
             let _ = fs::remove_file(&tmp);
         }
     }
+}
+
+/// Whole milliseconds of `d`, saturated at `u64::MAX`.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::io::Write as _;
+use std::net::Ipv4Addr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -74,6 +75,12 @@ impl Http {
         if !https {
             // Plain http goes to loopback or a collector next door, which no proxy should see.
             builder = builder.no_proxy();
+            // `localhost` goes to 127.0.0.1 whatever a resolver or hosts file says.
+            let parsed = reqwest::Url::parse(&url).map_err(|e| e.to_string())?;
+            if parsed.host_str() == Some("localhost") {
+                let port = parsed.port_or_known_default().unwrap_or(80);
+                builder = builder.resolve("localhost", (Ipv4Addr::LOCALHOST, port).into());
+            }
         }
         let client = builder
             .build()

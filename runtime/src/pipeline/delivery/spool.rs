@@ -10,19 +10,21 @@
 //! - Written atomically: a hidden temp file (mode 0600, in a 0700 directory), then a rename.
 //! - Claimed atomically: a replaying process renames `X.json` to `X.claim-<tag>-<ms>`; of two
 //!   processes racing for a file, exactly one rename succeeds. Delivered claims are deleted,
-//!   failed ones renamed back. A claim older than [`STALE`] belongs to a process that died
-//!   and may be claimed again.
+//!   failed ones renamed back. A claim whose process died ([`liveness`]: a lock the kernel
+//!   drops with the process), or older than [`STALE`], may be claimed again.
 //! - Bounded: past the byte limit (all partitions together) the oldest ready files are evicted
 //!   and their events counted as dropped.
 
 use std::collections::VecDeque;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
+use super::liveness;
+use super::private::{check_path, create_private_dir, write_private};
 use crate::clock::wall_ms;
 
 /// A claim or temp file older than this was left by a process that died.
@@ -87,6 +89,9 @@ pub(crate) struct Spool {
     relist_after: Duration,
     /// Ready files, oldest first, known from the last scan or written since.
     evictable: VecDeque<FileInfo>,
+    /// This process's liveness lock, taken at its first claim (`None` before, or if it
+    /// cannot be taken).
+    alive: Option<Option<liveness::Alive>>,
 }
 
 impl Spool {
@@ -105,6 +110,7 @@ impl Spool {
             listed_at: None,
             relist_after: RELIST_EMPTY,
             evictable: VecDeque::new(),
+            alive: None,
         }
     }
 
@@ -126,7 +132,7 @@ impl Spool {
             move |error| SpoolError::Io { path, error }
         };
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
-        check_owner(&self.root).map_err(io(&self.root))?;
+        check_path(&self.dir).map_err(io(&self.dir))?;
         self.dir_ready = true;
         Ok(())
     }
@@ -227,6 +233,7 @@ impl Spool {
 
     /// Every file of every partition, with stale temp files removed on the way.
     fn scan(&self) -> Vec<FileInfo> {
+        liveness::sweep(&self.root);
         let mut out = Vec::new();
         let Ok(parts) = fs::read_dir(&self.root) else {
             return out;
@@ -315,9 +322,13 @@ impl Spool {
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let kind = Name::parse(&name)?;
-                let stale_claim = kind
+                let aged = kind
                     .claimed_ms
                     .is_some_and(|ms| wall.saturating_sub(ms) > STALE.as_millis() as u64);
+                let stale_claim = aged
+                    || kind
+                        .claimer
+                        .is_some_and(|t| t != self.tag && liveness::is_dead(&self.root, t));
                 (kind.ready || stale_claim).then_some(name)
             })
             .collect();
@@ -330,8 +341,12 @@ impl Spool {
         self.candidates = names.into();
     }
 
-    fn claim(&self, name: &str) -> Option<Claimed> {
+    fn claim(&mut self, name: &str) -> Option<Claimed> {
         let kind = Name::parse(name)?;
+        if self.alive.is_none() {
+            // Before the first claim exists, so no claim of ours ever looks abandoned.
+            self.alive = Some(liveness::hold(&self.root, &self.tag));
+        }
         let stem = kind.stem;
         let claimed = self
             .dir
@@ -386,6 +401,8 @@ pub(crate) struct Name<'a> {
     pub(crate) tmp: bool,
     /// When a process claimed it for sending.
     pub(crate) claimed_ms: Option<u64>,
+    /// The tag of the process that claimed it.
+    pub(crate) claimer: Option<&'a str>,
 }
 
 impl<'a> Name<'a> {
@@ -403,13 +420,13 @@ impl<'a> Name<'a> {
         }
         seq.parse::<u64>().ok()?;
         let events = events.parse().ok()?;
-        let (ready, tmp, claimed_ms) = match (hidden, suffix) {
-            (false, "json") => (true, false, None),
-            (true, "json.tmp") => (false, true, None),
+        let (ready, tmp, claimed_ms, claimer) = match (hidden, suffix) {
+            (false, "json") => (true, false, None, None),
+            (true, "json.tmp") => (false, true, None, None),
             (false, claim) => {
                 let rest = claim.strip_prefix("claim-")?;
-                let (_, ms) = rest.rsplit_once('-')?;
-                (false, false, Some(ms.parse().ok()?))
+                let (claimer, ms) = rest.rsplit_once('-')?;
+                (false, false, Some(ms.parse().ok()?), Some(claimer))
             }
             _ => return None,
         };
@@ -420,6 +437,7 @@ impl<'a> Name<'a> {
             ready,
             tmp,
             claimed_ms,
+            claimer,
         })
     }
 }
@@ -476,41 +494,6 @@ pub(crate) fn partition(api_address: &str, repo: &crate::wire::Repo) -> String {
     format!("{readable}-{h:016x}")
 }
 
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-}
-
-/// Refuses a spool directory another user owns (a shared temp dir someone prepared).
-pub(crate) fn check_owner(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let owner = fs::metadata(dir)?.uid();
-        let me = crate::sys::user_id();
-        if owner != me {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("it belongs to user id {owner}, not to this user ({me})"),
-            ));
-        }
-    }
-    let _ = dir;
-    Ok(())
-}
-
-pub(crate) fn write_private(path: &Path, body: &[u8]) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,13 +526,14 @@ mod tests {
                 events: 500,
                 ready: true,
                 tmp: false,
-                claimed_ms: None
+                claimed_ms: None,
+                claimer: None,
             })
         );
         let c = Name::parse("1700000000000-ab12-000001-500.claim-cd34-1700000000123");
         assert_eq!(
-            c.map(|c| (c.ready, c.claimed_ms)),
-            Some((false, Some(1700000000123)))
+            c.map(|c| (c.ready, c.claimed_ms, c.claimer)),
+            Some((false, Some(1700000000123), Some("cd34")))
         );
         assert!(Name::parse(".1700000000000-ab12-000001-5.json.tmp").is_some_and(|n| n.tmp));
         assert!(Name::parse("breaker-0123").is_none());

@@ -22,6 +22,7 @@ use super::http::{Http, Request};
 use super::protocol::{Outcome, Protocol};
 use super::retry::{self, Jitter};
 use super::spool::{Claimed, Spool};
+use crate::bounds;
 use crate::config::Tuning;
 use crate::pipeline::sink::Flush;
 use crate::report::FlushReport;
@@ -87,6 +88,8 @@ pub(crate) struct Uploader {
     outstanding: BTreeMap<u64, usize>,
     /// Own events held: in the builder, `ready` and `current`.
     held: usize,
+    /// Bytes of the JSON of the own events held (bounded by `bounds::MAX_MEMORY_BYTES`).
+    held_bytes: usize,
     /// Batches rebuilt from a replayed file (after a 400), not yet resolved.
     replay_batches: usize,
     flushes: Vec<PendingFlush>,
@@ -138,6 +141,7 @@ impl Uploader {
             next_seq: 0,
             outstanding: BTreeMap::new(),
             held: 0,
+            held_bytes: 0,
             replay_batches: 0,
             flushes: Vec::new(),
             answered: Vec::new(),
@@ -161,6 +165,7 @@ impl Uploader {
     /// After the encoder pushed an event into [`builder`](Self::builder).
     pub(crate) fn pushed(&mut self) {
         self.held += 1;
+        self.held_bytes += self.builder.last_len();
         if self.builder.len() >= self.tuning.batch_size || self.builder.is_full_bytes() {
             self.seal();
         }
@@ -220,7 +225,7 @@ impl Uploader {
 
     /// Whether more events are held than the memory bound allows.
     pub(crate) fn over_memory(&self) -> bool {
-        self.held > self.tuning.memory_events
+        self.held > self.tuning.memory_events || self.held_bytes > bounds::MAX_MEMORY_BYTES
     }
 
     /// Flushes settled since the last call.
@@ -232,7 +237,7 @@ impl Uploader {
     /// request, settle flushes.
     pub(crate) fn step(&mut self, now: Instant) {
         let linger = self.tuning.linger / 2;
-        if self.builder.opened().is_some_and(|t| now >= t + linger) {
+        if (self.builder.opened()).is_some_and(|t| now >= crate::clock::deadline_after(t, linger)) {
             self.seal();
         }
         if self.replay_after.is_some_and(|t| now >= t) {
@@ -241,7 +246,7 @@ impl Uploader {
         self.give_up_waits_past_deadlines();
         // Memory bound: the newest waiting batches go to the spool. (The channel has its own
         // bound; a full channel means this thread is busy, and writing files would not help.)
-        while self.held > self.tuning.memory_events {
+        while self.over_memory() {
             let Some(batch) = self.ready.pop_back() else {
                 break;
             };
@@ -272,7 +277,8 @@ impl Uploader {
 
     /// When the worker must look again even if nothing wakes it.
     pub(crate) fn next_due(&self) -> Option<Instant> {
-        let linger = self.builder.opened().map(|t| t + self.tuning.linger / 2);
+        let linger = (self.builder.opened())
+            .map(|t| crate::clock::deadline_after(t, self.tuning.linger / 2));
         let retry = match &self.current {
             Some(Current {
                 phase: Phase::Waiting { until },
@@ -505,7 +511,7 @@ impl Uploader {
                     attempts + 1,
                     wait.as_millis()
                 );
-                let until = now + wait;
+                let until = crate::clock::deadline_after(now, wait);
                 if self.earliest_deadline().is_some_and(|d| until > d) {
                     self.park(job);
                     return;
@@ -742,7 +748,10 @@ impl Uploader {
             }
         }
         match batch.origin {
-            Origin::Own => self.held = self.held.saturating_sub(batch.len()),
+            Origin::Own => {
+                self.held = self.held.saturating_sub(batch.len());
+                self.held_bytes = self.held_bytes.saturating_sub(batch.event_bytes());
+            }
             Origin::Replayed => self.replay_batches = self.replay_batches.saturating_sub(1),
         }
     }

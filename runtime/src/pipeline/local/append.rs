@@ -11,12 +11,18 @@ use std::path::Path;
 /// that another process's lines must wait behind.
 const CHUNK: usize = 64 * 1024;
 
-/// Opens `path` for appending, creating it (and its directory) if needed.
+/// Opens `path` for appending, creating it (and its directory) if needed, readable by the
+/// owner only, like the spool: events name the repository's code paths and tags. (A file
+/// that already exists keeps its mode.)
 pub(crate) fn open_append(path: &Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    OpenOptions::new().create(true).append(true).open(path)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Writes `buf` (whole lines) to `file` in writes of at most [`CHUNK`] bytes, each ending

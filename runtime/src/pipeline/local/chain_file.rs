@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use super::append;
 use super::node::{Node, chain_name};
-use crate::pipeline::delivery::spool::{check_owner, create_private_dir};
+use crate::pipeline::delivery::private::{check_path, create_private_dir};
 
 /// Age past which a chain file no root collected is removed.
 const STALE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -33,7 +33,7 @@ fn dir() -> Option<&'static Path> {
         let dir = std::env::temp_dir()
             .join(format!("trunk-ci-analytics-{user}"))
             .join("chains");
-        match create_private_dir(&dir).and_then(|()| check_owner(&dir)) {
+        match create_private_dir(&dir).and_then(|()| check_path(&dir)) {
             Ok(()) => Some(dir),
             Err(e) => {
                 crate::log!(

@@ -1,0 +1,78 @@
+//! The child side of the `hostile` tests and the parent's way to run it.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// Env var naming the scenario a child runs.
+pub const SCENARIO: &str = "TCA_HOSTILE";
+
+/// A token no test prints; every child's output is checked for it.
+pub const TOKEN: &str = "tk_hostile_secret_7f3a9c";
+
+/// Dispatches to the scenario the parent named. Call it from the ignored `child` test.
+pub fn child_main() {
+    let Ok(scenario) = std::env::var(SCENARIO) else {
+        return;
+    };
+    match scenario.as_str() {
+        "netns" => crate::address::netns_child(),
+        "one_event" => crate::proxy::one_event_child(),
+        "exit_overrun" => crate::exit_budget::exit_overrun_child(),
+        "replay_and_hang" => crate::claims::replay_and_hang_child(),
+        "fork" => crate::fork::fork_child(),
+        "tls_teardown" => crate::teardown::tls_teardown_child(),
+        "big_tags" => crate::bytes::big_tags_child(),
+        "display_err" => crate::display::display_err_child(),
+        "huge_timeouts" => crate::timeouts::huge_timeouts_child(),
+        "huge_timeout_env" => crate::timeouts::huge_timeout_env_child(),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+/// The command that runs this binary's `child` test with `scenario`, with no `TRUNK_`
+/// variable of the test's own environment.
+pub fn child_command(scenario: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(child_args());
+    scrub(&mut cmd);
+    cmd.env(SCENARIO, scenario);
+    cmd
+}
+
+/// The arguments that select the `child` test.
+pub fn child_args() -> [&'static str; 5] {
+    [
+        "child",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]
+}
+
+/// Removes every `TRUNK_` variable the test process inherited.
+pub fn scrub(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("TRUNK_") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+/// Runs `cmd`, asserts the token is in neither output, and returns the outputs as text.
+pub fn run(cmd: &mut Command) -> (Output, String, String) {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stdout.contains(TOKEN), "token on stdout:\n{stdout}");
+    assert!(!stderr.contains(TOKEN), "token on stderr:\n{stderr}");
+    (out, stdout, stderr)
+}
+
+/// The value of `key=` on the child's line starting with `tag`.
+pub fn field(stdout: &str, tag: &str, key: &str) -> Option<String> {
+    let line = stdout.lines().find_map(|l| l.find(tag).map(|i| &l[i..]))?;
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_owned)
+}
