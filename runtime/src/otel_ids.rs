@@ -65,8 +65,6 @@ pub(crate) fn hex<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Lowercase hex of `bytes`.
-// For `TRACEPARENT`, which propagation writes.
-#[allow(dead_code)]
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
