@@ -205,7 +205,13 @@ mod tests {
             Ok("http://collector:4318")
         );
         assert!(check_otlp_endpoint("grpc://collector:4317").is_err());
-        assert!(check_otlp_endpoint("http:///v1/traces").is_err());
+        assert!(check_otlp_endpoint("http://").is_err());
+        assert!(check_otlp_endpoint("not a url").is_err());
+        // What the sending parser makes of it is what is sent to, and so what is judged.
+        assert_eq!(
+            check_otlp_endpoint("http:///collector:4318/").as_deref(),
+            Ok("http://collector:4318")
+        );
         assert!(is_cleartext_remote("http://collector:4318/v1/traces"));
         assert!(!is_cleartext_remote("http://127.0.0.1:4318/v1/traces"));
         assert!(!is_cleartext_remote("http://[::1]:4318"));
