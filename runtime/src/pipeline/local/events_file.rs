@@ -9,9 +9,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::pipeline::json::EventEncoder;
 use crate::pipeline::process::ProcessInfo;
 use crate::pipeline::sink::Sink;
-use crate::pipeline::wire_event::wire_event;
 use crate::record::Record;
 
 /// Largest single `write`; whole lines only, so one huge batch does not become one syscall
@@ -20,7 +20,7 @@ const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct EventsFile {
-    info: ProcessInfo,
+    encoder: EventEncoder,
     path: PathBuf,
     file: Option<File>,
     buf: Vec<u8>,
@@ -30,7 +30,7 @@ pub(crate) struct EventsFile {
 impl EventsFile {
     pub(crate) fn new(path: &Path, info: ProcessInfo) -> Self {
         EventsFile {
-            info,
+            encoder: EventEncoder::new(&info),
             path: path.to_owned(),
             file: None,
             buf: Vec::new(),
@@ -95,11 +95,7 @@ impl Sink for EventsFile {
         if self.failed {
             return;
         }
-        let start = self.buf.len();
-        if serde_json::to_writer(&mut self.buf, &wire_event(record, &self.info)).is_err() {
-            self.buf.truncate(start);
-            return;
-        }
+        self.encoder.encode(record, &mut self.buf);
         self.buf.push(b'\n');
         if self.buf.len() >= CHUNK {
             self.write_pending();

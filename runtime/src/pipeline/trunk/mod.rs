@@ -9,9 +9,9 @@ use super::delivery::http::Http;
 use super::delivery::retry::Jitter;
 use super::delivery::spool::{self, Spool};
 use super::delivery::uploader::Uploader;
+use super::json::EventEncoder;
 use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
-use super::wire_event::wire_event;
 use crate::config::Config;
 use crate::record::Record;
 use crate::report::FlushReport;
@@ -19,7 +19,7 @@ use crate::wire::Repo;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
 pub(crate) struct TrunkSink {
-    info: ProcessInfo,
+    encoder: EventEncoder,
     uploader: Uploader,
 }
 
@@ -64,7 +64,10 @@ impl TrunkSink {
         );
         let repo_json = serde_json::to_vec(repo).unwrap_or_default();
         let uploader = Uploader::new(tuning, http, &repo_json, spool, breaker);
-        Some(TrunkSink { info, uploader })
+        Some(TrunkSink {
+            encoder: EventEncoder::new(&info),
+            uploader,
+        })
     }
 }
 
@@ -78,11 +81,14 @@ impl std::fmt::Debug for TrunkSink {
 
 impl Sink for TrunkSink {
     fn take(&mut self, record: &Record, now: Instant) {
-        let event = wire_event(record, &self.info);
+        let encoder = &mut self.encoder;
         let pushed = self
             .uploader
             .builder()
-            .push_with(now, |buf| serde_json::to_writer(buf, &event))
+            .push_with(now, |buf| {
+                encoder.encode(record, buf);
+                Ok(())
+            })
             .is_some();
         if pushed {
             self.uploader.pushed();
