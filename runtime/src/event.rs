@@ -29,6 +29,21 @@ pub(crate) fn finish(frame: Frame, end: u64, returned: Conclusion) {
     }
 }
 
+/// Finishes the event `id`, which should be on top of this thread's stack, now: from the
+/// top the way a sync call ends, else from wherever it is.
+pub(crate) fn finish_on_stack(id: u64, returned: Conclusion) {
+    let end = clock::now();
+    match stack::finish_top(id, end, returned) {
+        Some(true) => drop(handoff::flush_at_exit()),
+        Some(false) => {}
+        None => {
+            if let Some(frame) = stack::remove_frame(id) {
+                finish(frame, end, returned);
+            }
+        }
+    }
+}
+
 /// [`finish`] now.
 pub(crate) fn finish_now(frame: Frame, returned: Conclusion) {
     finish(frame, clock::now(), returned);
