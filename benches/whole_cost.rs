@@ -251,7 +251,16 @@ fn child(mode: &str) {
 }
 
 fn init_ours() -> trunk_ci_analytics::InitGuard {
-    let guard = trunk_ci_analytics::init(trunk_ci_analytics::Config::from_env().summary(false));
+    let mut tuning = trunk_ci_analytics::Tuning::default();
+    // For trying other batch sizes by hand (`TCA_BATCH=2000`); the default otherwise.
+    if let Some(n) = std::env::var("TCA_BATCH").ok().and_then(|v| v.parse().ok()) {
+        tuning.batch_size = n;
+    }
+    let guard = trunk_ci_analytics::init(
+        trunk_ci_analytics::Config::from_env()
+            .summary(false)
+            .tuning(tuning),
+    );
     // The background thread, its connection and the clock are set up before timing.
     b::tracked(0);
     trunk_ci_analytics::flush(Duration::from_secs(10));
