@@ -31,8 +31,11 @@ pub(crate) struct ReportArgs {
     #[arg(value_name = "EVENTS.jsonl")]
     pub(crate) events: PathBuf,
     /// Where to write the HTML page (overwritten if it exists).
-    #[arg(long, value_name = "OUT.html")]
-    pub(crate) html: PathBuf,
+    #[arg(long, value_name = "OUT.html", required_unless_present = "trace")]
+    pub(crate) html: Option<PathBuf>,
+    /// Where to write the run as a Chrome trace (ui.perfetto.dev, chrome://tracing).
+    #[arg(long, value_name = "OUT.json")]
+    pub(crate) trace: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -60,7 +63,27 @@ mod tests {
             panic!("not parsed as report");
         };
         assert_eq!(args.events, PathBuf::from("e.jsonl"));
-        assert_eq!(args.html, PathBuf::from("o.html"));
+        assert_eq!(args.html, Some(PathBuf::from("o.html")));
+        assert_eq!(args.trace, None);
+    }
+
+    #[test]
+    fn report_takes_a_trace_output_alone() {
+        let cli = Cli::try_parse_from([
+            "trunk-ci-analytics",
+            "report",
+            "e.jsonl",
+            "--trace",
+            "t.json",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Report(args) = cli.command else {
+            panic!("not parsed as report");
+        };
+        assert_eq!(
+            (args.html, args.trace),
+            (None, Some(PathBuf::from("t.json")))
+        );
     }
 
     #[test]

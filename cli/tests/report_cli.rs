@@ -93,3 +93,45 @@ fn usage_errors_exit_with_2_and_help_lists_report() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("report"));
 }
+
+#[test]
+fn the_trace_output_holds_one_slice_per_event_and_parses_as_json() {
+    let dir = scratch("trace");
+    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small_run.jsonl");
+    let trace = dir.join("run.json");
+    let html = dir.join("run.html");
+    let output = cli(&[
+        "report".as_ref(),
+        events.as_os_str(),
+        "--html".as_ref(),
+        html.as_os_str(),
+        "--trace".as_ref(),
+        trace.as_os_str(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(html.exists(), "both outputs are written");
+    let lines = std::fs::read_to_string(&events).unwrap();
+    let ids: std::collections::BTreeSet<String> = lines
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let parsed: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let slice_ids: std::collections::BTreeSet<String> = parsed
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| e["args"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(slice_ids, ids);
+    assert!(parsed.iter().all(|e| e["ph"] == "X" || e["ph"] == "M"));
+}

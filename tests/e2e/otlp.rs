@@ -139,3 +139,39 @@ fn xtask_build_exports_json_without_a_token() {
             .all(|r| r.content_type.as_deref() == Some("application/json"))
     );
 }
+
+#[test]
+fn xtask_build_under_a_traceparent_hangs_the_whole_run_under_that_span() {
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const SPAN: &str = "00f067aa0ba902b7";
+    let fixture = harness::fixture();
+    fixture.rerun_build_scripts();
+    let server = TestServer::start();
+    let mut cmd = xtask_build(&server, "otlp-traceparent-xtask-spool");
+    cmd.env_remove("TRUNK_API_TOKEN")
+        .env("TRACEPARENT", format!("00-{TRACE}-{SPAN}-01"));
+    let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+
+    let spans = server.spans();
+    let (trace, by_id) = one_trace(&spans);
+    assert_eq!(trace, TRACE, "the run joins the given trace");
+    let outside: Vec<&&ReceivedSpan> = by_id
+        .values()
+        .filter(|s| {
+            s.parent_span_id_hex()
+                .is_none_or(|parent| !by_id.contains_key(&parent))
+        })
+        .collect();
+    assert_eq!(
+        outside.len(),
+        1,
+        "one span hangs under the given one: {outside:?}"
+    );
+    assert_eq!(outside[0].span.name, "xtask");
+    assert_eq!(outside[0].parent_span_id_hex().as_deref(), Some(SPAN));
+    assert!(
+        by_id.values().any(|s| s.span.name == "main"),
+        "build scripts are in the same trace"
+    );
+}

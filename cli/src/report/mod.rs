@@ -2,6 +2,7 @@
 
 mod html;
 mod load;
+mod trace;
 mod tree;
 
 use std::path::Path;
@@ -26,13 +27,22 @@ pub(crate) fn run(args: &ReportArgs) -> Result<(), String> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let page = html::render(&runs, &source);
-    std::fs::write(&args.html, page)
-        .map_err(|e| format!("cannot write {}: {e}", args.html.display()))?;
     let plural = if runs.len() == 1 { "" } else { "s" };
+    let mut outputs = Vec::new();
+    if let Some(html_path) = &args.html {
+        let page = html::render(&runs, &source);
+        std::fs::write(html_path, page)
+            .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
+        outputs.push(html_path.display().to_string());
+    }
+    if let Some(trace_path) = &args.trace {
+        std::fs::write(trace_path, trace::render(&runs))
+            .map_err(|e| format!("cannot write {}: {e}", trace_path.display()))?;
+        outputs.push(trace_path.display().to_string());
+    }
     eprintln!(
         "trunk-ci-analytics: wrote {} ({count} events, {} run{plural})",
-        args.html.display(),
+        outputs.join(" and "),
         runs.len()
     );
     Ok(())
