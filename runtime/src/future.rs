@@ -6,9 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use std::marker::PhantomData;
-
-use crate::event::{AsyncEvent, finish_now, finish_on_stack, set_error_on_stack};
+use crate::event::{AsyncEvent, finish_now};
 use crate::lineage::EventContext;
 use crate::record::{Frame, abandoned};
 use crate::stack::{Entered, FrameScope};
@@ -46,16 +44,11 @@ pub fn instrument<F: Future>(event: Option<AsyncEvent>, fut: F) -> Instrumented<
     }
 }
 
-/// Records the end of an async event once its conclusion is known. Its frame is still on
-/// top of this thread's stack, left there by the poll that completed the body: the
-/// conclusion is computed and this finishes the event within that same poll.
+/// Records the end of an async event once its conclusion is known.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Finisher {
-    /// The event's id; 0 when there is none.
-    id: u64,
-    // The frame is on this thread's stack: the finisher must not move to another thread.
-    _not_send: PhantomData<*const ()>,
+    frame: Option<Frame>,
 }
 
 impl Finisher {
@@ -63,9 +56,8 @@ impl Finisher {
     // Out of line, like `SyncGuard::finish`, so that it is not copied into every async fn.
     #[inline(never)]
     pub fn finish(mut self, returned: Conclusion) {
-        let id = std::mem::take(&mut self.id);
-        if id != 0 {
-            finish_on_stack(id, returned);
+        if let Some(frame) = self.frame.take() {
+            finish_now(frame, returned);
         }
     }
 }
@@ -75,20 +67,19 @@ impl Finisher {
     /// `Err`) on the event first.
     #[inline(never)]
     pub fn finish_with_error(mut self, returned: Conclusion, error: Option<Box<str>>) {
-        let id = std::mem::take(&mut self.id);
-        if id != 0 {
+        if let Some(mut frame) = self.frame.take() {
             if let Some(text) = error {
-                set_error_on_stack(id, text);
+                frame.set_error(text);
             }
-            finish_on_stack(id, returned);
+            finish_now(frame, returned);
         }
     }
 }
 
 impl Drop for Finisher {
     fn drop(&mut self) {
-        if self.id != 0 {
-            finish_on_stack(self.id, abandoned());
+        if let Some(frame) = self.frame.take() {
+            finish_now(frame, abandoned());
         }
     }
 }
@@ -99,19 +90,16 @@ impl<F: Future> Future for Instrumented<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let scope = FrameScope::enter(this.frame);
-        match this.fut.poll(cx) {
-            Poll::Ready(out) => Poll::Ready((
+        let poll = this.fut.poll(cx);
+        drop(scope);
+        poll.map(|out| {
+            (
                 out,
                 Finisher {
-                    id: scope.map_or(0, FrameScope::keep),
-                    _not_send: PhantomData,
+                    frame: this.frame.take(),
                 },
-            )),
-            Poll::Pending => {
-                drop(scope);
-                Poll::Pending
-            }
-        }
+            )
+        })
     }
 }
 
