@@ -226,6 +226,32 @@ fn a_burst_of_80k_events_from_8_threads_loses_none() {
 }
 
 #[test]
+fn a_tight_loop_far_past_the_memory_bound_loses_none() {
+    let server = TestServer::start_with_token(&secret_token());
+    let tmp = TempDir::new("tight");
+    // A memory bound of 500 events: the burst goes through the overflow file.
+    let first = Run::new(&server, &tmp.spool())
+        .events(1, 30_000)
+        .env("TCA_MEMORY", 500)
+        .env("TRUNK_FLUSH_TIMEOUT_MS", 5_000)
+        .run();
+    let report = first.report();
+    assert_eq!(report.dropped, 0, "{report:?}\n{}", first.stderr);
+    assert_eq!(report.delivered + report.spooled, 30_000, "{report:?}");
+    // Whatever the first run spooled, the next one delivers (given the time to).
+    let next = Run::new(&server, &tmp.spool())
+        .events(1, 1)
+        .env("TRUNK_FLUSH_TIMEOUT_MS", 120_000)
+        .run();
+    let mut all = first.ids.clone();
+    all.extend(next.ids.iter().cloned());
+    // A request cut by the exit deadline may have been taken anyway: duplicates are allowed
+    // (delivery is at least once), losses are not.
+    assert_all_delivered(&server, &all);
+    assert_eq!(spooled_events(&tmp.spool()), 0);
+}
+
+#[test]
 fn a_slow_endpoint_spills_past_the_memory_bound_and_loses_nothing() {
     let server = TestServer::start_with_token(&secret_token());
     // 100 events per 200 ms: far slower than they come.
@@ -298,11 +324,13 @@ fn drops_happen_only_past_both_bounds_and_are_counted() {
         child.stderr
     );
 
-    // Recording far faster than anything can be written, past the memory bound: the senders
-    // never wait; the overflow is dropped, counted and reported once, the rest delivered.
+    // Recording far faster than anything can be written, past the memory bound and with
+    // room on disk for only part of the burst: the senders never wait; what fits nowhere is
+    // dropped, counted and reported once, the rest delivered or spooled.
     let child = Run::new(&server, &tmp.spool())
         .events(8, 5000)
         .env("TCA_MEMORY", 200)
+        .env("TCA_SPOOL_BYTES", 300_000)
         .run();
     let report = child.report();
     assert!(report.dropped > 0, "{report:?}");
@@ -327,8 +355,10 @@ fn local_mode_keeps_memory_bounded_too() {
     let child = Run::new(&server, &tmp.spool())
         .env("TRUNK_API_TOKEN", "")
         .env("TRUNK_EVENTS_FILE", events_file.display())
-        // Below one thread's hand-off (64 records): 8 threads in a tight loop overrun it.
+        // Below one thread's hand-off (64 records): 8 threads in a tight loop overrun it,
+        // and the disk may take only a little of the rest.
         .env("TCA_MEMORY", 1)
+        .env("TCA_SPOOL_BYTES", 20_000)
         .events(8, 2000)
         .run();
     let report = child.report();

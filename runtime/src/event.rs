@@ -29,6 +29,37 @@ pub(crate) fn finish(frame: Frame, end: u64, returned: Conclusion) {
     }
 }
 
+/// Finishes the event `id`, which should be on top of this thread's stack, now: from the
+/// top the way a sync call ends, else from wherever it is.
+pub(crate) fn finish_on_stack(id: u64, returned: Conclusion) {
+    let end = clock::now();
+    match stack::finish_top(id, end, returned) {
+        Some(true) => drop(handoff::flush_at_exit()),
+        Some(false) => {}
+        None => {
+            if let Some(frame) = stack::remove_frame(id) {
+                finish(frame, end, returned);
+            }
+        }
+    }
+}
+
+/// Records `text` as the error of the event `id` on this thread's stack, if it is there.
+pub(crate) fn set_error_on_stack(id: u64, text: Box<str>) {
+    if id == 0 {
+        return;
+    }
+    stack::with_stack(|s| {
+        let frame = s.iter_mut().rev().find_map(|e| match e {
+            Entry::Event(f) if f.id == id => Some(f),
+            _ => None,
+        });
+        if let Some(frame) = frame {
+            frame.set_error(text);
+        }
+    });
+}
+
 /// [`finish`] now.
 pub(crate) fn finish_now(frame: Frame, returned: Conclusion) {
     finish(frame, clock::now(), returned);
@@ -96,17 +127,7 @@ impl SyncGuard {
     #[inline(never)]
     pub(crate) fn finish_with_error(self, returned: Conclusion, error: Option<Box<str>>) {
         if let Some(text) = error {
-            if self.id != 0 {
-                stack::with_stack(|s| {
-                    let frame = s.iter_mut().rev().find_map(|e| match e {
-                        Entry::Event(f) if f.id == self.id => Some(f),
-                        _ => None,
-                    });
-                    if let Some(frame) = frame {
-                        frame.set_error(text);
-                    }
-                });
-            }
+            set_error_on_stack(self.id, text);
         }
         self.finish(returned);
     }

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::event::{AsyncEvent, finish_now};
+use std::marker::PhantomData;
+
+use crate::event::{AsyncEvent, finish_now, finish_on_stack, set_error_on_stack};
 use crate::lineage::EventContext;
 use crate::record::{Frame, abandoned};
 use crate::stack::{Entered, FrameScope};
@@ -44,11 +46,16 @@ pub fn instrument<F: Future>(event: Option<AsyncEvent>, fut: F) -> Instrumented<
     }
 }
 
-/// Records the end of an async event once its conclusion is known.
+/// Records the end of an async event once its conclusion is known. Its frame is still on
+/// top of this thread's stack, left there by the poll that completed the body: the
+/// conclusion is computed and this finishes the event within that same poll.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Finisher {
-    frame: Option<Frame>,
+    /// The event's id; 0 when there is none.
+    id: u64,
+    // The frame is on this thread's stack: the finisher must not move to another thread.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Finisher {
@@ -56,8 +63,9 @@ impl Finisher {
     // Out of line, like `SyncGuard::finish`, so that it is not copied into every async fn.
     #[inline(never)]
     pub fn finish(mut self, returned: Conclusion) {
-        if let Some(frame) = self.frame.take() {
-            finish_now(frame, returned);
+        let id = std::mem::take(&mut self.id);
+        if id != 0 {
+            finish_on_stack(id, returned);
         }
     }
 }
@@ -67,19 +75,20 @@ impl Finisher {
     /// `Err`) on the event first.
     #[inline(never)]
     pub fn finish_with_error(mut self, returned: Conclusion, error: Option<Box<str>>) {
-        if let Some(mut frame) = self.frame.take() {
+        let id = std::mem::take(&mut self.id);
+        if id != 0 {
             if let Some(text) = error {
-                frame.set_error(text);
+                set_error_on_stack(id, text);
             }
-            finish_now(frame, returned);
+            finish_on_stack(id, returned);
         }
     }
 }
 
 impl Drop for Finisher {
     fn drop(&mut self) {
-        if let Some(frame) = self.frame.take() {
-            finish_now(frame, abandoned());
+        if self.id != 0 {
+            finish_on_stack(self.id, abandoned());
         }
     }
 }
@@ -90,16 +99,19 @@ impl<F: Future> Future for Instrumented<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let scope = FrameScope::enter(this.frame);
-        let poll = this.fut.poll(cx);
-        drop(scope);
-        poll.map(|out| {
-            (
+        match this.fut.poll(cx) {
+            Poll::Ready(out) => Poll::Ready((
                 out,
                 Finisher {
-                    frame: this.frame.take(),
+                    id: scope.map_or(0, FrameScope::keep),
+                    _not_send: PhantomData,
                 },
-            )
-        })
+            )),
+            Poll::Pending => {
+                drop(scope);
+                Poll::Pending
+            }
+        }
     }
 }
 

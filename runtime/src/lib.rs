@@ -32,6 +32,8 @@ pub mod wire;
 // Lineage, and the record that crosses to the background thread.
 mod lineage;
 mod record;
+// Records kept compact, in memory then on disk, when they come faster than they are sent.
+mod compact;
 // The on/off gate and the configuration.
 mod config;
 mod config_env;

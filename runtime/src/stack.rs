@@ -165,6 +165,16 @@ impl<'a> FrameScope<'a> {
     }
 }
 
+impl FrameScope<'_> {
+    /// Leaves the frame on the stack (the slot stays empty) and returns its id: the event's
+    /// code is done, and it is finished from the stack right after, as a sync call is.
+    pub(crate) fn keep(self) -> u64 {
+        let id = self.id;
+        std::mem::forget(self);
+        id
+    }
+}
+
 impl Drop for FrameScope<'_> {
     fn drop(&mut self) {
         *self.slot = remove_frame(self.id);

@@ -74,6 +74,21 @@ impl Drop for Extras {
 }
 
 impl Extras {
+    /// A set read back from the overflow's compact bytes. Its tag bytes are not counted as
+    /// live again: they were counted (and released) when the event was recorded, and the
+    /// overflow is bounded on its own.
+    pub(crate) fn decoded(
+        tags: Vec<(Cow<'static, str>, TagValue)>,
+        metrics: Vec<(Cow<'static, str>, f64)>,
+        sequence_tags: Vec<(Cow<'static, str>, TagValue)>,
+    ) -> Extras {
+        let mut extras = Extras::default();
+        extras.tags = tags;
+        extras.metrics = metrics;
+        extras.sequence_tags = sequence_tags;
+        extras
+    }
+
     /// An empty set; the macro chains the builders below.
     pub fn new() -> Self {
         Extras::default()

@@ -18,7 +18,8 @@
 //!
 //! The channel is bounded by a limit the senders read at hand-off: the memory bound
 //! normally, zero when memory is full and there is no spool to spill to. A chunk over the
-//! limit is dropped and counted, never waited for.
+//! limit goes to the [`spill`] while it has room, else it is dropped and counted; it is
+//! never waited for.
 //!
 //! The process's producer lives in a slot here, installed once by `global` (the only
 //! writer), so the hot path reaches it without going up a layer.
@@ -26,6 +27,7 @@
 mod chunk;
 pub(crate) mod command;
 mod names;
+mod spill;
 
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
@@ -37,6 +39,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::Conclusion;
+use crate::compact::Bounds;
 use crate::record::{Entry, Record};
 use crate::report::FlushReport;
 use chunk::{Chunk, Mailbox, Pool, Writer};
@@ -292,6 +295,8 @@ pub(crate) struct Shared {
     bound: usize,
     /// Records dropped at hand-off, not yet counted in a report.
     refused: AtomicU64,
+    /// Where records past the limit go while it has room.
+    spill: spill::Spill,
     /// Every recording thread's mailbox, live or left behind by a thread that exited.
     locals: Mutex<Vec<Arc<Mailbox>>>,
     /// Emptied chunks, for reuse.
@@ -315,8 +320,9 @@ pub(crate) enum Taken {
     Closed,
 }
 
-/// A channel that wakes its consumer every `wake_at` records and holds at most `bound`.
-pub(crate) fn channel(wake_at: usize, bound: usize) -> (Producer, Consumer) {
+/// A channel that wakes its consumer every `wake_at` records and holds at most `bound`;
+/// past that, records go to a spill within `spill`.
+pub(crate) fn channel(wake_at: usize, bound: usize, spill: Bounds) -> (Producer, Consumer) {
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
@@ -325,6 +331,7 @@ pub(crate) fn channel(wake_at: usize, bound: usize) -> (Producer, Consumer) {
         limit: AtomicUsize::new(bound),
         bound,
         refused: AtomicU64::new(0),
+        spill: spill::Spill::new(spill),
         locals: Mutex::new(Vec::new()),
         pool: Pool::default(),
         names: Arc::default(),
@@ -375,8 +382,18 @@ impl Producer {
         let shared = &*self.shared;
         let n = chunk.waiting();
         // Racy by design: a few senders at once may pass the limit by a chunk each.
-        if shared.queued.load(Relaxed) >= shared.limit.load(Relaxed) || crate::bounds::live_over() {
+        // Past the live tag bytes, refused: the spill would only move them to disk while
+        // the process keeps recording.
+        if crate::bounds::live_over() {
             shared.refused.fetch_add(n as u64, Relaxed);
+            return;
+        }
+        let limit = shared.limit.load(Relaxed);
+        if shared.queued.load(Relaxed) >= limit {
+            // A zero limit means nowhere to spill to: refuse.
+            if limit == 0 || !shared.spill.keep(&chunk) {
+                shared.refused.fetch_add(n as u64, Relaxed);
+            }
             return;
         }
         // Counted before sending: the consumer's decrement, which follows its receive, then
@@ -428,6 +445,7 @@ impl Producer {
             || shared.queued.load(SeqCst) > 0
             || shared.transit.load(SeqCst) > 0
             || shared.held.load(SeqCst) > 0
+            || shared.spill.held() > 0
     }
 }
 
@@ -520,6 +538,26 @@ impl Consumer {
         n
     }
 
+    /// Records sent and not yet taken: how far the background thread is behind.
+    pub(crate) fn backlog(&self) -> usize {
+        self.shared.queued.load(Relaxed)
+    }
+
+    /// Records the senders spilled past the limit, waiting for [`take_spilled`](Self::take_spilled).
+    pub(crate) fn spilled(&self) -> usize {
+        self.shared.spill.held()
+    }
+
+    /// Gives up to `max` spilled records to `f`; returns how many. Records lost from the
+    /// spill (unreadable on disk) are counted as refused.
+    pub(crate) fn take_spilled(&self, max: usize, f: impl FnMut(Record, u64)) -> usize {
+        let (n, lost) = self.shared.spill.pop(max, f);
+        if lost > 0 {
+            self.shared.refused.fetch_add(lost, Relaxed);
+        }
+        n
+    }
+
     /// Everything taken so far is settled: counted in `held`, written or dropped.
     pub(crate) fn settled(&self) {
         self.shared.transit.store(0, Relaxed);
@@ -567,6 +605,14 @@ mod tests {
         }
     }
 
+    fn no_spill() -> Bounds {
+        Bounds {
+            memory_bytes: 0,
+            file_bytes: 0,
+            dir: None,
+        }
+    }
+
     fn take_ids(consumer: &Consumer) -> (Vec<u64>, Taken) {
         let mut ids = Vec::new();
         let taken = consumer.take(usize::MAX, |msg| {
@@ -580,7 +626,7 @@ mod tests {
 
     #[test]
     fn full_chunks_and_the_partial_one_all_arrive_once() {
-        let (producer, consumer) = channel(1_000, 1_000);
+        let (producer, consumer) = channel(1_000, 1_000, no_spill());
         let mut outbox = Outbox::new();
         let total = 2 * LOCAL_BATCH as u64 + 3;
         for id in 1..=total {
@@ -605,7 +651,7 @@ mod tests {
 
     #[test]
     fn past_the_bound_whole_chunks_are_dropped_and_counted() {
-        let (producer, consumer) = channel(1_000, LOCAL_BATCH);
+        let (producer, consumer) = channel(1_000, LOCAL_BATCH, no_spill());
         let mut outbox = Outbox::new();
         for id in 1..=3 * LOCAL_BATCH as u64 {
             submit(&producer, Some(&mut outbox), id);
@@ -614,5 +660,40 @@ mod tests {
         assert_eq!(consumer.take_refused(), 2 * LOCAL_BATCH as u64);
         let (ids, _) = take_ids(&consumer);
         assert_eq!(ids, (1..=LOCAL_BATCH as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn past_the_bound_chunks_are_spilled_while_the_spill_has_room() {
+        let bounds = Bounds {
+            memory_bytes: 10 * LOCAL_BATCH * 64,
+            file_bytes: 0,
+            dir: None,
+        };
+        let (producer, consumer) = channel(1_000, LOCAL_BATCH, bounds);
+        let mut outbox = Outbox::new();
+        let total = 40 * LOCAL_BATCH as u64;
+        for id in 1..=total {
+            submit(&producer, Some(&mut outbox), id);
+        }
+        let spilled = consumer.spilled() as u64;
+        let refused = consumer.take_refused();
+        assert!(
+            spilled > 0 && refused > 0,
+            "{spilled} spilled, {refused} refused"
+        );
+        assert!(producer.pending());
+        let (mut ids, _) = take_ids(&consumer);
+        let mut spilled_ids = Vec::new();
+        while consumer.take_spilled(100, |r, _| spilled_ids.push(r.frame.id)) > 0 {}
+        assert_eq!(consumer.spilled(), 0);
+        assert_eq!(spilled_ids.len() as u64, spilled);
+        assert!(
+            spilled_ids.windows(2).all(|w| w[0] < w[1]),
+            "spilled records come back in order"
+        );
+        ids.extend(spilled_ids);
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len() as u64 + refused, total);
     }
 }

@@ -7,9 +7,13 @@
 //! Choices worth knowing:
 //! - **Memory bound.** `Tuning::memory_events` bounds what a remote sink holds (encoded,
 //!   waiting for the network): past it, sealed batches go to the spool at once. It also
-//!   bounds the records waiting in the hand-off; senders never block, so a record past that
-//!   is dropped and counted. With no usable spool, the hand-off takes nothing more while a
-//!   sink's memory is full. A full spool evicts its oldest files (counted as dropped too).
+//!   bounds the records waiting in the hand-off. A burst the sinks cannot take at once is
+//!   kept compact (`compact`), in memory up to a byte bound and then in a file beside the
+//!   spool: by the background thread while the hand-off backs up (its overflow), and by the
+//!   senders themselves when the hand-off is at its bound (the hand-off's spill); senders
+//!   never block. Only past those bounds is a record dropped and counted. With no usable
+//!   spool, the hand-off takes nothing more while a sink's memory is full. A full spool
+//!   evicts its oldest files (counted as dropped too).
 //! - **No repository.** With a token but no repository (`TRUNK_REPO`, CI variables, git
 //!   origin), no request body can be formed, nor a spool file: one error line says so, the
 //!   events still reach `TRUNK_EVENTS_FILE`, and flushes count them as dropped.
@@ -27,12 +31,15 @@
 
 mod delivery;
 pub mod diagnose;
+mod json;
 mod local;
 mod otlp;
 mod process;
 mod sink;
 mod status;
 mod trunk;
+// The owned form, the reference the direct encoder is tested against.
+#[cfg(test)]
 mod wire_event;
 mod worker;
 
@@ -41,8 +48,11 @@ use crate::handoff::{self, Producer};
 
 /// Starts the background thread for `config` and returns the senders' end of its channel.
 pub(crate) fn start(config: Config) -> Producer {
-    let (producer, consumer) =
-        handoff::channel(config.tuning.batch_size, config.tuning.memory_events);
+    let (producer, consumer) = handoff::channel(
+        config.tuning.batch_size,
+        config.tuning.memory_events,
+        worker::overflow_bounds(&config),
+    );
     if let Err(e) = worker::spawn(config, consumer) {
         crate::log!(
             Error,

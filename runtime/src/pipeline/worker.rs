@@ -14,18 +14,36 @@ use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use super::delivery::spool;
 use super::local::{EventsFile, JobSummary, Summary, TraceFile};
 use super::otlp::OtlpSink;
 use super::process;
 use super::sink::{Flush, Sink};
 use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
+use crate::compact::{Bounds, Overflow};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
+use crate::record::Record;
 use crate::report::FlushReport;
 
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;
+
+/// Past this many records waiting in the hand-off, the background thread is behind: records
+/// go to the overflow (a fraction of the cost of encoding them) until the sinks catch up.
+const SPILL_AT: usize = 4 * CHUNK;
+
+/// Records moved to the overflow per turn.
+const SPILL_CHUNK: usize = 16 * CHUNK;
+
+/// Bytes of overflow held in memory per record of the memory bound (an overflowed record
+/// takes ~50 bytes without tags of its own).
+const OVERFLOW_BYTES_PER_EVENT: usize = 64;
+
+/// A deferred flush stops waiting for the sinks to take the overflow at their pace this long
+/// before its deadline: all of it goes to them at once (to be sent or spooled).
+const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn spawn(config: Config, consumer: Consumer) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -75,6 +93,25 @@ struct Worker {
     tick: Duration,
     /// The memory bound, for messages.
     bound: usize,
+    /// Records taken from the hand-off that the sinks have not taken yet.
+    overflow: Overflow,
+    /// Flushes that wait for the overflow to empty first.
+    deferred: Vec<FlushRequest>,
+    /// Events the sinks hold, as of the last turn.
+    held: usize,
+}
+
+/// The bounds of an overflow (the background thread's, or the senders' spill): memory in
+/// proportion to the memory bound, disk as much as the spool may take.
+pub(crate) fn overflow_bounds(config: &Config) -> Bounds {
+    Bounds {
+        memory_bytes: config
+            .tuning
+            .memory_events
+            .saturating_mul(OVERFLOW_BYTES_PER_EVENT),
+        file_bytes: config.tuning.spool_bytes,
+        dir: Some(config.spool_dir.clone().unwrap_or_else(spool::default_root)),
+    }
 }
 
 /// The sinks `config` asks for.
@@ -158,6 +195,9 @@ impl Worker {
             lost: 0,
             tick: (config.tuning.linger / 2).max(Duration::from_millis(10)),
             bound: config.tuning.memory_events,
+            overflow: Overflow::new(overflow_bounds(config)),
+            deferred: Vec::new(),
+            held: 0,
         }
     }
 
@@ -167,7 +207,11 @@ impl Worker {
             let taken = self.drain(now);
             self.settle(now);
             self.consumer.settled();
-            if taken == Taken::Closed && self.pending.is_empty() {
+            if taken == Taken::Closed
+                && self.pending.is_empty()
+                && self.deferred.is_empty()
+                && self.kept() == 0
+            {
                 break;
             }
             if taken == Taken::More {
@@ -190,39 +234,83 @@ impl Worker {
         }
     }
 
-    /// Takes up to a chunk of messages: records go to every sink, flushes are registered.
+    /// Takes up to a chunk of messages: records go to every sink (or, while the sinks are
+    /// behind, to the overflow), flushes are registered. Then gives the sinks what the
+    /// overflow holds, as far as their memory allows.
     fn drain(&mut self, now: Instant) -> Taken {
         // Before any flush in this chunk answers: what was dropped so far is its business.
         self.count_lost();
+        let spill = self.kept() > 0 || self.consumer.backlog() > SPILL_AT;
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
-        let taken = self.consumer.take(CHUNK, |msg| match msg {
+        let overflow = &mut self.overflow;
+        let limit = if spill { SPILL_CHUNK } else { CHUNK };
+        let mut taken = self.consumer.take(limit, |msg| match msg {
             Msg::Record(record, thread) => {
-                for sink in sinks.iter_mut() {
-                    sink.take_from(&record, thread, now);
+                if spill && overflow.accepts() {
+                    overflow.push(&record, thread);
+                } else {
+                    for sink in sinks.iter_mut() {
+                        sink.take_from(&record, thread, now);
+                    }
                 }
             }
-            Msg::Flush(request) => {
-                // Every event recorded before the flush has been taken by now.
-                for sink in sinks.iter_mut() {
+            Msg::Flush(request) => flushes.push(request),
+        });
+        if taken != Taken::More && self.kept() > 0 {
+            let room = self.bound.saturating_sub(self.held).min(CHUNK);
+            let dump = taken == Taken::Closed
+                || self
+                    .deferred
+                    .iter()
+                    .chain(&flushes)
+                    .any(|f| now + FLUSH_MARGIN >= f.deadline);
+            let max = if dump { usize::MAX } else { room };
+            self.replay(max, now);
+            if self.kept() > 0 && room > 0 {
+                taken = Taken::More;
+            }
+        }
+        self.deferred.append(&mut flushes);
+        if self.kept() == 0 {
+            flushes = std::mem::take(&mut self.deferred);
+            if !flushes.is_empty() || taken != Taken::More {
+                // Every event recorded before the flushes (or, with the hand-off run
+                // empty, before now) has been taken.
+                for sink in &mut self.sinks {
                     sink.caught_up();
                 }
-                flushes.push(request);
             }
-        });
+        }
         if !flushes.is_empty() {
             self.count_lost();
         }
         for request in flushes {
             self.begin_flush(request, now);
         }
-        if taken != Taken::More {
-            // The hand-off ran empty: every event recorded before now has been taken.
-            for sink in &mut self.sinks {
-                sink.caught_up();
-            }
-        }
         taken
+    }
+
+    /// Records kept for later: in the overflow, and spilled by the senders.
+    fn kept(&self) -> usize {
+        self.overflow.len() + self.consumer.spilled()
+    }
+
+    /// Gives up to `max` kept records to the sinks, the overflow's first (the senders'
+    /// spill holds later ones).
+    fn replay(&mut self, max: usize, now: Instant) {
+        let sinks = &mut self.sinks;
+        let give = |record: Record, thread: u64| {
+            for sink in sinks.iter_mut() {
+                sink.take_from(&record, thread, now);
+            }
+        };
+        let mut give = give;
+        let n = self.overflow.pop(max, &mut give);
+        if n < max {
+            self.consumer.take_spilled(max - n, &mut give);
+        }
+        self.lost += self.overflow.take_lost();
     }
 
     fn begin_flush(&mut self, request: FlushRequest, now: Instant) {
@@ -276,8 +364,9 @@ impl Worker {
             let _ = p.reply.send(p.report.clone());
             false
         });
+        self.held = held;
         self.consumer.set_refuse(refuse);
-        self.consumer.set_held(held);
+        self.consumer.set_held(held + self.overflow.len());
     }
 
     /// Counts the records the hand-off dropped (said once on stderr).
@@ -310,6 +399,11 @@ impl Worker {
             .sinks
             .iter()
             .filter_map(|s| s.next_due())
+            .chain(
+                self.deferred
+                    .iter()
+                    .map(|f| f.deadline.checked_sub(FLUSH_MARGIN).unwrap_or(f.deadline)),
+            )
             .fold(crate::clock::deadline_after(now, self.tick), Instant::min);
         let mut sleep = pin!(tokio::time::sleep_until(due.into()));
         let mut woken = pin!(self.consumer.woken());

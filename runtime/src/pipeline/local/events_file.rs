@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::append;
+use crate::pipeline::json::EventEncoder;
 use crate::pipeline::process::ProcessInfo;
 use crate::pipeline::sink::Sink;
-use crate::pipeline::wire_event::wire_event;
 use crate::record::Record;
 
 #[derive(Debug)]
 pub(crate) struct EventsFile {
-    info: ProcessInfo,
+    encoder: EventEncoder,
     path: PathBuf,
     file: Option<File>,
     buf: Vec<u8>,
@@ -25,7 +25,7 @@ pub(crate) struct EventsFile {
 impl EventsFile {
     pub(crate) fn new(path: &Path, info: ProcessInfo) -> Self {
         EventsFile {
-            info,
+            encoder: EventEncoder::new(&info),
             path: path.to_owned(),
             file: None,
             buf: Vec::new(),
@@ -65,11 +65,7 @@ impl Sink for EventsFile {
         if self.failed {
             return;
         }
-        let start = self.buf.len();
-        if serde_json::to_writer(&mut self.buf, &wire_event(record, &self.info)).is_err() {
-            self.buf.truncate(start);
-            return;
-        }
+        self.encoder.encode(record, &mut self.buf);
         self.buf.push(b'\n');
         if append::is_full(&self.buf) {
             self.write_pending();

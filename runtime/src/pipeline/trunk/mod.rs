@@ -11,10 +11,10 @@ use super::delivery::batch::BatchBuilder;
 use super::delivery::http::Http;
 use super::delivery::uploader::Uploader;
 use super::delivery::{spool, storage};
+use super::json::EventEncoder;
 use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
 use super::status::UploadStatus;
-use super::wire_event::wire_event;
 use crate::config::Config;
 use crate::record::Record;
 use crate::report::FlushReport;
@@ -23,7 +23,7 @@ use answer::TRACK_EVENTS;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
 pub(crate) struct TrunkSink {
-    info: ProcessInfo,
+    encoder: EventEncoder,
     uploader: Uploader,
     status: Arc<UploadStatus>,
 }
@@ -71,7 +71,7 @@ impl TrunkSink {
             &TRACK_EVENTS,
         );
         Some(TrunkSink {
-            info,
+            encoder: EventEncoder::new(&info),
             uploader,
             status,
         })
@@ -92,11 +92,14 @@ impl Sink for TrunkSink {
     }
 
     fn take(&mut self, record: &Record, now: Instant) {
-        let event = wire_event(record, &self.info);
+        let encoder = &mut self.encoder;
         let pushed = self
             .uploader
             .builder()
-            .push_with(now, |buf| serde_json::to_writer(buf, &event))
+            .push_with(now, |buf| {
+                encoder.encode(record, buf);
+                Ok(())
+            })
             .is_some();
         if pushed {
             self.uploader.pushed();
