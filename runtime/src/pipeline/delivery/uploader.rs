@@ -709,9 +709,11 @@ impl Uploader {
                     self.report.spooled += n as u64;
                     self.own_files.insert(written.name, (n, self.window));
                 }
-                for (name, events) in &written.evicted {
-                    self.report.dropped += *events as u64;
+                for (name, _) in &written.evicted {
+                    // A report counts this process's events: an earlier run's files evicted
+                    // here are said on stderr (below), not added to what this run lost.
                     if let Some((n, window)) = self.own_files.remove(name) {
+                        self.report.dropped += n as u64;
                         if window == self.window {
                             self.report.spooled = self.report.spooled.saturating_sub(n as u64);
                         }
@@ -721,7 +723,8 @@ impl Uploader {
                     crate::log_once!(
                         Warn,
                         "the spool {} reached its size limit ({} bytes): the oldest undelivered \
-                         events are dropped to make room (counted in the flush report)",
+                         events are dropped to make room (this process's are counted in the \
+                         flush report)",
                         self.spool_dir(),
                         self.tuning.spool_bytes
                     );
