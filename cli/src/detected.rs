@@ -1,13 +1,13 @@
 //! Where this process runs, as the runtime would detect it, and the repository uploads go to.
 
-use trunk_ci_analytics_runtime::detect::{Detected, detect};
+use trunk_ci_analytics_runtime::detect::{Detected, detect, git_remote_origin};
 use trunk_ci_analytics_runtime::diagnose::Settings;
 use trunk_ci_analytics_runtime::wire::Repo;
 
 /// Platform, repository and tags from the environment and `git remote get-url origin`,
 /// with the messages detection had.
 pub(crate) fn here() -> (Detected, Vec<String>) {
-    detect(&|name| std::env::var(name).ok(), &git_origin)
+    detect(&|name| std::env::var(name).ok(), &git_remote_origin)
 }
 
 /// The repository events are uploaded for: the configured one, else the detected one.
@@ -18,18 +18,6 @@ pub(crate) fn repo(settings: &Settings, detected: &Detected) -> Option<Repo> {
 /// `owner/name` on its host, for messages.
 pub(crate) fn show_repo(repo: &Repo) -> String {
     format!("{}/{}/{}", repo.host, repo.owner, repo.name)
-}
-
-fn git_origin() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["remote", "get-url", "origin"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// `url` without credentials (`https://user:secret@host` → `https://…@host`).

@@ -71,8 +71,16 @@ pub fn detect(
     )
 }
 
-/// `git remote get-url origin` in the current directory, if git is there and answers.
-pub(crate) fn git_remote_origin() -> Option<String> {
+/// `git remote get-url origin` in the current directory, if git is there and answers: the
+/// last source [`detect`] tries for the repository.
+///
+/// ```no_run
+/// use trunk_ci_analytics::detect::{detect, git_remote_origin};
+///
+/// let (detected, _) = detect(&|name| std::env::var(name).ok(), &git_remote_origin);
+/// println!("{:?}", detected.repo);
+/// ```
+pub fn git_remote_origin() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["remote", "get-url", "origin"])
         .stdin(std::process::Stdio::null())
