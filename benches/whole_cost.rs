@@ -180,12 +180,19 @@ fn child_output(
         .env("TRUNK_REPO", "acme/widgets")
         .env("TRUNK_SPOOL_DIR", spool)
         .env("TRUNK_FLUSH_TIMEOUT_MS", "60000")
-        .env(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            server.otlp_traces_endpoint(),
-        )
         .env_remove("TRUNK_EVENTS_FILE")
         .env_remove("TRUNK_CHAIN_ID");
+    // Only the OpenTelemetry stack exports spans: our runtime would read the same variable
+    // and deliver every event twice (trackEvents and OTLP), which is another measurement.
+    if mode == "otel" {
+        cmd.env(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            server.otlp_traces_endpoint(),
+        );
+    } else {
+        cmd.env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    }
     match queue {
         Some(q) => cmd.env("OTEL_BSP_MAX_QUEUE_SIZE", q.to_string()),
         None => cmd.env_remove("OTEL_BSP_MAX_QUEUE_SIZE"),
