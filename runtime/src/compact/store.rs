@@ -162,10 +162,14 @@ impl Store {
             return Err(std::io::ErrorKind::NotFound.into());
         };
         std::fs::create_dir_all(dir)?;
+        // Two stores of one process (the background thread's, the senders' spill) may open
+        // theirs in the same millisecond: a counter keeps the names apart.
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let path = dir.join(format!(
-            "overflow-{}-{:x}.bin",
+            "overflow-{}-{:x}-{}.bin",
             std::process::id(),
-            crate::clock::wall_ms()
+            crate::clock::wall_ms(),
+            OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create_new(true);
