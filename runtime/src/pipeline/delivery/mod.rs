@@ -2,7 +2,8 @@
 //! upload state machine ([`uploader`]) over request bodies ([`batch`]), one request ([`http`]),
 //! what differs between protocols ([`protocol`]), backoff ([`retry`]), the spool ([`spool`],
 //! owner-only through [`private`], claims kept alive by [`liveness`]) and the circuit breaker
-//! that processes share ([`breaker`]), set up per sink by [`storage`].
+//! that processes share ([`breaker`]), set up per sink by [`storage`]; [`remote`] makes an
+//! encoder and an uploader one sink.
 
 pub(crate) mod batch;
 pub(crate) mod breaker;
@@ -10,6 +11,7 @@ pub(crate) mod http;
 pub(crate) mod liveness;
 pub(crate) mod private;
 pub(crate) mod protocol;
+pub(crate) mod remote;
 pub(crate) mod retry;
 pub(crate) mod spool;
 pub(crate) mod storage;

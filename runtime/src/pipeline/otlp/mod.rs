@@ -11,19 +11,16 @@ mod resource;
 mod span;
 
 use std::rc::Rc;
-use std::task::{Context, Poll};
-use std::time::Instant;
 
 use super::delivery::batch::{BatchBuilder, Envelope};
 use super::delivery::http::Http;
+use super::delivery::remote::{Encode, RemoteSink};
 use super::delivery::storage;
 use super::delivery::uploader::Uploader;
 use super::process::ProcessInfo;
-use super::sink::{Flush, Sink};
 use crate::config::Config;
 use crate::otlp_settings::OtlpProtocol;
 use crate::record::Record;
-use crate::report::FlushReport;
 use crate::wire::Repo;
 use answer::OTLP;
 use span::{Attr, Ids};
@@ -35,19 +32,25 @@ enum Encoder {
 }
 
 /// Exports every event as a span to the configured OTLP/HTTP traces endpoint.
-pub(crate) struct OtlpSink {
+pub(crate) type OtlpSink = RemoteSink<Spans>;
+
+/// Each event as a span, in the configured encoding.
+pub(crate) struct Spans {
     encoder: Encoder,
     /// The run's attributes, encoded once, added to every span.
     shared: Vec<u8>,
     ids: Ids,
-    uploader: Uploader,
 }
 
-impl std::fmt::Debug for OtlpSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtlpSink")
-            .field("uploader", &self.uploader)
-            .finish_non_exhaustive()
+impl Encode for Spans {
+    const NAME: &'static str = "otlp";
+
+    fn encode(&mut self, record: &Record, buf: &mut Vec<u8>) {
+        let data = span::data(record, &self.ids);
+        match &mut self.encoder {
+            Encoder::Proto(p) => p.span(&data, record, &self.shared, buf),
+            Encoder::Json => json::span(&data, record, &self.shared, buf),
+        }
     }
 }
 
@@ -127,64 +130,15 @@ impl OtlpSink {
         };
         let (spool, breaker) = storage::open(config, &partition(&url, otlp.protocol), &url);
         let uploader = Uploader::new(config.tuning.clone(), http, builder, spool, breaker, &OTLP);
-        Some(OtlpSink {
-            encoder,
-            shared,
-            ids: Ids::default(),
+        Some(RemoteSink {
+            encoder: Spans {
+                encoder,
+                shared,
+                ids: Ids::default(),
+            },
             uploader,
+            status: None,
         })
-    }
-}
-
-impl Sink for OtlpSink {
-    fn remote_name(&self) -> Option<&'static str> {
-        Some("otlp")
-    }
-
-    fn take(&mut self, record: &Record, now: Instant) {
-        let data = span::data(record, &self.ids);
-        let (encoder, shared) = (&mut self.encoder, &self.shared);
-        self.uploader.builder().push_with(now, |buf| {
-            match encoder {
-                Encoder::Proto(p) => p.span(&data, record, shared, buf),
-                Encoder::Json => json::span(&data, record, shared, buf),
-            }
-            Ok(())
-        });
-        self.uploader.pushed();
-    }
-
-    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
-        self.uploader.add_flush(flush, now);
-        None
-    }
-
-    fn step(&mut self, now: Instant) {
-        self.uploader.step(now);
-    }
-
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.uploader.poll_request(cx)
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.uploader.next_due()
-    }
-
-    fn answered(&mut self) -> Vec<(u64, FlushReport)> {
-        self.uploader.take_answered()
-    }
-
-    fn held(&self) -> usize {
-        self.uploader.held()
-    }
-
-    fn refuses(&self) -> bool {
-        self.uploader.over_memory() && !self.uploader.spool_usable()
-    }
-
-    fn can_spill(&self) -> bool {
-        self.uploader.spool_usable()
     }
 }
 

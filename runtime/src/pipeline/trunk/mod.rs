@@ -4,11 +4,11 @@
 pub(crate) mod answer;
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::delivery::batch::BatchBuilder;
 use super::delivery::http::Http;
+use super::delivery::remote::{Encode, RemoteSink};
 use super::delivery::uploader::Uploader;
 use super::delivery::{spool, storage};
 use super::json::EventEncoder;
@@ -22,11 +22,7 @@ use crate::wire::{Repo, TRACK_EVENTS_PATH};
 use answer::TRACK_EVENTS;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
-pub(crate) struct TrunkSink {
-    encoder: EventEncoder,
-    uploader: Uploader,
-    status: Arc<UploadStatus>,
-}
+pub(crate) type TrunkSink = RemoteSink<TrackEvents>;
 
 impl TrunkSink {
     /// The sink for `repo`, or `None` (said once on stderr) when the HTTP client cannot be
@@ -70,78 +66,22 @@ impl TrunkSink {
             breaker,
             &TRACK_EVENTS,
         );
-        Some(TrunkSink {
-            encoder: EventEncoder::new(&info),
+        Some(RemoteSink {
+            encoder: TrackEvents(EventEncoder::new(&info)),
             uploader,
-            status,
+            status: Some(status),
         })
     }
 }
 
-impl std::fmt::Debug for TrunkSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrunkSink")
-            .field("uploader", &self.uploader)
-            .finish_non_exhaustive()
-    }
-}
+/// The trackEvents JSON of each event.
+pub(crate) struct TrackEvents(EventEncoder);
 
-impl Sink for TrunkSink {
-    fn remote_name(&self) -> Option<&'static str> {
-        Some("trackEvents")
-    }
+impl Encode for TrackEvents {
+    const NAME: &'static str = "trackEvents";
 
-    fn take(&mut self, record: &Record, now: Instant) {
-        let encoder = &mut self.encoder;
-        let pushed = self
-            .uploader
-            .builder()
-            .push_with(now, |buf| {
-                encoder.encode(record, buf);
-                Ok(())
-            })
-            .is_some();
-        if pushed {
-            self.uploader.pushed();
-        } else {
-            self.uploader.count_dropped(1);
-        }
-    }
-
-    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
-        self.uploader.add_flush(flush, now);
-        None
-    }
-
-    fn step(&mut self, now: Instant) {
-        self.uploader.step(now);
-        self.status.set(self.uploader.upload());
-    }
-
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let polled = self.uploader.poll_request(cx);
-        self.status.set(self.uploader.upload());
-        polled
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.uploader.next_due()
-    }
-
-    fn answered(&mut self) -> Vec<(u64, FlushReport)> {
-        self.uploader.take_answered()
-    }
-
-    fn held(&self) -> usize {
-        self.uploader.held()
-    }
-
-    fn refuses(&self) -> bool {
-        self.uploader.over_memory() && !self.uploader.spool_usable()
-    }
-
-    fn can_spill(&self) -> bool {
-        self.uploader.spool_usable()
+    fn encode(&mut self, record: &Record, buf: &mut Vec<u8>) {
+        self.0.encode(record, buf);
     }
 }
 
