@@ -61,6 +61,16 @@ pub(crate) fn hex_id(buf: &mut Vec<u8>, id: u64) {
     buf.extend_from_slice(&out);
 }
 
+/// Bytes as lowercase hex, quoted (OTLP/JSON trace and span ids).
+pub(crate) fn hex_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.push(b'"');
+    for b in bytes {
+        buf.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+    }
+    buf.push(b'"');
+}
+
 /// An unsigned integer.
 #[inline]
 pub(crate) fn uint(buf: &mut Vec<u8>, v: u64) {

@@ -1,27 +1,15 @@
 //! The OTLP JSON mapping of the same messages as [`super::proto`]: camelCase names, ids as
 //! lowercase hex, enums as numbers, 64-bit integers as decimal strings.
 
-use std::io::Write as _;
-
 use super::proto::{KIND_INTERNAL, STATUS_ERROR};
 use super::span::{self as model, Attr, SpanData};
+use std::io::Write as _;
+
+use crate::pipeline::json::text::{float, hex_bytes, int, string};
 use crate::record::Record;
 
 /// What closes a body opened by [`head`].
 pub(crate) const TAIL: &[u8] = b"]}]}]}";
-
-fn string(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail, and a &str always serializes.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'"');
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out.push(b'"');
-}
 
 /// `{"key":…,"value":{…}}`.
 pub(crate) fn key_value(out: &mut Vec<u8>, k: &str, v: Attr<'_>) {
@@ -34,12 +22,15 @@ pub(crate) fn key_value(out: &mut Vec<u8>, k: &str, v: Attr<'_>) {
             string(out, s);
         }
         Attr::Int(i) => {
-            let _ = write!(out, "\"intValue\":\"{i}\"");
+            // int64 as a decimal string, as the OTLP JSON mapping asks.
+            out.extend_from_slice(b"\"intValue\":\"");
+            int(out, i);
+            out.push(b'"');
         }
         Attr::Double(d) => {
+            // Finite (checked by the caller).
             out.extend_from_slice(b"\"doubleValue\":");
-            // Finite (checked by the caller): serde_json writes the shortest exact form.
-            let _ = serde_json::to_writer(&mut *out, &d);
+            float(out, d);
         }
     }
     out.extend_from_slice(b"}}");
@@ -66,12 +57,12 @@ pub(crate) fn head(resource: &[(&str, Attr<'_>)], scope_name: &str, version: &st
 /// comma-separated.
 pub(crate) fn span(span: &SpanData<'_>, record: &Record, shared: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"traceId\":");
-    hex(out, &span.trace_id);
+    hex_bytes(out, &span.trace_id);
     out.extend_from_slice(b",\"spanId\":");
-    hex(out, &span.span_id);
+    hex_bytes(out, &span.span_id);
     if let Some(parent) = &span.parent {
         out.extend_from_slice(b",\"parentSpanId\":");
-        hex(out, parent);
+        hex_bytes(out, parent);
     }
     out.extend_from_slice(b",\"name\":");
     string(out, span.name);
