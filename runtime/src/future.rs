@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 
 use crate::event::{AsyncEvent, finish_now, finish_on_stack, set_error_on_stack};
 use crate::lineage::EventContext;
+use crate::open::registry;
 use crate::record::{Frame, abandoned};
 use crate::stack::{Entered, FrameScope};
 use crate::{Conclusion, gate};
@@ -25,11 +26,18 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         frame: Option<Frame>,
+        // Whether the event is in the registry of running events: from the first poll
+        // that left it suspended (off every stack, so no mirror shows it) until it ends.
+        held: bool,
     }
 
     impl<F> PinnedDrop for Instrumented<F> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(frame) = this.project().frame.take() {
+            let this = this.project();
+            if let Some(frame) = this.frame.take() {
+                if std::mem::take(this.held) {
+                    registry::release(frame.id);
+                }
                 finish_now(frame, abandoned());
             }
         }
@@ -43,6 +51,7 @@ pub fn instrument<F: Future>(event: Option<AsyncEvent>, fut: F) -> Instrumented<
     Instrumented {
         fut,
         frame: event.map(|e| e.frame),
+        held: false,
     }
 }
 
@@ -100,15 +109,27 @@ impl<F: Future> Future for Instrumented<F> {
         let this = self.project();
         let scope = FrameScope::enter(this.frame);
         match this.fut.poll(cx) {
-            Poll::Ready(out) => Poll::Ready((
-                out,
-                Finisher {
-                    id: scope.map_or(0, FrameScope::keep),
-                    _not_send: PhantomData,
-                },
-            )),
+            Poll::Ready(out) => {
+                let id = scope.map_or(0, FrameScope::keep);
+                if std::mem::take(this.held) {
+                    registry::release(id);
+                }
+                Poll::Ready((
+                    out,
+                    Finisher {
+                        id,
+                        _not_send: PhantomData,
+                    },
+                ))
+            }
             Poll::Pending => {
                 drop(scope);
+                if !*this.held {
+                    if let Some(frame) = this.frame.as_ref() {
+                        registry::hold(frame);
+                        *this.held = true;
+                    }
+                }
                 Poll::Pending
             }
         }

@@ -23,6 +23,7 @@ mod error_text;
 mod id;
 mod otel_ids;
 mod report;
+mod signals;
 mod site;
 mod sys;
 mod trace_context;
@@ -32,6 +33,8 @@ pub mod wire;
 // Lineage, and the record that crosses to the background thread.
 mod lineage;
 mod record;
+// The events running now, visible to the background thread.
+mod open;
 // Records kept compact, in memory then on disk, when they come faster than they are sent.
 mod compact;
 // The on/off gate and the configuration.

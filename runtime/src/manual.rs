@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::event::finish_now;
 use crate::lineage::EventContext;
+use crate::open::registry;
 use crate::record::{Entry, Frame, abandoned};
 use crate::site::{DynSite, Meta, shorten_key};
 use crate::stack::{self, FrameScope};
@@ -227,6 +228,8 @@ impl EventBuilder {
         ManualEvent {
             frame: frame.map(|mut f| {
                 f.extras = extras;
+                // Off every stack but for its scopes: the registry shows it as running.
+                registry::hold(&f);
                 f
             }),
         }
@@ -334,6 +337,7 @@ impl ManualEvent {
     /// ```
     pub fn finish(mut self, conclusion: Conclusion) {
         if let Some(frame) = self.frame.take() {
+            registry::release(frame.id);
             finish_now(frame, conclusion);
         }
     }
@@ -342,6 +346,7 @@ impl ManualEvent {
 impl Drop for ManualEvent {
     fn drop(&mut self) {
         if let Some(frame) = self.frame.take() {
+            registry::release(frame.id);
             finish_now(frame, abandoned());
         }
     }

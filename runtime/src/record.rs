@@ -140,6 +140,21 @@ pub(crate) mod tests {
     use super::*;
     use std::sync::Arc;
 
+    impl Frame {
+        /// A copy without its extras (frames are never copied outside tests).
+        pub(crate) fn clone_for_tests(&self) -> Frame {
+            Frame {
+                id: self.id,
+                meta: self.meta.clone(),
+                chain: self.chain.clone(),
+                parent: self.parent.clone(),
+                start: self.start,
+                conclusion: self.conclusion,
+                extras: None,
+            }
+        }
+    }
+
     /// A finished root event with id `id`, of a hand-built site.
     pub(crate) fn record(id: u64) -> Record {
         record_of(id, Meta::Dynamic(Arc::default()))

@@ -1,6 +1,11 @@
-//! This thread's share of the hot path: its context stack (which event is current here)
-//! and its end of the hand-off, in one thread-local so that finishing an event looks up
-//! one, not two.
+//! This thread's share of the hot path: its context stack (which event is current here),
+//! its end of the hand-off and the mirror that shows its running events to the background
+//! thread, in one thread-local so that starting or finishing an event looks up one, not
+//! three.
+//!
+//! The mirror follows the stack: every entry pushed is published at its depth, every entry
+//! removed is retired first (before its record can reach the background thread, which must
+//! never see a finished event still shown as running).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -8,11 +13,32 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::Conclusion;
 use crate::handoff::{self, Outbox};
 use crate::lineage::EventContext;
+use crate::open::mirror::{self, Mirror};
 use crate::record::{Entry, Frame, Record};
 
 struct Local {
     stack: Vec<Entry>,
     outbox: Outbox,
+    /// Taken at this thread's first event.
+    mirror: Option<&'static Mirror>,
+}
+
+impl Local {
+    #[inline]
+    fn mirror(&mut self) -> &'static Mirror {
+        match self.mirror {
+            Some(m) => m,
+            None => self.mirror.insert(mirror::acquire()),
+        }
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(m) = self.mirror.take() {
+            m.release();
+        }
+    }
 }
 
 thread_local! {
@@ -20,6 +46,7 @@ thread_local! {
         RefCell::new(Local {
             stack: Vec::new(),
             outbox: Outbox::new(),
+            mirror: None,
         })
     };
 }
@@ -61,7 +88,9 @@ pub(crate) fn with_stack<R>(f: impl FnOnce(&mut Vec<Entry>) -> R) -> Option<R> {
 /// Pushes the frame `make` builds (from the stack as it is) and returns its id.
 #[inline]
 pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
-    with_stack(|s| {
+    with_local(|l| {
+        let mirror = l.mirror();
+        let s = &mut l.stack;
         s.reserve(1);
         let len = s.len();
         let frame = make(s);
@@ -74,8 +103,36 @@ pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
             s.as_mut_ptr().add(len).write(Entry::Event(frame));
             s.set_len(len + 1);
         }
+        if let Some(Entry::Event(frame)) = s.last() {
+            mirror.publish(len, frame);
+        }
         id
     })
+}
+
+/// Pushes `entry`, showing it if it is an event.
+fn push(l: &mut Local, entry: Entry) {
+    if let Entry::Event(frame) = &entry {
+        l.mirror().publish(l.stack.len(), frame);
+    }
+    l.stack.push(entry);
+}
+
+/// Removes the entry at `pos`, retiring it and moving the mirror of those above it down.
+fn remove_at(l: &mut Local, pos: usize) -> Entry {
+    let mirror = l.mirror();
+    for (depth, entry) in l.stack.iter().enumerate().skip(pos) {
+        if let Entry::Event(frame) = entry {
+            mirror.retire(depth, frame);
+        }
+    }
+    let removed = l.stack.remove(pos);
+    for (depth, entry) in l.stack.iter().enumerate().skip(pos) {
+        if let Entry::Event(frame) = entry {
+            mirror.publish(depth, frame);
+        }
+    }
+    removed
 }
 
 /// Finishes the event `id` if it is on top of this thread's stack (as it is, but when an
@@ -83,16 +140,21 @@ pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
 /// a flush; `None` when it is not on top.
 #[inline]
 pub(crate) fn finish_top(id: u64, end: u64, returned: Conclusion) -> Option<bool> {
-    with_local(|l| l.outbox.submit_top(&mut l.stack, id, end, returned)).flatten()
+    with_local(|l| {
+        let mirror = l.mirror();
+        l.outbox.submit_top(&mut l.stack, mirror, id, end, returned)
+    })
+    .flatten()
 }
 
 /// Removes the event frame `id` from this thread's stack, wherever it is.
 pub(crate) fn remove_frame(id: u64) -> Option<Frame> {
-    with_stack(|s| {
-        let pos = s
+    with_local(|l| {
+        let pos = l
+            .stack
             .iter()
             .rposition(|e| matches!(e, Entry::Event(f) if f.id == id))?;
-        match s.remove(pos) {
+        match remove_at(l, pos) {
             Entry::Event(f) => Some(f),
             Entry::Attached(_) => None,
         }
@@ -115,10 +177,16 @@ pub(crate) fn submit(record: Record) {
 
 /// Takes every event frame off this thread's stack, innermost last.
 pub(crate) fn drain_frames() -> Vec<Frame> {
-    with_stack(|s| {
-        s.drain(..)
-            .filter_map(|e| match e {
-                Entry::Event(frame) => Some(frame),
+    with_local(|l| {
+        let mirror = l.mirror();
+        l.stack
+            .drain(..)
+            .enumerate()
+            .filter_map(|(depth, e)| match e {
+                Entry::Event(frame) => {
+                    mirror.retire(depth, &frame);
+                    Some(frame)
+                }
                 Entry::Attached(_) => None,
             })
             .collect()
@@ -138,14 +206,17 @@ pub(crate) struct Entered;
 
 impl Entered {
     pub(crate) fn push(ctx: EventContext) -> Entered {
-        with_stack(|s| s.push(Entry::Attached(ctx)));
+        with_local(|l| push(l, Entry::Attached(ctx)));
         Entered
     }
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        let _ = with_stack(|s| s.pop());
+        let _ = with_local(|l| {
+            let top = l.stack.len().checked_sub(1)?;
+            Some(remove_at(l, top))
+        });
     }
 }
 
@@ -160,7 +231,7 @@ impl<'a> FrameScope<'a> {
     pub(crate) fn enter(slot: &'a mut Option<Frame>) -> Option<FrameScope<'a>> {
         let frame = slot.take()?;
         let id = frame.id;
-        with_stack(|s| s.push(Entry::Event(frame)));
+        with_local(|l| push(l, Entry::Event(frame)));
         Some(FrameScope { slot, id })
     }
 }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::LOCAL_BATCH;
 use crate::Conclusion;
+use crate::open::mirror::Mirror;
 use crate::record::{Entry, Frame, Record};
 
 /// Slots filled in order by one [`Writer`], emptied by [`take`](Chunk::take).
@@ -189,12 +190,13 @@ impl Writer {
     }
 
     /// Moves the event `id` from the top of `stack` into the next slot, as finished at
-    /// `end`; a conclusion set inside its body wins over `returned`. `None` (and nothing
-    /// moved) when the top of `stack` is not that event.
+    /// `end`, after retiring it from `mirror`; a conclusion set inside its body wins over
+    /// `returned`. `None` (and nothing moved) when the top of `stack` is not that event.
     #[inline]
     pub(crate) fn push_top(
         &mut self,
         stack: &mut Vec<Entry>,
+        mirror: &Mirror,
         id: u64,
         end: u64,
         returned: Conclusion,
@@ -206,6 +208,7 @@ impl Writer {
         if top.id != id {
             return None;
         }
+        mirror.retire(len - 1, top);
         let flush = top.meta.flush();
         let conclusion = top.conclusion.unwrap_or(returned);
         let frame: *const Frame = top;
@@ -399,14 +402,18 @@ mod tests {
         let mailbox = Mailbox::default();
         let pool = Pool::default();
         let mut w = Writer::new(&mailbox, &pool, 7);
+        let mirror = crate::open::mirror::acquire();
         let mut stack: Vec<Entry> = [1, 2]
             .into_iter()
             .map(|id| Entry::Event(record_of(id, meta()).frame))
             .collect();
         // Not the top: nothing moves.
-        assert!(w.push_top(&mut stack, 1, 9, Conclusion::Success).is_none());
+        assert!(
+            w.push_top(&mut stack, mirror, 1, 9, Conclusion::Success)
+                .is_none()
+        );
         assert_eq!(stack.len(), 2);
-        let pushed = w.push_top(&mut stack, 2, 9, Conclusion::Failure);
+        let pushed = w.push_top(&mut stack, mirror, 2, 9, Conclusion::Failure);
         assert!(pushed.is_some_and(|p| !p.full && !p.flush));
         assert_eq!(stack.len(), 1);
         assert_eq!(Arc::strong_count(&site), 3, "moved, not copied or dropped");

@@ -40,6 +40,7 @@ use tokio::sync::Notify;
 
 use crate::Conclusion;
 use crate::compact::Bounds;
+use crate::open::mirror::Mirror;
 use crate::record::{Entry, Record};
 use crate::report::FlushReport;
 use chunk::{Chunk, Mailbox, Pool, Writer};
@@ -81,22 +82,24 @@ impl Outbox {
         Outbox(None)
     }
 
-    /// Hands over the event `id` on top of `stack`, finished at `end`; a conclusion set in
-    /// its body wins over `returned`. Returns whether its site asks for a flush, or `None`
+    /// Hands over the event `id` on top of `stack`, finished at `end`, retiring it from
+    /// `mirror` first; a conclusion set in its body wins over `returned`. Returns whether its site asks for a flush, or `None`
     /// (nothing done) when the top of `stack` is not that event. Without a pipeline (the
     /// runtime is off) the event is dropped.
     #[inline]
     pub(crate) fn submit_top(
         &mut self,
         stack: &mut Vec<Entry>,
+        mirror: &Mirror,
         id: u64,
         end: u64,
         returned: Conclusion,
     ) -> Option<bool> {
         match INSTALLED.get() {
-            Some(i) => self.submit_top_to(&i.producer, stack, id, end, returned),
+            Some(i) => self.submit_top_to(&i.producer, stack, mirror, id, end, returned),
             None => match stack.last() {
                 Some(Entry::Event(top)) if top.id == id => {
+                    mirror.retire(stack.len() - 1, top);
                     let flush = top.meta.flush();
                     drop(stack.pop());
                     Some(flush)
@@ -111,12 +114,15 @@ impl Outbox {
         &mut self,
         producer: &Producer,
         stack: &mut Vec<Entry>,
+        mirror: &Mirror,
         id: u64,
         end: u64,
         returned: Conclusion,
     ) -> Option<bool> {
         let registered = self.registered(producer)?;
-        let pushed = registered.writer.push_top(stack, id, end, returned)?;
+        let pushed = registered
+            .writer
+            .push_top(stack, mirror, id, end, returned)?;
         // Disowned (a forked child): the full chunk stays, and later pushes drop.
         if pushed.full && !disowned() {
             let full = registered
@@ -216,6 +222,22 @@ pub(crate) fn flush(timeout: Duration) -> FlushReport {
         Some(i) => i.producer.flush(timeout, false),
         None => FlushReport::default(),
     }
+}
+
+/// Asks for an exit flush without waiting for it, for the background thread itself (a
+/// process ending on a signal): the answer comes through the receiver, by the instant
+/// returned beside it at the latest.
+pub(crate) fn request_exit_flush() -> Option<(Receiver<FlushReport>, Instant)> {
+    let i = INSTALLED.get().filter(|_| !disowned())?;
+    let (reply, answer) = mpsc::channel();
+    let deadline = crate::clock::deadline_after(Instant::now(), i.exit_timeout);
+    let request = FlushRequest {
+        deadline,
+        exit: true,
+        reply,
+    };
+    i.producer.tx.send(Wire::Flush(request)).ok()?;
+    Some((answer, crate::clock::deadline_after(deadline, SPOOL_MARGIN)))
 }
 
 /// Flushes with `timeout`, replaying the spool too until it is empty or the time is up.
@@ -597,7 +619,10 @@ mod tests {
         match outbox {
             Some(outbox) => {
                 let mut stack = vec![Entry::Event(r.frame)];
-                let done = outbox.submit_top_to(producer, &mut stack, id, r.end, r.conclusion);
+                let mirror = crate::open::mirror::acquire();
+                let done =
+                    outbox.submit_top_to(producer, &mut stack, mirror, id, r.end, r.conclusion);
+                mirror.release();
                 assert_eq!(done, Some(false));
                 assert!(stack.is_empty());
             }

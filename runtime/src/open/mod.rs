@@ -1,0 +1,194 @@
+//! Events still running, as the background thread sees them: for the *started* event of a
+//! long-running step (sent once it has run a second, so a killed job still shows it) and for
+//! concluding every open event as `CANCELLED` when the process is cancelled by a signal.
+//!
+//! A running event lives on its thread's context stack or inside its future or handle, where
+//! no other thread may look. So each is also published where one may: a frame on a stack in
+//! that thread's [`mirror`] (plain atomics, written on the hot path without a lock), and an
+//! event off any stack — a suspended future, a manual event, a frame the mirror cannot hold —
+//! in the [`registry`] (a lock, taken only on those colder paths).
+
+pub(crate) mod mirror;
+pub(crate) mod registry;
+
+use std::collections::HashSet;
+
+use crate::Conclusion;
+use crate::lineage::{Chain, ParentRef};
+use crate::record::{Frame, Record};
+use crate::site::Meta;
+
+/// A running event, as much of it as another thread can see: what its started event and
+/// its cancellation need. Tags and metrics stay with the event.
+#[derive(Clone, Debug)]
+pub(crate) struct OpenEvent {
+    pub(crate) id: u64,
+    pub(crate) meta: Meta,
+    pub(crate) chain: Chain,
+    pub(crate) parent: Option<ParentRef>,
+    /// A `clock::now` reading.
+    pub(crate) start: u64,
+}
+
+impl OpenEvent {
+    pub(crate) fn of(frame: &Frame) -> OpenEvent {
+        OpenEvent {
+            id: frame.id,
+            meta: frame.meta.clone(),
+            chain: frame.chain.clone(),
+            parent: frame.parent.clone(),
+            start: frame.start,
+        }
+    }
+
+    /// The frame of the event as it runs, without its tags and metrics.
+    pub(crate) fn frame(&self) -> Frame {
+        Frame {
+            id: self.id,
+            meta: self.meta.clone(),
+            chain: self.chain.clone(),
+            parent: self.parent.clone(),
+            start: self.start,
+            conclusion: None,
+            extras: None,
+        }
+    }
+
+    /// The event ended at `end` with `conclusion`, as a record for the sinks.
+    pub(crate) fn ended(self, end: u64, conclusion: Conclusion) -> Record {
+        Record {
+            frame: Frame {
+                id: self.id,
+                meta: self.meta,
+                chain: self.chain,
+                parent: self.parent,
+                start: self.start,
+                conclusion: None,
+                extras: None,
+            },
+            end,
+            conclusion,
+        }
+    }
+}
+
+/// Every event running now in this process, each once, outermost of a thread first.
+pub(crate) fn snapshot() -> Vec<OpenEvent> {
+    let mut seen = HashSet::new();
+    let mut open = mirror::read_all();
+    open.extend(registry::read_all());
+    open.retain(|e| seen.insert(e.id));
+    open
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // a failed expect is a failed test
+mod tests {
+    use super::*;
+    use crate::lineage::Chain;
+    use crate::site::Site;
+
+    static SITE: Site = Site::new(
+        "outer",
+        None,
+        None,
+        "open_tests::outer",
+        "function",
+        None,
+        false,
+        false,
+    );
+    static INNER: Site = Site::new(
+        "inner",
+        None,
+        None,
+        "open_tests::inner",
+        "function",
+        None,
+        false,
+        false,
+    );
+
+    fn frame(id: u64, site: &'static Site, parent: Option<(u64, &'static Site)>) -> Frame {
+        Frame {
+            id,
+            meta: Meta::Static(site),
+            chain: Chain::Local(parent.map_or(id, |(p, _)| p)),
+            parent: parent.map(|(p, s)| ParentRef::Local {
+                id: p,
+                meta: Meta::Static(s),
+            }),
+            start: 7,
+            conclusion: None,
+            extras: None,
+        }
+    }
+
+    fn ids() -> Vec<u64> {
+        snapshot().iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn published_frames_are_seen_with_their_parent_until_retired() {
+        let m = mirror::acquire();
+        let outer = frame(0xA1, &SITE, None);
+        let inner = frame(0xA2, &INNER, Some((0xA1, &SITE)));
+        m.publish(0, &outer);
+        m.publish(1, &inner);
+        let open = snapshot();
+        let seen = open.iter().find(|e| e.id == 0xA2).expect("inner is open");
+        assert_eq!(seen.meta.name(), "inner");
+        assert_eq!(seen.start, 7);
+        match &seen.parent {
+            Some(ParentRef::Local { id, meta }) => {
+                assert_eq!(*id, 0xA1);
+                assert_eq!(meta.name(), "outer");
+            }
+            other => panic!("parent {other:?}"),
+        }
+        assert!(matches!(seen.chain, Chain::Local(0xA1)));
+        m.retire(1, &inner);
+        assert!(!ids().contains(&0xA2));
+        assert!(ids().contains(&0xA1));
+        m.release();
+        assert!(!ids().contains(&0xA1), "a released mirror shows nothing");
+    }
+
+    #[test]
+    fn frames_the_mirror_cannot_hold_go_to_the_registry_and_back() {
+        let m = mirror::acquire();
+        // Too deep for a slot.
+        let deep = frame(0xB1, &SITE, None);
+        m.publish(mirror::SLOTS + 3, &deep);
+        // A context from elsewhere: not plain integers.
+        let mut remote = frame(0xB2, &SITE, None);
+        remote.chain = Chain::Remote(std::sync::Arc::new("other-run".into()));
+        m.publish(2, &remote);
+        assert!(ids().contains(&0xB1) && ids().contains(&0xB2));
+        m.retire(mirror::SLOTS + 3, &deep);
+        m.retire(2, &remote);
+        assert!(!ids().contains(&0xB1) && !ids().contains(&0xB2));
+        m.release();
+    }
+
+    #[test]
+    fn registry_holds_count_so_a_scope_does_not_end_a_manual_event() {
+        let f = frame(0xC1, &SITE, None);
+        registry::hold(&f);
+        registry::hold(&f);
+        registry::release(0xC1);
+        assert!(ids().contains(&0xC1));
+        registry::release(0xC1);
+        assert!(!ids().contains(&0xC1));
+    }
+
+    #[test]
+    fn a_cancelled_event_keeps_its_identity() {
+        let f = frame(0xD1, &INNER, Some((0xD0, &SITE)));
+        let record = OpenEvent::of(&f).ended(9, Conclusion::Cancelled);
+        assert_eq!(record.frame.id, 0xD1);
+        assert_eq!(record.frame.start, 7);
+        assert_eq!(record.end, 9);
+        assert_eq!(record.conclusion, Conclusion::Cancelled);
+    }
+}
