@@ -26,6 +26,8 @@ mod files;
 mod fork;
 #[path = "hostile/proxy.rs"]
 mod proxy;
+#[path = "hostile/signals.rs"]
+mod signals;
 #[path = "hostile/teardown.rs"]
 mod teardown;
 #[path = "hostile/timeouts.rs"]

@@ -1,7 +1,8 @@
 //! The top of the runtime: the only module that installs process-wide state. The first
 //! event (or [`init`]) reads the configuration, starts the pipeline, and fills the slots the
 //! lower layers read: the on/off gate (`gate`), the inherited context (`lineage`), the
-//! producer end of the hand-off (`handoff`), the log level, and the exit hook.
+//! producer end of the hand-off (`handoff`), the log level, the exit hook and the handlers
+//! of the cancellation signals (`signals`).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::gate::{self, State};
 use crate::report::FlushReport;
-use crate::{event, handoff, lineage, pipeline, sys};
+use crate::{event, handoff, lineage, pipeline, signals, sys};
 
 /// Set once the runtime is set up: whether it is on.
 static INSTALLED: OnceLock<bool> = OnceLock::new();
@@ -43,6 +44,7 @@ fn install(config: impl FnOnce() -> Config) -> bool {
         handoff::install(pipeline::start(config), exit_timeout);
         sys::at_exit(at_exit);
         sys::at_fork_child(forked_child);
+        signals::install();
         true
     });
     gate::set(on);
@@ -185,6 +187,9 @@ extern "C" fn at_exit() {
 extern "C" fn forked_child() {
     gate::set(false);
     handoff::disown();
+    // No background thread to act on a signal either: the handler inherited from the parent
+    // lets the signal end the child at once.
+    signals::set_watched(false);
 }
 
 /// Ends the events still running on this thread (`SUCCESS` for code 0, else `FAILURE`,

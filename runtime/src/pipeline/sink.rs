@@ -3,6 +3,7 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::open::OpenEvent;
 use crate::record::Record;
 use crate::report::FlushReport;
 
@@ -33,6 +34,18 @@ pub(crate) trait Sink {
     fn take_from(&mut self, record: &Record, thread: u64, now: Instant) {
         let _ = thread;
         self.take(record, now);
+    }
+
+    /// Whether it sends a *started* event for an event that has run a while.
+    fn wants_started(&self) -> bool {
+        false
+    }
+
+    /// Takes events running for a while now, each given once (see [`wants_started`]).
+    ///
+    /// [`wants_started`]: Self::wants_started
+    fn started(&mut self, events: &[OpenEvent], now: Instant) {
+        let _ = (events, now);
     }
 
     /// Every event recorded so far has been taken: write out or print what waits.

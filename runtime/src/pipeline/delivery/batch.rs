@@ -24,6 +24,10 @@ pub(crate) enum Origin {
     Own,
     /// Read back from the spool of an earlier run.
     Replayed,
+    /// *Started* events of events still running: sent once, never spooled (replayed after
+    /// the finished event, one would overwrite it) and not counted in flush reports (the
+    /// finished event is).
+    Started,
 }
 
 /// A sealed batch.

@@ -7,9 +7,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::uploader::Uploader;
+use crate::open::OpenEvent;
 use crate::pipeline::sink::{Flush, Sink};
 use crate::pipeline::status::UploadStatus;
-use crate::record::Record;
+use crate::record::{Frame, Record};
 use crate::report::FlushReport;
 
 /// How one protocol writes a record into a batch body.
@@ -19,6 +20,14 @@ pub(crate) trait Encode {
 
     /// Appends `record`, in the protocol's form, to the body being filled.
     fn encode(&mut self, record: &Record, buf: &mut Vec<u8>);
+
+    /// Whether the protocol has *started* events (an event with an id but no end yet).
+    const STARTED: bool = false;
+
+    /// Appends the started event of the running `frame`.
+    fn encode_started(&mut self, frame: &Frame, buf: &mut Vec<u8>) {
+        let _ = (frame, buf);
+    }
 }
 
 /// An encoder and its uploader; with `status`, the state of uploading is published for the
@@ -65,6 +74,26 @@ impl<E: Encode> Sink for RemoteSink<E> {
         } else {
             self.uploader.count_dropped(1);
         }
+    }
+
+    fn wants_started(&self) -> bool {
+        E::STARTED
+    }
+
+    fn started(&mut self, events: &[OpenEvent], now: Instant) {
+        if !E::STARTED {
+            return;
+        }
+        let encoder = &mut self.encoder;
+        self.uploader.push_started(|builder| {
+            for event in events {
+                let frame = event.frame();
+                builder.push_with(now, |buf| {
+                    encoder.encode_started(&frame, buf);
+                    Ok(())
+                });
+            }
+        });
     }
 
     fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {

@@ -171,6 +171,21 @@ impl Uploader {
         }
     }
 
+    /// Sends the *started* events `write` pushes into a batch of their own, behind every
+    /// event taken so far (so a started event never follows its finished one).
+    pub(crate) fn push_started(&mut self, write: impl FnOnce(&mut BatchBuilder)) {
+        self.seal();
+        write(&mut self.builder);
+        if self.builder.is_empty() {
+            return;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        *self.outstanding.entry(seq).or_default() += 1;
+        self.ready
+            .push_back(self.builder.seal(seq, Origin::Started));
+    }
+
     /// Whether uploading goes on, is stopped, or waits for the endpoint (breaker open).
     pub(crate) fn upload(&self) -> crate::pipeline::status::Upload {
         use crate::pipeline::status::Upload;
@@ -413,6 +428,9 @@ impl Uploader {
             Outcome::Delivered | Outcome::Partial { .. } => {
                 let (n, what) = match &job {
                     Job::Batch(b) if b.origin == Origin::Own => (b.len(), "events"),
+                    Job::Batch(b) if b.origin == Origin::Started => {
+                        (b.len(), "started events (of events still running)")
+                    }
                     Job::Batch(b) => (b.len(), "events of an earlier run"),
                     Job::Replay(claimed, _) => (claimed.events, "events from the spool"),
                 };
@@ -534,6 +552,7 @@ impl Uploader {
                 match batch.origin {
                     Origin::Own => self.report.delivered += n,
                     Origin::Replayed => self.report.replayed += n,
+                    Origin::Started => {}
                 }
                 self.resolve(&batch);
             }
@@ -588,7 +607,9 @@ impl Uploader {
             }
         };
         if batch.len() <= 1 {
-            self.report.rejected += batch.len() as u64;
+            if batch.origin != Origin::Started {
+                self.report.rejected += batch.len() as u64;
+            }
             if batch.len() == 1 {
                 self.describe_rejection(&batch, status, reason);
             }
@@ -609,6 +630,10 @@ impl Uploader {
     /// A refused batch of a protocol whose batches do not split: all of it is dropped.
     fn rejected_whole(&mut self, job: Job, status: u16, reason: &str) {
         let n = match job {
+            Job::Batch(batch) if batch.origin == Origin::Started => {
+                self.resolve(&batch);
+                return;
+            }
             Job::Batch(batch) => {
                 self.resolve(&batch);
                 batch.len()
@@ -702,6 +727,11 @@ impl Uploader {
 
     fn spool_batch(&mut self, batch: Batch) {
         let n = batch.len();
+        if batch.origin == Origin::Started {
+            crate::log!(Debug, "{n} started events not sent: dropped, never spooled");
+            self.resolve(&batch);
+            return;
+        }
         match self.spool.as_mut().map(|s| s.write(&batch.body, n)) {
             Some(Ok(written)) => {
                 crate::log!(Info, "wrote {n} events to the spool {}", self.spool_dir());
@@ -756,6 +786,7 @@ impl Uploader {
                 self.held_bytes = self.held_bytes.saturating_sub(batch.event_bytes());
             }
             Origin::Replayed => self.replay_batches = self.replay_batches.saturating_sub(1),
+            Origin::Started => {}
         }
     }
 

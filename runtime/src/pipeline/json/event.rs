@@ -6,7 +6,7 @@ use super::text;
 use crate::clock;
 use crate::lineage::{Chain, ParentRef, inherited};
 use crate::pipeline::process::ProcessInfo;
-use crate::record::Record;
+use crate::record::{Frame, Record};
 use crate::site::{Meta, Site};
 use crate::wire::TagValue;
 
@@ -90,10 +90,19 @@ impl EventEncoder {
 
     /// Appends `record`'s wire event to `buf`.
     pub(crate) fn encode(&mut self, record: &Record, buf: &mut Vec<u8>) {
-        let frame = &record.frame;
+        self.event(&record.frame, Some(record), buf);
+    }
+
+    /// Appends the *started* event of `frame`, still running, to `buf`: its id, chain,
+    /// parent, start and sequence, without `finishedAt`, `conclusion` or metrics (the
+    /// finished event, with the same id, replaces it).
+    pub(crate) fn encode_started(&mut self, frame: &Frame, buf: &mut Vec<u8>) {
+        self.event(frame, None, buf);
+    }
+
+    fn event(&mut self, frame: &Frame, finished: Option<&Record>, buf: &mut Vec<u8>) {
         let meta = &frame.meta;
         let created_at = clock::epoch_ms(frame.start);
-        let finished_at = clock::epoch_ms(record.end).max(created_at);
         let extras = frame.extras.as_deref();
 
         buf.extend_from_slice(b"{\"id\":");
@@ -115,16 +124,24 @@ impl EventEncoder {
         }
         buf.extend_from_slice(b",\"createdAt\":");
         text::uint(buf, created_at);
-        buf.extend_from_slice(b",\"finishedAt\":");
-        text::uint(buf, finished_at);
-        buf.extend_from_slice(b",\"conclusion\":\"");
-        buf.extend_from_slice(record.conclusion.as_str().as_bytes());
-        buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");
-        text::metric(buf, record.duration_ms());
-        buf.push(b'}');
+        let mut first_metric = true;
+        if let Some(record) = finished {
+            let finished_at = clock::epoch_ms(record.end).max(created_at);
+            buf.extend_from_slice(b",\"finishedAt\":");
+            text::uint(buf, finished_at);
+            buf.extend_from_slice(b",\"conclusion\":\"");
+            buf.extend_from_slice(record.conclusion.as_str().as_bytes());
+            buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");
+            text::metric(buf, record.duration_ms());
+            buf.push(b'}');
+            first_metric = false;
+        } else {
+            buf.extend_from_slice(b",\"payload\":{\"metrics\":[");
+        }
         for (k, v) in extras.map(|e| e.metrics.as_slice()).unwrap_or_default() {
             if v.is_finite() {
-                buf.extend_from_slice(b",{\"k\":");
+                comma(buf, &mut first_metric);
+                buf.extend_from_slice(b"{\"k\":");
                 text::string(buf, k);
                 buf.extend_from_slice(b",\"v\":");
                 text::metric(buf, *v);
@@ -420,6 +437,33 @@ mod tests {
             let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
             let checked = crate::validate::validate_event(&value, "event");
             assert!(checked.is_ok(), "{checked:?}: {value}");
+        }
+    }
+
+    #[test]
+    fn a_started_event_is_the_finished_one_without_its_end() {
+        let mut encoder = EventEncoder::new(&info());
+        // What another thread sees of a running event has no extras (they stay with it).
+        for mut record in records() {
+            if matches!(record.frame.parent, Some(ParentRef::Inherited)) && inherited().is_none() {
+                continue;
+            }
+            record.frame.extras = None;
+            let (mut started, mut finished) = (Vec::new(), Vec::new());
+            let frame = record.frame.clone_for_tests();
+            encoder.encode_started(&frame, &mut started);
+            encoder.encode(&record, &mut finished);
+            let started: serde_json::Value = serde_json::from_slice(&started).unwrap();
+            let finished: serde_json::Value = serde_json::from_slice(&finished).unwrap();
+            let checked = crate::validate::validate_event(&started, "event");
+            assert!(checked.is_ok(), "{checked:?}: {started}");
+            for absent in ["finishedAt", "conclusion"] {
+                assert!(started.get(absent).is_none(), "{started}");
+            }
+            assert_eq!(started["payload"]["metrics"], serde_json::json!([]));
+            for same in ["id", "chainId", "parent", "createdAt", "sequence"] {
+                assert_eq!(started.get(same), finished.get(same), "{same}");
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
 use super::status::UploadStatus;
 use crate::config::Config;
-use crate::record::Record;
+use crate::record::{Frame, Record};
 use crate::report::FlushReport;
 use crate::wire::{Repo, TRACK_EVENTS_PATH};
 use answer::TRACK_EVENTS;
@@ -82,6 +82,14 @@ impl Encode for TrackEvents {
 
     fn encode(&mut self, record: &Record, buf: &mut Vec<u8>) {
         self.0.encode(record, buf);
+    }
+
+    // The API upserts events by id, as Trunk's Jenkins plugin relied on: a step that is
+    // killed or still running shows from its started event.
+    const STARTED: bool = true;
+
+    fn encode_started(&mut self, frame: &Frame, buf: &mut Vec<u8>) {
+        self.0.encode_started(frame, buf);
     }
 }
 

@@ -1,0 +1,348 @@
+//! A cancelled job (SIGINT/SIGTERM) records its open events as CANCELLED, flushes, and ends
+//! as the signal ends it; a program with its own handler keeps it; a killed job (SIGKILL)
+//! still shows its long-running steps through their started events.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use trunk_ci_analytics::{Config, track_event};
+use trunk_ci_analytics_testserver::TestServer;
+
+use crate::hostile_support::{TOKEN, child_command};
+
+/// Runs `scenario` against `server`, with an events file; returns the child once it printed
+/// `READY`, and the events file's path.
+fn start(scenario: &str, server: &TestServer) -> (Child, std::path::PathBuf) {
+    let events = std::env::temp_dir().join(format!(
+        "tca-hostile-signal-{scenario}-{}.jsonl",
+        std::process::id()
+    ));
+    let spool = std::env::temp_dir().join(format!(
+        "tca-hostile-signal-spool-{scenario}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&events);
+    let mut cmd = child_command(scenario);
+    cmd.env("TRUNK_API_TOKEN", TOKEN)
+        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
+        .env("TRUNK_REPO", "acme/widgets")
+        .env("TRUNK_SPOOL_DIR", &spool)
+        .env("TRUNK_EVENTS_FILE", &events)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("READY") => break,
+            Some(_) => {}
+            None => panic!("{scenario}: the child ended before it was ready"),
+        }
+    }
+    // Keep draining its stdout so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, events)
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: signals the child this test spawned and has not reaped yet.
+    let rc = unsafe { libc::kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0);
+}
+
+/// Waits for the child's end; a watchdog, not a timing assertion.
+fn wait(mut child: Child) -> std::process::ExitStatus {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("the child did not end after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the server has received an event named `name` that `pred` accepts.
+fn wait_for(server: &TestServer, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(e) = server.events().into_iter().find(|e| pred(e)) {
+            return e;
+        }
+        assert!(Instant::now() < until, "no {what}: {:#?}", server.events());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn name(e: &Value) -> &str {
+    e["sequence"]["name"].as_str().unwrap_or_default()
+}
+
+fn is_started(e: &Value) -> bool {
+    e.get("finishedAt").is_none() && e.get("conclusion").is_none()
+}
+
+fn file_events(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let _ = std::fs::remove_file(path);
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let server = TestServer::start_with_token(TOKEN);
+        let (child, events_file) = start("cancelled", &server);
+        // Running for over a second: its started event goes out first.
+        let started = wait_for(&server, "started event of `step`", |e| {
+            name(e) == "step" && is_started(e)
+        });
+        signal(&child, sig);
+        let status = wait(child);
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+
+        let events = server.events();
+        let finished = |n: &str| {
+            events
+                .iter()
+                .find(|e| name(e) == n && !is_started(e))
+                .unwrap_or_else(|| panic!("no finished `{n}`: {events:#?}"))
+        };
+        let (job, step, side) = (finished("job"), finished("step"), finished("side_work"));
+        for e in [job, step, side] {
+            assert_eq!(e["conclusion"], "CANCELLED", "{e}");
+            assert!(e["finishedAt"].as_u64() >= e["createdAt"].as_u64(), "{e}");
+        }
+        assert_eq!(
+            step["id"], started["id"],
+            "the started event has the same id"
+        );
+        assert_eq!(step["createdAt"], started["createdAt"]);
+        assert_eq!(step["parent"]["eventId"], job["id"]);
+        assert_eq!(
+            side["parent"]["eventId"], job["id"],
+            "another thread's event"
+        );
+        // `done` ended before the signal, with its own conclusion.
+        assert_eq!(finished("done")["conclusion"], "SUCCESS");
+        // Each finished once: a late end of a cancelled event is not sent again.
+        for n in ["job", "step", "side_work"] {
+            let ends = events
+                .iter()
+                .filter(|e| name(e) == n && !is_started(e))
+                .count();
+            assert_eq!(ends, 1, "{n}: {events:#?}");
+        }
+
+        // The events file holds finished events only.
+        let in_file = file_events(&events_file);
+        assert!(in_file.iter().all(|e| !is_started(e)), "{in_file:#?}");
+        let mut names: Vec<&str> = in_file.iter().map(name).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["done", "job", "side_work", "step"]);
+    }
+}
+
+#[test]
+fn a_program_with_its_own_handler_keeps_it() {
+    for scenario in ["own_handler_first", "own_handler_later"] {
+        let server = TestServer::start_with_token(TOKEN);
+        let (child, events_file) = start(scenario, &server);
+        signal(&child, libc::SIGTERM);
+        let status = wait(child);
+        assert_eq!(status.code(), Some(0), "{scenario}: {status:?}");
+        let in_file = file_events(&events_file);
+        let job = in_file
+            .iter()
+            .find(|e| name(e) == "job")
+            .unwrap_or_else(|| panic!("{scenario}: {in_file:#?}"));
+        // The program saw the signal and ended its job its own way.
+        assert_eq!(job["conclusion"], "SUCCESS", "{scenario}: {job}");
+        assert!(
+            in_file.iter().all(|e| e["conclusion"] != "CANCELLED"),
+            "{scenario}: {in_file:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_killed_job_shows_its_long_steps_as_started_and_nothing_short() {
+    let server = TestServer::start_with_token(TOKEN);
+    let (child, events_file) = start("killed", &server);
+    let started = wait_for(&server, "started event of `hangs`", |e| {
+        name(e) == "hangs" && is_started(e)
+    });
+    signal(&child, libc::SIGKILL);
+    let status = wait(child);
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+
+    assert!(started.get("payload").is_some(), "{started}");
+    let events = server.events();
+    // Started events only for what ran a second: the 200 short calls and the finished
+    // `setup` have none.
+    let quick: Vec<&Value> = events.iter().filter(|e| name(e) == "quick").collect();
+    assert_eq!(quick.len(), 200, "{events:#?}");
+    assert!(quick.iter().all(|e| !is_started(e)));
+    let setup: Vec<&Value> = events.iter().filter(|e| name(e) == "setup").collect();
+    assert_eq!(setup.len(), 1, "{setup:#?}");
+    assert_eq!(setup[0]["conclusion"], "SUCCESS");
+    // The parent of `hangs` ran as long: it is there too, and `hangs` hangs under it.
+    let outer = events
+        .iter()
+        .find(|e| name(e) == "killed_job")
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert!(is_started(outer), "{outer}");
+    assert_eq!(started["parent"]["eventId"], outer["id"]);
+    assert_eq!(
+        events.iter().filter(|e| name(e) == "hangs").count(),
+        1,
+        "sent once, not at every look"
+    );
+    // The events file never holds a started event.
+    let in_file = file_events(&events_file);
+    assert!(in_file.iter().all(|e| !is_started(e)), "{in_file:#?}");
+    assert!(in_file.iter().all(|e| name(e) != "hangs"), "{in_file:#?}");
+}
+
+// --- the children ---
+
+fn ready() {
+    println!("READY");
+}
+
+#[track_event]
+fn done() {}
+
+#[track_event]
+fn side_work(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[track_event]
+fn step(until: Duration) {
+    ready();
+    std::thread::sleep(until);
+}
+
+#[track_event]
+fn job() {
+    done();
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let ctx = trunk_ci_analytics::current_context();
+    let side = std::thread::spawn(move || match ctx {
+        Some(ctx) => ctx.attach(|| side_work(&STOP)),
+        None => side_work(&STOP),
+    });
+    step(Duration::from_secs(120));
+    STOP.store(true, Ordering::Relaxed);
+    let _ = side.join();
+}
+
+/// A job cancelled while a step runs on the main thread and side work on another.
+pub fn cancelled_child() {
+    let _guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    job();
+}
+
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn note_signal(_: i32) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+/// The previous handler, for a handler that calls it in turn (as signal-hook does).
+static PREVIOUS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+extern "C" fn note_and_chain(sig: i32) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+    let previous = PREVIOUS.load(Ordering::SeqCst);
+    if previous != libc::SIG_DFL && previous != libc::SIG_IGN {
+        // SAFETY: `previous` is the handler `sigaction` reported, a plain `fn(i32)`.
+        let f: extern "C" fn(i32) = unsafe { std::mem::transmute(previous) };
+        f(sig);
+    }
+}
+
+fn install(handler: extern "C" fn(i32)) {
+    // SAFETY: installs a handler that only stores atomics (and calls the handler it
+    // replaced), reading the old action into a zeroed struct.
+    unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = handler as libc::sighandler_t;
+        libc::sigemptyset(&mut new.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(libc::SIGTERM, &new, &mut old), 0);
+        PREVIOUS.store(old.sa_sigaction, Ordering::SeqCst);
+    }
+}
+
+#[track_event]
+fn waits_for_its_signal() {
+    ready();
+    let until = Instant::now() + Duration::from_secs(60);
+    while !SIGNALLED.load(Ordering::SeqCst) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[track_event(name = "job")]
+fn handled_job() {
+    waits_for_its_signal();
+}
+
+/// The program's handler is there before analytics is set up.
+pub fn own_handler_first_child() {
+    install(note_signal);
+    let guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    handled_job();
+    drop(guard);
+}
+
+/// The program installs its handler after analytics did, and calls the one it replaced.
+pub fn own_handler_later_child() {
+    let guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    install(note_and_chain);
+    handled_job();
+    drop(guard);
+}
+
+#[track_event]
+fn quick(i: u32) -> u32 {
+    i
+}
+
+#[track_event]
+fn setup() {}
+
+#[track_event]
+fn hangs() {
+    ready();
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+#[track_event]
+fn killed_job() {
+    setup();
+    for i in 0..200 {
+        std::hint::black_box(quick(i));
+    }
+    hangs();
+}
+
+/// A job killed while a step hangs.
+pub fn killed_child() {
+    let _guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    killed_job();
+}
