@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use trunk_ci_analytics::{Config, track_event};
+use trunk_ci_analytics::{Config, EventBuilder, track_event};
 use trunk_ci_analytics_testserver::TestServer;
 
 use crate::hostile_support::{TOKEN, child_command};
@@ -119,7 +119,8 @@ fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
                 .unwrap_or_else(|| panic!("no finished `{n}`: {events:#?}"))
         };
         let (job, step, side) = (finished("job"), finished("step"), finished("side_work"));
-        for e in [job, step, side] {
+        let (suspended, manual) = (finished("awaits"), finished("manual_phase"));
+        for e in [job, step, side, suspended, manual] {
             assert_eq!(e["conclusion"], "CANCELLED", "{e}");
             assert!(e["finishedAt"].as_u64() >= e["createdAt"].as_u64(), "{e}");
         }
@@ -136,7 +137,7 @@ fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
         // `done` ended before the signal, with its own conclusion.
         assert_eq!(finished("done")["conclusion"], "SUCCESS");
         // Each finished once: a late end of a cancelled event is not sent again.
-        for n in ["job", "step", "side_work"] {
+        for n in ["job", "step", "side_work", "awaits", "manual_phase"] {
             let ends = events
                 .iter()
                 .filter(|e| name(e) == n && !is_started(e))
@@ -149,7 +150,10 @@ fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
         assert!(in_file.iter().all(|e| !is_started(e)), "{in_file:#?}");
         let mut names: Vec<&str> = in_file.iter().map(name).collect();
         names.sort_unstable();
-        assert_eq!(names, ["done", "job", "side_work", "step"]);
+        assert_eq!(
+            names,
+            ["awaits", "done", "job", "manual_phase", "side_work", "step"]
+        );
     }
 }
 
@@ -236,16 +240,35 @@ fn step(until: Duration) {
     std::thread::sleep(until);
 }
 
+/// Suspended (off every thread's stack) while the job is cancelled.
+#[track_event]
+async fn awaits() {
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
 #[track_event]
 fn job() {
     done();
     static STOP: AtomicBool = AtomicBool::new(false);
     let ctx = trunk_ci_analytics::current_context();
-    let side = std::thread::spawn(move || match ctx {
+    let side_ctx = ctx.clone();
+    let side = std::thread::spawn(move || match side_ctx {
         Some(ctx) => ctx.attach(|| side_work(&STOP)),
         None => side_work(&STOP),
     });
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        match ctx {
+            Some(ctx) => rt.block_on(ctx.instrument(awaits())),
+            None => rt.block_on(awaits()),
+        }
+    });
+    let manual = EventBuilder::new("manual_phase").start();
     step(Duration::from_secs(120));
+    drop(manual);
     STOP.store(true, Ordering::Relaxed);
     let _ = side.join();
 }
