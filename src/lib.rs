@@ -289,6 +289,12 @@
 //! when the process exits normally without any of these; on Windows, flush through one of
 //! them.
 //!
+//! A job CI cancels (SIGINT, SIGTERM) records its running events, on every thread, as
+//! `CANCELLED`, flushes within the flush timeout, and ends as the signal would (exit status
+//! 130 or 143) — unless the program handles the signal itself, which then decides. An event
+//! still running a second after it started is also sent as a *started* event (no end yet),
+//! so a killed or hung step still shows. The README's reliability section has the details.
+//!
 //! Each request is `POST {TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents` with the
 //! `x-api-token` header and a [`wire::TrackEventsRequest`] body; the token is never
 //! written to any log, `Debug` output or spool file.

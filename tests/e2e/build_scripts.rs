@@ -82,8 +82,10 @@ fn cargo_step(here: &Here, fixture: &Fixture, args: &[&str]) -> StepRun {
     }
 }
 
+/// The finished events of `chain` the server has (the step running cargo may also have
+/// sent its started event by then).
 fn chain_of(server: &TestServer, chain: &str) -> Events {
-    Events(
+    Events::finished(
         server
             .events()
             .into_iter()

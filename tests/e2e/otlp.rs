@@ -62,7 +62,7 @@ fn xtask_build_sends_every_event_as_one_trace_beside_track_events() {
     );
     assert!(out.status.success(), "{}", harness::stderr(&out));
 
-    let events = Events(server.events());
+    let events = Events::settled(server.events());
     let spans = server.spans();
     assert_eq!(spans.len(), events.len(), "one span per event");
     let (trace, by_id) = one_trace(&spans);

@@ -36,7 +36,7 @@ fn ci_runner_sends_each_job_with_its_conclusion_under_the_pipeline() {
     );
 
     // It flushed before exiting: everything is there, and its report says so.
-    let events = Events(server.events());
+    let events = Events::settled(server.events());
     let expected = 1 + JOBS.len() + JOBS.iter().filter(|j| j.2.is_some()).count();
     assert_eq!(events.len(), expected, "{:?}", events.names());
     assert!(

@@ -61,7 +61,7 @@ fn child_named<'e>(events: &'e Events, name: &str, parent: &Value) -> &'e Value 
 
 /// Every event the server holds, all in the chain of the one root named `xtask`.
 fn xtask_tree(server: &TestServer) -> (Events, Value) {
-    let events = Events(server.events());
+    let events = Events::settled(server.events());
     let root = events.one("xtask").clone();
     assert_eq!(
         root["chainId"], root["id"],

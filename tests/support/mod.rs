@@ -115,6 +115,34 @@ pub fn tree(root: &str) -> Events {
 pub struct Events(pub Vec<Value>);
 
 impl Events {
+    /// The finished events among what a server received, leaving out the *started* events
+    /// (no `finishedAt`) of events that ran a second or more.
+    pub fn finished(received: Vec<Value>) -> Events {
+        Events(
+            received
+                .into_iter()
+                .filter(|e| e.get("finishedAt").is_some())
+                .collect(),
+        )
+    }
+
+    /// The finished events of a run that is over: every started event must have been
+    /// followed by its finished one, with the same id and start.
+    pub fn settled(received: Vec<Value>) -> Events {
+        let finished = Events::finished(received.clone());
+        for started in received.iter().filter(|e| e.get("finishedAt").is_none()) {
+            assert!(started.get("conclusion").is_none(), "{started}");
+            assert!(
+                finished
+                    .0
+                    .iter()
+                    .any(|e| e["id"] == started["id"] && e["createdAt"] == started["createdAt"]),
+                "a started event never finished: {started}"
+            );
+        }
+        finished
+    }
+
     /// The one event named `name`; fails when there are none or several.
     pub fn one(&self, name: &str) -> &Value {
         match self.all(name).as_slice() {

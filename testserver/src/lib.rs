@@ -280,7 +280,9 @@ impl TestServer {
             .collect()
     }
 
-    /// Ids accepted more than once, each listed once, in the order they became duplicates.
+    /// Ids of finished events accepted more than once, each listed once, in the order they
+    /// became duplicates. A *started* event (no `finishedAt`) followed by its finished one
+    /// is the API's upsert by id, not a duplicate.
     pub fn duplicate_ids(&self) -> Vec<String> {
         self.shared.lock().duplicates.clone()
     }

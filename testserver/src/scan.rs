@@ -18,6 +18,12 @@ pub(crate) struct RawEvent {
 }
 
 impl RawEvent {
+    /// Whether it has a `finishedAt` (else it is the *started* event of one still running).
+    /// A key, not text inside a string: there a quote would be escaped.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.json.contains("\"finishedAt\":")
+    }
+
     pub(crate) fn parse(&self) -> serde_json::Value {
         // Cannot fail: the text was cut out of a body that parsed as JSON.
         serde_json::from_str(&self.json).unwrap_or_default()

@@ -31,9 +31,10 @@ pub(crate) struct Shared {
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) events: Vec<RawEvent>,
-    /// How often each event id was accepted.
+    /// How often each finished event's id was accepted.
     times_seen: HashMap<String, usize>,
-    /// Ids accepted more than once, in the order they first became duplicates.
+    /// Ids of finished events accepted more than once, in the order they first became
+    /// duplicates.
     pub(crate) duplicates: Vec<String>,
     pub(crate) requests: Vec<RequestRecord>,
     /// Spans accepted on `/v1/traces`, in arrival order.
@@ -126,7 +127,9 @@ impl Shared {
     /// Writes the answer into the request's record and records the accepted events.
     pub(crate) fn answer(&self, seq: u64, outcome: Outcome) {
         let mut state = self.lock();
-        for event in &outcome.accepted {
+        // A started event (no `finishedAt`) and then its finished one is an upsert by id, as
+        // the API means it, not a duplicate: only finished events are counted.
+        for event in outcome.accepted.iter().filter(|e| e.is_finished()) {
             if let Some(id) = &event.id {
                 let times = state.times_seen.entry(id.clone()).or_insert(0);
                 *times += 1;

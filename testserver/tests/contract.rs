@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, batch};
+use common::{Client, batch, event};
 use trunk_ci_analytics_testserver::TestServer;
 
 #[test]
@@ -151,6 +151,37 @@ fn keep_alive_answers_every_request_on_one_connection() {
     let mut other = Client::connect(&server);
     assert_eq!(other.post(Some("test-token"), &batch(&["k5"])).status, 200);
     assert_eq!(server.requests()[4].connection, 1);
+}
+
+#[test]
+fn a_started_event_then_its_finished_one_is_an_upsert_not_a_duplicate() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server);
+    let mut started = event("s1");
+    let object = started.as_object_mut().unwrap();
+    object.remove("finishedAt");
+    object.remove("conclusion");
+    let body = |e: serde_json::Value| {
+        serde_json::json!({
+            "repo": {"host": "github.com", "owner": "trunk-io", "name": "trunk-ci-analytics-rust"},
+            "events": [e]
+        })
+        .to_string()
+    };
+    assert_eq!(client.post(Some("test-token"), &body(started)).status, 200);
+    assert_eq!(
+        client.post(Some("test-token"), &body(event("s1"))).status,
+        200
+    );
+    assert_eq!(server.event_ids(), ["s1", "s1"], "both are kept");
+    assert!(
+        server.duplicate_ids().is_empty(),
+        "{:?}",
+        server.duplicate_ids()
+    );
+    // The finished event sent again is a duplicate.
+    client.post(Some("test-token"), &body(event("s1")));
+    assert_eq!(server.duplicate_ids(), ["s1"]);
 }
 
 #[test]
