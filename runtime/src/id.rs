@@ -25,21 +25,21 @@ fn seed() -> u64 {
 }
 
 /// A new non-zero event id.
-#[inline]
+// Always inlined, and through `get`/`set` rather than a closure: as a separate `with`
+// call it stops being inlined once the caller grows, and costs a call on every event.
+#[inline(always)]
 pub(crate) fn next() -> u64 {
-    STATE.with(|s| {
-        let mut x = s.get();
-        if x == 0 {
-            x = seed();
-        }
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        s.set(x);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        if z == 0 { 1 } else { z }
-    })
+    let mut x = STATE.get();
+    if x == 0 {
+        x = seed();
+    }
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    STATE.set(x);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    if z == 0 { 1 } else { z }
 }
 
 /// The wire form of an id: 16 lowercase hex digits.

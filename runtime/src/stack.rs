@@ -89,7 +89,6 @@ pub(crate) fn with_stack<R>(f: impl FnOnce(&mut Vec<Entry>) -> R) -> Option<R> {
 #[inline]
 pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
     with_local(|l| {
-        let mirror = l.mirror();
         let s = &mut l.stack;
         s.reserve(1);
         let len = s.len();
@@ -103,7 +102,8 @@ pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
             s.as_mut_ptr().add(len).write(Entry::Event(frame));
             s.set_len(len + 1);
         }
-        if let Some(Entry::Event(frame)) = s.last() {
+        let mirror = l.mirror();
+        if let Some(Entry::Event(frame)) = l.stack.last() {
             mirror.publish(len, frame);
         }
         id
