@@ -295,9 +295,15 @@ mod tests {
         });
         assert_eq!(parent, Some(Some(outer_id)));
 
+        let open = |id| crate::open::snapshot().iter().any(|e| e.id == id);
+        assert!(open(outer_id) && open(inner_id));
+
         outer.finish(Conclusion::Success);
         assert_eq!(stack_ids(), Some(vec![inner_id]));
+        // The inner frame moved down a level: the mirror follows, and still shows it.
+        assert!(!open(outer_id) && open(inner_id));
         inner.finish(Conclusion::Success);
         assert_eq!(stack_ids(), Some(vec![]));
+        assert!(!open(inner_id));
     }
 }

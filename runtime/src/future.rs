@@ -179,3 +179,50 @@ impl<F: Future> Future for WithContext<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::AsyncEvent;
+    use crate::site::Site;
+
+    /// Pending on its first poll, ready on the second.
+    struct OnceMore(bool);
+
+    impl Future for OnceMore {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    fn open(id: u64) -> bool {
+        crate::open::snapshot().iter().any(|e| e.id == id)
+    }
+
+    #[test]
+    fn a_suspended_call_stays_visible_as_running_until_it_ends() {
+        static SITE: Site = Site::new("a", None, None, "a", "function", None, false, false);
+        for cancel in [false, true] {
+            let event = AsyncEvent::start(&SITE, None);
+            let id = event.as_ref().map_or(0, |e| e.frame.id);
+            let mut fut = Box::pin(instrument(event, OnceMore(false)));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(fut.as_mut().poll(&mut cx).is_pending());
+            assert!(open(id), "suspended: off every stack, in the registry");
+            if cancel {
+                drop(fut);
+            } else {
+                let Poll::Ready(((), finisher)) = fut.as_mut().poll(&mut cx) else {
+                    panic!("ready on the second poll");
+                };
+                finisher.finish(Conclusion::Success);
+            }
+            assert!(!open(id), "ended (cancelled: {cancel})");
+        }
+    }
+}
