@@ -19,24 +19,25 @@ use crate::record::{Entry, Frame, Record};
 struct Local {
     stack: Vec<Entry>,
     outbox: Outbox,
-    /// Taken at this thread's first event.
-    mirror: Option<&'static Mirror>,
+    /// [`mirror::UNCLAIMED`] until this thread's first event takes one of its own.
+    mirror: &'static Mirror,
 }
 
 impl Local {
+    /// This thread's mirror, to publish in: taken now if it has none yet.
     #[inline]
     fn mirror(&mut self) -> &'static Mirror {
-        match self.mirror {
-            Some(m) => m,
-            None => self.mirror.insert(mirror::acquire()),
+        if std::ptr::eq(self.mirror, &mirror::UNCLAIMED) {
+            self.mirror = mirror::acquire();
         }
+        self.mirror
     }
 }
 
 impl Drop for Local {
     fn drop(&mut self) {
-        if let Some(m) = self.mirror.take() {
-            m.release();
+        if !std::ptr::eq(self.mirror, &mirror::UNCLAIMED) {
+            self.mirror.release();
         }
     }
 }
@@ -46,7 +47,7 @@ thread_local! {
         RefCell::new(Local {
             stack: Vec::new(),
             outbox: Outbox::new(),
-            mirror: None,
+            mirror: &mirror::UNCLAIMED,
         })
     };
 }
@@ -140,9 +141,10 @@ fn remove_at(l: &mut Local, pos: usize) -> Entry {
 /// a flush; `None` when it is not on top.
 #[inline]
 pub(crate) fn finish_top(id: u64, end: u64, returned: Conclusion) -> Option<bool> {
+    // The mirror as it is: an event on the stack was published, so the thread has one.
     with_local(|l| {
-        let mirror = l.mirror();
-        l.outbox.submit_top(&mut l.stack, mirror, id, end, returned)
+        l.outbox
+            .submit_top(&mut l.stack, l.mirror, id, end, returned)
     })
     .flatten()
 }

@@ -26,7 +26,6 @@ pub(crate) const SLOTS: usize = 64;
 /// `parent` of an event whose parent is the inherited context.
 const INHERITED_PARENT: u64 = u64::MAX;
 
-#[derive(Default)]
 struct Slot {
     /// The event's id; 0 while the slot is empty or being written.
     id: AtomicU64,
@@ -39,12 +38,31 @@ struct Slot {
     parent_site: AtomicPtr<Site>,
 }
 
+impl Slot {
+    const EMPTY: Slot = Slot {
+        id: AtomicU64::new(0),
+        start: AtomicU64::new(0),
+        site: AtomicPtr::new(ptr::null_mut()),
+        chain: AtomicU64::new(0),
+        parent: AtomicU64::new(0),
+        parent_site: AtomicPtr::new(ptr::null_mut()),
+    };
+}
+
 /// One thread's slots.
 pub(crate) struct Mirror {
     slots: [Slot; SLOTS],
     /// Whether a thread owns it; a thread that exits gives it back for the next one.
     taken: AtomicBool,
 }
+
+/// The mirror of a thread that has not published anything yet: never read and never
+/// written (its empty slots send every retire to the registry, which has nothing of that
+/// thread's either), so a thread's finish path needs no check for a mirror of its own.
+pub(crate) static UNCLAIMED: Mirror = Mirror {
+    slots: [Slot::EMPTY; SLOTS],
+    taken: AtomicBool::new(true),
+};
 
 /// Every mirror ever made; they are never freed, only reused.
 static MIRRORS: Mutex<Vec<&'static Mirror>> = Mutex::new(Vec::new());
@@ -63,7 +81,7 @@ pub(crate) fn acquire() -> &'static Mirror {
         }
     }
     let m: &'static Mirror = Box::leak(Box::new(Mirror {
-        slots: std::array::from_fn(|_| Slot::default()),
+        slots: [Slot::EMPTY; SLOTS],
         taken: AtomicBool::new(true),
     }));
     all.push(m);
