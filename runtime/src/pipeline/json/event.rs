@@ -3,7 +3,7 @@
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
-use crate::clock;
+use crate::clock::EventTimes;
 use crate::lineage::{Chain, ParentRef, inherited};
 use crate::pipeline::process::ProcessInfo;
 use crate::record::Record;
@@ -92,8 +92,7 @@ impl EventEncoder {
     pub(crate) fn encode(&mut self, record: &Record, buf: &mut Vec<u8>) {
         let frame = &record.frame;
         let meta = &frame.meta;
-        let created_at = clock::epoch_ms(frame.start);
-        let finished_at = clock::epoch_ms(record.end).max(created_at);
+        let times = EventTimes::of(frame.start, record.end);
         let extras = frame.extras.as_deref();
 
         buf.extend_from_slice(b"{\"id\":");
@@ -114,13 +113,13 @@ impl EventEncoder {
             buf.push(b'}');
         }
         buf.extend_from_slice(b",\"createdAt\":");
-        text::uint(buf, created_at);
+        text::epoch_ms(buf, times.created_ms);
         buf.extend_from_slice(b",\"finishedAt\":");
-        text::uint(buf, finished_at);
+        text::epoch_ms(buf, times.finished_ms);
         buf.extend_from_slice(b",\"conclusion\":\"");
         buf.extend_from_slice(record.conclusion.as_str().as_bytes());
         buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");
-        text::metric(buf, record.duration_ms());
+        text::ns_as_ms(buf, times.duration_ns);
         buf.push(b'}');
         for (k, v) in extras.map(|e| e.metrics.as_slice()).unwrap_or_default() {
             if v.is_finite() {
@@ -372,13 +371,48 @@ mod tests {
                 encoder.encode(&record, &mut buf);
                 let owned = wire_event(&record, &info);
                 let expected = serde_json::to_vec(&owned).unwrap_or_default();
+                // Byte for byte but for the duration's spelling (`0.000017`, where serde
+                // writes `1.7e-5`); its value is compared below.
                 assert_eq!(
-                    String::from_utf8_lossy(&buf),
-                    String::from_utf8_lossy(&expected)
+                    without_duration(&String::from_utf8_lossy(&buf)),
+                    without_duration(&String::from_utf8_lossy(&expected))
                 );
                 let parsed: Event = serde_json::from_slice(&buf).unwrap();
                 assert_eq!(parsed, owned);
             }
+        }
+    }
+
+    /// `json` with the duration metric's value cut out.
+    fn without_duration(json: &str) -> String {
+        let key = r#"{"k":"duration_ms","v":"#;
+        let start = json.find(key).unwrap() + key.len();
+        let end = start + json[start..].find('}').unwrap();
+        format!("{}{}", &json[..start], &json[end..])
+    }
+
+    #[test]
+    fn durations_are_whole_nanoseconds_in_milliseconds() {
+        let mut encoder = EventEncoder::new(&ProcessInfo::default());
+        let mut record = record_of(1, site("a"));
+        for span in [0, 17, 1_500_000, 123_456_789, 10_000_000_000] {
+            record.end = record.frame.start + span;
+            let ns = EventTimes::of(record.frame.start, record.end).duration_ns;
+            let mut buf = Vec::new();
+            encoder.encode(&record, &mut buf);
+            let text = String::from_utf8(buf).unwrap();
+            let exact = match ns % 1_000_000 {
+                0 => (ns / 1_000_000).to_string(),
+                frac => format!("{}.{frac:06}", ns / 1_000_000)
+                    .trim_end_matches('0')
+                    .to_owned(),
+            };
+            assert!(
+                text.contains(&format!(r#"{{"k":"duration_ms","v":{exact}}}"#)),
+                "{ns} ns: {text}"
+            );
+            let event: Event = serde_json::from_str(&text).unwrap();
+            assert_eq!(event.payload.unwrap().metrics[0].v, ns as f64 / 1e6);
         }
     }
 
