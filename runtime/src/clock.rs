@@ -22,6 +22,8 @@ struct Anchor {
     wall_ns: u128,
     /// `wall_ns` as an `f64`, converted once: a `u128` conversion is a library call.
     wall_ns_f64: f64,
+    /// `wall_ns` as a `u64` (enough until 2554), for timestamps summed in integers.
+    wall_ns_u64: u64,
 }
 
 static USE_TSC: AtomicBool = AtomicBool::new(false);
@@ -40,6 +42,7 @@ static ANCHOR: LazyLock<Anchor> = LazyLock::new(|| {
         ticks,
         wall_ns,
         wall_ns_f64: wall_ns as f64,
+        wall_ns_u64: u64::try_from(wall_ns).unwrap_or(u64::MAX),
     }
 });
 
@@ -137,8 +140,8 @@ impl EventTimes {
         } else {
             (start as f64, end as f64)
         };
-        let created_ms = ((anchor.wall_ns_f64 + start_ns) / 1e6) as u64;
-        let finished_ms = (((anchor.wall_ns_f64 + end_ns) / 1e6) as u64).max(created_ms);
+        let created_ms = ms_of(anchor, start_ns);
+        let finished_ms = ms_of(anchor, end_ns).max(created_ms);
         // Non-negative, so adding a half rounds (and `round` would be a library call).
         let duration_ns = ((end_ns - start_ns).max(0.0) + 0.5) as u64;
         EventTimes {
@@ -155,10 +158,18 @@ impl EventTimes {
     }
 }
 
+/// Milliseconds since the Unix epoch, `ns` after the anchor. Summed in integers: an `f64`
+/// of epoch nanoseconds keeps only a quarter of a microsecond, and a division by a constant
+/// integer is a multiply.
+fn ms_of(anchor: &Anchor, ns: f64) -> u64 {
+    // Negative (never, from readings after the anchor) or NaN saturate to 0.
+    anchor.wall_ns_u64.saturating_add(ns as u64) / 1_000_000
+}
+
 /// Milliseconds since the Unix epoch for a [`now`] reading.
 #[cfg(test)]
 pub(crate) fn epoch_ms(t: u64) -> u64 {
-    ((ANCHOR.wall_ns_f64 + since_anchor_ns(t)) / 1e6) as u64
+    ms_of(&ANCHOR, since_anchor_ns(t))
 }
 
 /// Nanoseconds since the Unix epoch for a [`now`] reading (OTLP span times: the same clock

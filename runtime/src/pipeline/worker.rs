@@ -30,8 +30,11 @@ use crate::report::FlushReport;
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;
 
-/// Past this many records waiting in the hand-off, the background thread is behind: records
-/// go to the overflow (a fraction of the cost of encoding them) until the sinks catch up.
+/// Past this many records waiting in the hand-off (or half the memory bound, if more), the
+/// background thread is behind: records go to the overflow (a fraction of the cost of
+/// encoding them) until the sinks catch up. Below it they wait in the hand-off, which the
+/// memory bound allows, and are encoded once instead of also being written to the overflow
+/// and read back.
 const SPILL_AT: usize = 4 * CHUNK;
 
 /// Records moved to the overflow per turn.
@@ -240,7 +243,8 @@ impl Worker {
     fn drain(&mut self, now: Instant) -> Taken {
         // Before any flush in this chunk answers: what was dropped so far is its business.
         self.count_lost();
-        let spill = self.kept() > 0 || self.consumer.backlog() > SPILL_AT;
+        let spill_at = (self.bound / 2).max(SPILL_AT);
+        let spill = self.kept() > 0 || self.consumer.backlog() > spill_at;
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;

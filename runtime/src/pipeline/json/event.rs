@@ -112,10 +112,7 @@ impl EventEncoder {
             }
             buf.push(b'}');
         }
-        buf.extend_from_slice(b",\"createdAt\":");
-        text::epoch_ms(buf, times.created_ms);
-        buf.extend_from_slice(b",\"finishedAt\":");
-        text::epoch_ms(buf, times.finished_ms);
+        text::created_finished(buf, times.created_ms, times.finished_ms);
         buf.extend_from_slice(b",\"conclusion\":\"");
         buf.extend_from_slice(record.conclusion.as_str().as_bytes());
         buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");

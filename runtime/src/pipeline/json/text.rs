@@ -92,14 +92,50 @@ fn dec8(v: u32) -> u64 {
 /// A millisecond timestamp: 13 digits from 2001 to 2286, written whole; itoa otherwise.
 #[inline]
 pub(crate) fn epoch_ms(buf: &mut Vec<u8>, v: u64) {
-    if (1_000_000_000_000..10_000_000_000_000).contains(&v) {
+    match Epoch13::of(v) {
+        Some(digits) => digits.write(buf),
+        None => uint(buf, v),
+    }
+}
+
+/// `,"createdAt":created,"finishedAt":finished`; the digits are made once when both are
+/// the same millisecond (most events).
+#[inline]
+pub(crate) fn created_finished(buf: &mut Vec<u8>, created: u64, finished: u64) {
+    buf.extend_from_slice(b",\"createdAt\":");
+    match Epoch13::of(created) {
+        Some(digits) if created == finished => {
+            digits.write(buf);
+            buf.extend_from_slice(b",\"finishedAt\":");
+            digits.write(buf);
+        }
+        _ => {
+            epoch_ms(buf, created);
+            buf.extend_from_slice(b",\"finishedAt\":");
+            epoch_ms(buf, finished);
+        }
+    }
+}
+
+/// A 13-digit number's ASCII digits, in two words.
+#[derive(Clone, Copy)]
+struct Epoch13(u64, u64);
+
+impl Epoch13 {
+    #[inline]
+    fn of(v: u64) -> Option<Epoch13> {
         // Both parts are below 10^8, so the casts are exact.
-        buf.extend_from_slice(&dec8((v / 100_000) as u32).to_le_bytes());
+        (1_000_000_000_000..10_000_000_000_000)
+            .contains(&v)
+            .then(|| Epoch13(dec8((v / 100_000) as u32), dec8((v % 100_000) as u32) >> 24))
+    }
+
+    #[inline]
+    fn write(self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&self.0.to_le_bytes());
         // The low five digits: eight bytes stored whole, the three past them cut.
-        buf.extend_from_slice(&(dec8((v % 100_000) as u32) >> 24).to_le_bytes());
+        buf.extend_from_slice(&self.1.to_le_bytes());
         buf.truncate(buf.len() - 3);
-    } else {
-        uint(buf, v);
     }
 }
 
@@ -259,6 +295,12 @@ mod tests {
             u64::MAX,
         ] {
             assert_eq!(ours(|b| epoch_ms(b, v)), v.to_string(), "{v}");
+            for w in [v, v.saturating_add(1)] {
+                assert_eq!(
+                    ours(|b| created_finished(b, v, w)),
+                    format!(r#","createdAt":{v},"finishedAt":{w}"#)
+                );
+            }
         }
         let mut v = 1_700_000_000_000u64;
         for _ in 0..10_000 {
