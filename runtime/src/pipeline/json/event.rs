@@ -36,6 +36,9 @@ struct SiteJson {
     key: Vec<u8>,
     /// `"sequence":{"platform":..,"kind":..,"key":..,"name":..,"payload":{"metrics":[],"tags":[`
     sequence: Vec<u8>,
+    /// Everything after the duration's value of an event without extras: the process tags,
+    /// the sequence, the closing brackets. One copy instead of several.
+    rest: Vec<u8>,
 }
 
 impl EventEncoder {
@@ -79,10 +82,17 @@ impl EventEncoder {
             text::string(&mut key, meta.key());
             let mut sequence = Vec::new();
             sequence_head(&mut sequence, &meta, &self.platform);
+            let mut rest = b"}],\"tags\":[".to_vec();
+            rest.extend_from_slice(&self.all_tags);
+            rest.extend_from_slice(b"]},");
+            rest.extend_from_slice(&sequence);
+            // A `#[track_event]` site has no sequence tags of its own.
+            rest.extend_from_slice(b"]}}}");
             self.sites[slot] = SiteJson {
                 addr,
                 key,
                 sequence,
+                rest,
             };
         }
         &self.sites[slot]
@@ -117,6 +127,11 @@ impl EventEncoder {
         buf.extend_from_slice(record.conclusion.as_str().as_bytes());
         buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");
         text::ns_as_ms(buf, times.duration_ns);
+        if let (None, Meta::Static(site)) = (extras, meta) {
+            debug_assert!(meta.static_sequence_tags().is_empty());
+            buf.extend_from_slice(&self.site(site).rest);
+            return;
+        }
         buf.push(b'}');
         for (k, v) in extras.map(|e| e.metrics.as_slice()).unwrap_or_default() {
             if v.is_finite() {
