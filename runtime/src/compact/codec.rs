@@ -209,6 +209,10 @@ impl<'a> Reader<'a> {
 
     /// The next record and its thread, or `None` at the end (or on bytes this module did
     /// not write).
+    // Inlined into the reading loop, the record is built where it is used; returned from a
+    // call, it is copied out with wide loads of fields just written narrow, which stall on
+    // store forwarding.
+    #[inline(always)]
     pub(crate) fn next_record(&mut self) -> Option<(Record, u64)> {
         // The fixed-width head in one bounds check.
         let (head, rest) = self.bytes.split_first_chunk::<HEAD>()?;
@@ -221,17 +225,14 @@ impl<'a> Reader<'a> {
         let (id, thread, start, end) = (word(0), word(8), word(16), word(24));
         let conclusion = conclusion_of(head[32])?;
         let meta = self.meta()?;
+        // The chain is read as plain values and built last, in the record itself: an enum
+        // written in parts and soon after moved whole stalls the move's wide load on store
+        // forwarding.
         let chain_kind = self.u8()?;
-        let chain_id = match chain_kind {
-            CHAIN_LOCAL => self.u64()?,
-            _ => 0,
-        };
-        // Built from plain values in one place: an enum written in parts and then moved
-        // whole stalls the move's wide load on store forwarding.
-        let chain = match chain_kind {
-            CHAIN_LOCAL => Chain::Local(chain_id),
-            CHAIN_REMOTE => Chain::Remote(Arc::new(self.string()?)),
-            CHAIN_INHERITED => Chain::Inherited,
+        let (chain_id, chain_remote) = match chain_kind {
+            CHAIN_LOCAL => (self.u64()?, None),
+            CHAIN_REMOTE => (0, Some(self.string()?)),
+            CHAIN_INHERITED => (0, None),
             _ => return None,
         };
         let parent = match self.u8()? {
@@ -264,7 +265,11 @@ impl<'a> Reader<'a> {
             frame: Frame {
                 id,
                 meta,
-                chain,
+                chain: match chain_remote {
+                    Some(remote) => Chain::Remote(Arc::new(remote)),
+                    None if chain_kind == CHAIN_LOCAL => Chain::Local(chain_id),
+                    None => Chain::Inherited,
+                },
                 parent,
                 start,
                 conclusion: None,
