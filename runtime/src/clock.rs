@@ -129,6 +129,7 @@ pub(crate) struct EventTimes {
 }
 
 impl EventTimes {
+    #[inline]
     pub(crate) fn of(start: u64, end: u64) -> EventTimes {
         let anchor = &*ANCHOR;
         let (start_ns, end_ns) = if USE_TSC.load(Ordering::Relaxed) {

@@ -51,7 +51,7 @@ fn escape(buf: &mut Vec<u8>, b: u8) {
 }
 
 /// An event id as the wire spells it: 16 lowercase hex digits, quoted.
-#[inline]
+#[inline(always)]
 pub(crate) fn hex_id(buf: &mut Vec<u8>, id: u64) {
     // Each half as eight ASCII digits in a register, stored whole: digits written one byte
     // at a time and then copied stall the copy's wide loads on store forwarding.
@@ -62,7 +62,7 @@ pub(crate) fn hex_id(buf: &mut Vec<u8>, id: u64) {
 }
 
 /// `v` as eight lowercase hex digits, most significant first in memory order.
-#[inline]
+#[inline(always)]
 fn hex8(v: u32) -> u64 {
     // Spread the nibbles to one per byte (least significant first), then reverse.
     let mut x = u64::from(v);
@@ -77,7 +77,7 @@ fn hex8(v: u32) -> u64 {
 
 /// `v` (below 10^8) as eight decimal digits, zero-padded, most significant first in memory
 /// order.
-#[inline]
+#[inline(always)]
 fn dec8(v: u32) -> u64 {
     // Lanes of four digits, then two, then one, each split by a multiply and a shift
     // (exact in these ranges: the tests check every value).
@@ -100,7 +100,7 @@ pub(crate) fn epoch_ms(buf: &mut Vec<u8>, v: u64) {
 
 /// `,"createdAt":created,"finishedAt":finished`; the digits are made once when both are
 /// the same millisecond (most events).
-#[inline]
+#[inline(always)]
 pub(crate) fn created_finished(buf: &mut Vec<u8>, created: u64, finished: u64) {
     buf.extend_from_slice(b",\"createdAt\":");
     match Epoch13::of(created) {
@@ -122,7 +122,7 @@ pub(crate) fn created_finished(buf: &mut Vec<u8>, created: u64, finished: u64) {
 struct Epoch13(u64, u64);
 
 impl Epoch13 {
-    #[inline]
+    #[inline(always)]
     fn of(v: u64) -> Option<Epoch13> {
         // Both parts are below 10^8, so the casts are exact.
         (1_000_000_000_000..10_000_000_000_000)
@@ -130,7 +130,7 @@ impl Epoch13 {
             .then(|| Epoch13(dec8((v / 100_000) as u32), dec8((v % 100_000) as u32) >> 24))
     }
 
-    #[inline]
+    #[inline(always)]
     fn write(self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(&self.0.to_le_bytes());
         // The low five digits: eight bytes stored whole, the three past them cut.
@@ -142,7 +142,7 @@ impl Epoch13 {
 /// `ns` nanoseconds as milliseconds: the exact decimal, without trailing zeros (whole
 /// milliseconds as an integer). Parsed, it is the `f64` nearest to `ns / 10^6`, as
 /// `ns as f64 / 1e6` is.
-#[inline]
+#[inline(always)]
 pub(crate) fn ns_as_ms(buf: &mut Vec<u8>, ns: u64) {
     uint(buf, ns / 1_000_000);
     let frac = (ns % 1_000_000) as u32;
