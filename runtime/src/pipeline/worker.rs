@@ -37,6 +37,11 @@ const CHUNK: usize = 1024;
 /// and read back.
 const SPILL_AT: usize = 4 * CHUNK;
 
+/// Batches the sinks may hold encoded before more records wait in the overflow instead: a
+/// burst waits there at ~50 bytes a record rather than as JSON in fresh buffers, and is
+/// encoded just in time into buffers the delivered batches hand back, still in the cache.
+const AHEAD_BATCHES: usize = 3;
+
 /// Records moved to the overflow per turn.
 const SPILL_CHUNK: usize = 16 * CHUNK;
 
@@ -96,6 +101,8 @@ struct Worker {
     tick: Duration,
     /// The memory bound, for messages.
     bound: usize,
+    /// Events the sinks may hold before records go to the overflow (within `bound`).
+    ahead: usize,
     /// Records taken from the hand-off that the sinks have not taken yet.
     overflow: Overflow,
     /// Flushes that wait for the overflow to empty first.
@@ -190,8 +197,16 @@ fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: Flush
 
 impl Worker {
     fn new(config: &Config, consumer: Consumer) -> Worker {
+        let sinks = sinks(config, &consumer);
+        // `held` counts the events of every remote sink.
+        let remote = sinks.iter().filter(|s| s.remote_name().is_some()).count();
         Worker {
-            sinks: sinks(config, &consumer),
+            ahead: config
+                .tuning
+                .batch_size
+                .saturating_mul(AHEAD_BATCHES * remote.max(1))
+                .clamp(1, config.tuning.memory_events.max(1)),
+            sinks,
             consumer,
             pending: Vec::new(),
             next_ticket: 0,
@@ -244,7 +259,8 @@ impl Worker {
         // Before any flush in this chunk answers: what was dropped so far is its business.
         self.count_lost();
         let spill_at = (self.bound / 2).max(SPILL_AT);
-        let spill = self.kept() > 0 || self.consumer.backlog() > spill_at;
+        let spill =
+            self.kept() > 0 || self.consumer.backlog() > spill_at || self.held >= self.ahead;
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;
@@ -262,7 +278,7 @@ impl Worker {
             Msg::Flush(request) => flushes.push(request),
         });
         if taken != Taken::More && self.kept() > 0 {
-            let room = self.bound.saturating_sub(self.held).min(CHUNK);
+            let room = self.ahead.saturating_sub(self.held).min(CHUNK);
             let dump = taken == Taken::Closed
                 || self
                     .deferred
