@@ -50,7 +50,7 @@ const SPILL_CHUNK: usize = 16 * CHUNK;
 const OVERFLOW_BYTES_PER_EVENT: usize = 64;
 
 /// A deferred flush stops waiting for the sinks to take the overflow at their pace this long
-/// before its deadline: all of it goes to them at once (to be sent or spooled).
+/// before its deadline: all of it goes to them, a turn at a time (to be sent or spooled).
 const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn spawn(config: Config, consumer: Consumer) -> std::io::Result<()> {
@@ -285,9 +285,12 @@ impl Worker {
                     .iter()
                     .chain(&flushes)
                     .any(|f| now + FLUSH_MARGIN >= f.deadline);
-            let max = if dump { usize::MAX } else { room };
+            // A dump ignores how far the sinks are ahead, but still goes a turn at a time:
+            // between turns the sinks spool what is past their memory bound, so the overflow
+            // never turns into JSON all at once.
+            let max = if dump { CHUNK } else { room };
             self.replay(max, now);
-            if self.kept() > 0 && room > 0 {
+            if self.kept() > 0 && (room > 0 || dump) {
                 taken = Taken::More;
             }
         }
