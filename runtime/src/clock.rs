@@ -20,6 +20,10 @@ struct Anchor {
     instant: Instant,
     ticks: u64,
     wall_ns: u128,
+    /// `wall_ns` as an `f64`, converted once: a `u128` conversion is a library call.
+    wall_ns_f64: f64,
+    /// `wall_ns` as a `u64` (enough until 2554), for timestamps summed in integers.
+    wall_ns_u64: u64,
 }
 
 static USE_TSC: AtomicBool = AtomicBool::new(false);
@@ -37,6 +41,8 @@ static ANCHOR: LazyLock<Anchor> = LazyLock::new(|| {
         instant,
         ticks,
         wall_ns,
+        wall_ns_f64: wall_ns as f64,
+        wall_ns_u64: u64::try_from(wall_ns).unwrap_or(u64::MAX),
     }
 });
 
@@ -88,7 +94,13 @@ fn since_anchor_ns(t: u64) -> f64 {
         return t as f64;
     }
     let anchor = &*ANCHOR;
-    let ns_per_tick = CALIBRATION.with(|c| {
+    t.saturating_sub(anchor.ticks) as f64 * ns_per_tick(t, anchor)
+}
+
+/// Nanoseconds per tick, valid for readings up to `t` (calibrated again when `t` is newer
+/// than the last calibration).
+fn ns_per_tick(t: u64, anchor: &Anchor) -> f64 {
+    CALIBRATION.with(|c| {
         let (at, ratio) = c.get();
         if t <= at {
             return ratio;
@@ -101,13 +113,64 @@ fn since_anchor_ns(t: u64) -> f64 {
         let ratio = if span == 0 { 1.0 } else { now_ns / span as f64 };
         c.set((now_ticks, ratio));
         ratio
-    });
-    t.saturating_sub(anchor.ticks) as f64 * ns_per_tick
+    })
+}
+
+/// The times of an event that started at reading `start` and ended at `end`, converted
+/// with one calibration: what [`epoch_ms`] and [`elapsed_ns`] give for them, at the cost
+/// of one conversion instead of four.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EventTimes {
+    pub(crate) created_ms: u64,
+    /// Never before `created_ms`.
+    pub(crate) finished_ms: u64,
+    /// The duration, to the nearest nanosecond.
+    pub(crate) duration_ns: u64,
+}
+
+impl EventTimes {
+    #[inline]
+    pub(crate) fn of(start: u64, end: u64) -> EventTimes {
+        let anchor = &*ANCHOR;
+        let (start_ns, end_ns) = if USE_TSC.load(Ordering::Relaxed) {
+            let ratio = ns_per_tick(start.max(end), anchor);
+            (
+                start.saturating_sub(anchor.ticks) as f64 * ratio,
+                end.saturating_sub(anchor.ticks) as f64 * ratio,
+            )
+        } else {
+            (start as f64, end as f64)
+        };
+        let created_ms = ms_of(anchor, start_ns);
+        let finished_ms = ms_of(anchor, end_ns).max(created_ms);
+        // Non-negative, so adding a half rounds (and `round` would be a library call).
+        let duration_ns = ((end_ns - start_ns).max(0.0) + 0.5) as u64;
+        EventTimes {
+            created_ms,
+            finished_ms,
+            duration_ns,
+        }
+    }
+
+    /// The duration in milliseconds: the `f64` nearest to the whole nanoseconds.
+    #[cfg(test)]
+    pub(crate) fn duration_ms(&self) -> f64 {
+        self.duration_ns as f64 / 1e6
+    }
+}
+
+/// Milliseconds since the Unix epoch, `ns` after the anchor. Summed in integers: an `f64`
+/// of epoch nanoseconds keeps only a quarter of a microsecond, and a division by a constant
+/// integer is a multiply.
+fn ms_of(anchor: &Anchor, ns: f64) -> u64 {
+    // Negative (never, from readings after the anchor) or NaN saturate to 0.
+    anchor.wall_ns_u64.saturating_add(ns as u64) / 1_000_000
 }
 
 /// Milliseconds since the Unix epoch for a [`now`] reading.
+#[cfg(test)]
 pub(crate) fn epoch_ms(t: u64) -> u64 {
-    ((ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e6) as u64
+    ms_of(&ANCHOR, since_anchor_ns(t))
 }
 
 /// Nanoseconds since the Unix epoch for a [`now`] reading (OTLP span times: the same clock
@@ -120,7 +183,7 @@ pub(crate) fn epoch_ns(t: u64) -> u64 {
 
 /// Microseconds since the Unix epoch for a [`now`] reading, with the reading's sub-µs part.
 pub(crate) fn epoch_us(t: u64) -> f64 {
-    (ANCHOR.wall_ns as f64 + since_anchor_ns(t)) / 1e3
+    (ANCHOR.wall_ns_f64 + since_anchor_ns(t)) / 1e3
 }
 
 /// The system clock now, in milliseconds since the Unix epoch: for times other processes
@@ -170,6 +233,16 @@ mod tests {
         let ms = epoch_ms(b);
         assert!(ms.abs_diff(wall_ms) < 5_000, "{ms} vs {wall_ms}");
         assert!(epoch_ms(a) <= ms);
+        let times = EventTimes::of(a, b);
+        assert_eq!(times.created_ms, epoch_ms(a));
+        assert_eq!(times.finished_ms, ms);
+        assert!(
+            times.duration_ns.abs_diff(ns as u64) <= 1,
+            "{times:?} vs {ns}"
+        );
+        let backwards = EventTimes::of(b, a);
+        assert_eq!(backwards.finished_ms, backwards.created_ms);
+        assert_eq!(backwards.duration_ns, 0);
     }
 
     #[test]

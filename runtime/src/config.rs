@@ -122,7 +122,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            batch_size: 500,
+            batch_size: 2000,
             linger: Duration::from_millis(1000),
             memory_events: 100_000,
             spool_bytes: 256 * 1024 * 1024,

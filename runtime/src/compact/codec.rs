@@ -55,6 +55,9 @@ const TAG_UINT: u8 = 1;
 const TAG_FLOAT: u8 = 2;
 const TAG_STR: u8 = 3;
 
+/// Bytes of a record's fixed-width head: id, thread, start, end, conclusion.
+const HEAD: usize = 33;
+
 /// Appends `record` to `buf`.
 pub(crate) fn encode(record: &Record, thread: u64, sites: &mut Sites, buf: &mut Vec<u8>) {
     let f = &record.frame;
@@ -206,20 +209,30 @@ impl<'a> Reader<'a> {
 
     /// The next record and its thread, or `None` at the end (or on bytes this module did
     /// not write).
+    // Inlined into the reading loop, the record is built where it is used; returned from a
+    // call, it is copied out with wide loads of fields just written narrow, which stall on
+    // store forwarding.
+    #[inline(always)]
     pub(crate) fn next_record(&mut self) -> Option<(Record, u64)> {
-        if self.bytes.is_empty() {
-            return None;
-        }
-        let id = self.u64()?;
-        let thread = self.u64()?;
-        let start = self.u64()?;
-        let end = self.u64()?;
-        let conclusion = conclusion_of(self.u8()?)?;
+        // The fixed-width head in one bounds check.
+        let (head, rest) = self.bytes.split_first_chunk::<HEAD>()?;
+        self.bytes = rest;
+        let word = |at: usize| {
+            let mut le = [0; 8];
+            le.copy_from_slice(&head[at..at + 8]);
+            u64::from_le_bytes(le)
+        };
+        let (id, thread, start, end) = (word(0), word(8), word(16), word(24));
+        let conclusion = conclusion_of(head[32])?;
         let meta = self.meta()?;
-        let chain = match self.u8()? {
-            CHAIN_LOCAL => Chain::Local(self.u64()?),
-            CHAIN_REMOTE => Chain::Remote(Arc::new(self.string()?)),
-            CHAIN_INHERITED => Chain::Inherited,
+        // The chain is read as plain values and built last, in the record itself: an enum
+        // written in parts and soon after moved whole stalls the move's wide load on store
+        // forwarding.
+        let chain_kind = self.u8()?;
+        let (chain_id, chain_remote) = match chain_kind {
+            CHAIN_LOCAL => (self.u64()?, None),
+            CHAIN_REMOTE => (0, Some(self.string()?)),
+            CHAIN_INHERITED => (0, None),
             _ => return None,
         };
         let parent = match self.u8()? {
@@ -252,7 +265,11 @@ impl<'a> Reader<'a> {
             frame: Frame {
                 id,
                 meta,
-                chain,
+                chain: match chain_remote {
+                    Some(remote) => Chain::Remote(Arc::new(remote)),
+                    None if chain_kind == CHAIN_LOCAL => Chain::Local(chain_id),
+                    None => Chain::Inherited,
+                },
                 parent,
                 start,
                 conclusion: None,

@@ -2,20 +2,20 @@
 //! `TRUNK_EVENTS_FILE`), on the background thread.
 
 use super::process::ProcessInfo;
+use crate::clock::EventTimes;
+use crate::id;
 use crate::record::Record;
 use crate::wire::{Event, Metric, Parent, Payload, Sequence, Tag, TagValue};
-use crate::{clock, id};
 
 /// The wire event of `record`, with the tags every event of this process carries.
 pub(crate) fn wire_event(record: &Record, info: &ProcessInfo) -> Event {
     let frame = &record.frame;
-    let created_at = clock::epoch_ms(frame.start);
-    let finished_at = clock::epoch_ms(record.end).max(created_at);
+    let times = EventTimes::of(frame.start, record.end);
     let extras = frame.extras.as_deref();
 
     let mut metrics = vec![Metric {
         k: "duration_ms".into(),
-        v: record.duration_ms(),
+        v: times.duration_ms(),
     }];
     for (k, v) in extras.map(|e| e.metrics.as_slice()).unwrap_or_default() {
         if v.is_finite() {
@@ -66,8 +66,8 @@ pub(crate) fn wire_event(record: &Record, info: &ProcessInfo) -> Event {
             event_id: p.event_id(),
             sequence_key: p.sequence_key(),
         }),
-        created_at,
-        finished_at: Some(finished_at),
+        created_at: times.created_ms,
+        finished_at: Some(times.finished_ms),
         conclusion: Some(record.conclusion),
         payload: Some(Payload { metrics, tags }),
         sequence: Some(Sequence {

@@ -34,9 +34,17 @@ use crate::signals;
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;
 
-/// Past this many records waiting in the hand-off, the background thread is behind: records
-/// go to the overflow (a fraction of the cost of encoding them) until the sinks catch up.
+/// Past this many records waiting in the hand-off (or half the memory bound, if more), the
+/// background thread is behind: records go to the overflow (a fraction of the cost of
+/// encoding them) until the sinks catch up. Below it they wait in the hand-off, which the
+/// memory bound allows, and are encoded once instead of also being written to the overflow
+/// and read back.
 const SPILL_AT: usize = 4 * CHUNK;
+
+/// Batches the sinks may hold encoded before more records wait in the overflow instead: a
+/// burst waits there at ~50 bytes a record rather than as JSON in fresh buffers, and is
+/// encoded just in time into buffers the delivered batches hand back, still in the cache.
+const AHEAD_BATCHES: usize = 3;
 
 /// Records moved to the overflow per turn.
 const SPILL_CHUNK: usize = 16 * CHUNK;
@@ -52,7 +60,7 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 const STARTED_AFTER_NS: f64 = 1e9;
 
 /// A deferred flush stops waiting for the sinks to take the overflow at their pace this long
-/// before its deadline: all of it goes to them at once (to be sent or spooled).
+/// before its deadline: all of it goes to them, a turn at a time (to be sent or spooled).
 const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn spawn(config: Config, consumer: Consumer) -> std::io::Result<()> {
@@ -103,6 +111,8 @@ struct Worker {
     tick: Duration,
     /// The memory bound, for messages.
     bound: usize,
+    /// Events the sinks may hold before records go to the overflow (within `bound`).
+    ahead: usize,
     /// Records taken from the hand-off that the sinks have not taken yet.
     overflow: Overflow,
     /// Flushes that wait for the overflow to empty first.
@@ -212,8 +222,16 @@ fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: Flush
 
 impl Worker {
     fn new(config: &Config, consumer: Consumer) -> Worker {
+        let sinks = sinks(config, &consumer);
+        // `held` counts the events of every remote sink.
+        let remote = sinks.iter().filter(|s| s.remote_name().is_some()).count();
         Worker {
-            sinks: sinks(config, &consumer),
+            ahead: config
+                .tuning
+                .batch_size
+                .saturating_mul(AHEAD_BATCHES * remote.max(1))
+                .clamp(1, config.tuning.memory_events.max(1)),
+            sinks,
             consumer,
             pending: Vec::new(),
             next_ticket: 0,
@@ -340,7 +358,9 @@ impl Worker {
     fn drain(&mut self, now: Instant) -> Taken {
         // Before any flush in this chunk answers: what was dropped so far is its business.
         self.count_lost();
-        let spill = self.kept() > 0 || self.consumer.backlog() > SPILL_AT;
+        let spill_at = (self.bound / 2).max(SPILL_AT);
+        let spill =
+            self.kept() > 0 || self.consumer.backlog() > spill_at || self.held >= self.ahead;
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;
@@ -360,16 +380,19 @@ impl Worker {
             Msg::Flush(request) => flushes.push(request),
         });
         if taken != Taken::More && self.kept() > 0 {
-            let room = self.bound.saturating_sub(self.held).min(CHUNK);
+            let room = self.ahead.saturating_sub(self.held).min(CHUNK);
             let dump = taken == Taken::Closed
                 || self
                     .deferred
                     .iter()
                     .chain(&flushes)
                     .any(|f| now + FLUSH_MARGIN >= f.deadline);
-            let max = if dump { usize::MAX } else { room };
+            // A dump ignores how far the sinks are ahead, but still goes a turn at a time:
+            // between turns the sinks spool what is past their memory bound, so the overflow
+            // never turns into JSON all at once.
+            let max = if dump { CHUNK } else { room };
             self.replay(max, now);
-            if self.kept() > 0 && room > 0 {
+            if self.kept() > 0 && (room > 0 || dump) {
                 taken = Taken::More;
             }
         }

@@ -125,6 +125,9 @@ pub(crate) struct BatchBuilder {
     separator: &'static [u8],
     tail: &'static [u8],
     envelope: Option<Envelope>,
+    /// The buffer of a delivered batch, for the next body: its pages are mapped and warm
+    /// in the cache, where a new one would fault every page in again.
+    spare: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for BatchBuilder {
@@ -165,6 +168,7 @@ impl BatchBuilder {
             separator,
             tail,
             envelope: None,
+            spare: None,
         }
     }
 
@@ -229,9 +233,28 @@ impl BatchBuilder {
         Some(&self.buf[span])
     }
 
+    /// Takes back the body of a batch that is done with, if nothing else holds it, as the
+    /// buffer of a later batch.
+    pub(crate) fn recycle(&mut self, body: Bytes) {
+        if self.spare.is_some() {
+            return;
+        }
+        if let Ok(mut body) = body.try_into_mut() {
+            // Emptied first: the conversion would move the bytes to the allocation's start.
+            body.clear();
+            let buf = Vec::from(body);
+            if buf.capacity() <= MAX_BODY_BYTES * 2 {
+                self.spare = Some(buf);
+            }
+        }
+    }
+
     /// Closes the body and starts an empty one with the same repo.
     pub(crate) fn seal(&mut self, seq: u64, origin: Origin) -> Batch {
-        let mut next = Vec::with_capacity(self.buf.capacity().min(MAX_BODY_BYTES * 2));
+        let mut next = match self.spare.take() {
+            Some(spare) => spare,
+            None => Vec::with_capacity(self.buf.capacity().min(MAX_BODY_BYTES * 2)),
+        };
         next.extend_from_slice(&self.buf[..self.prefix]);
         let mut body = std::mem::replace(&mut self.buf, next);
         body.extend_from_slice(self.tail);
@@ -321,6 +344,29 @@ mod tests {
         let second = b.seal(2, Origin::Own);
         assert_eq!(ids(&first), ["a"]);
         assert_eq!(ids(&second), ["b"]);
+    }
+
+    #[test]
+    fn a_delivered_body_becomes_the_next_buffer() {
+        let mut b = BatchBuilder::new(REPO);
+        b.push(b"{\"id\":\"a\"}", Instant::now());
+        let first = b.seal(1, Origin::Own);
+        let held = first.body.clone();
+        b.recycle(first.body);
+        assert!(b.spare.is_none(), "a body still shared is not taken back");
+        let address = held.as_ptr();
+        b.recycle(held);
+        b.push(b"{\"id\":\"b\"}", Instant::now());
+        let second = b.seal(2, Origin::Own);
+        b.push(b"{\"id\":\"c\"}", Instant::now());
+        let third = b.seal(3, Origin::Own);
+        assert_eq!(ids(&second), ["b"]);
+        assert_eq!(ids(&third), ["c"]);
+        assert_eq!(
+            third.body.as_ptr(),
+            address,
+            "the third body is written in the first's buffer"
+        );
     }
 
     #[test]

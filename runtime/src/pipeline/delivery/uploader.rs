@@ -285,7 +285,15 @@ impl Uploader {
             return Poll::Pending;
         };
         if let Some(current) = self.current.take() {
-            self.on_outcome(current.job, current.attempts, outcome);
+            let Current {
+                job,
+                attempts,
+                phase,
+            } = current;
+            // The request lets go of the body first, so a delivered batch's buffer can be
+            // reused.
+            drop(phase);
+            self.on_outcome(job, attempts, outcome);
         }
         Poll::Ready(())
     }
@@ -555,6 +563,7 @@ impl Uploader {
                     Origin::Started => {}
                 }
                 self.resolve(&batch);
+                self.builder.recycle(batch.body);
             }
             Job::Replay(claimed, _) => {
                 let events = (claimed.events as u64).saturating_sub(refused);

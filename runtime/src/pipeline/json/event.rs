@@ -3,11 +3,12 @@
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
-use crate::clock;
+use crate::clock::EventTimes;
 use crate::lineage::{Chain, ParentRef, inherited};
 use crate::pipeline::process::ProcessInfo;
 use crate::record::{Frame, Record};
 use crate::site::{Meta, Site};
+use crate::values::Extras;
 use crate::wire::TagValue;
 
 /// Writes records as wire events for one process.
@@ -36,6 +37,9 @@ struct SiteJson {
     key: Vec<u8>,
     /// `"sequence":{"platform":..,"kind":..,"key":..,"name":..,"payload":{"metrics":[],"tags":[`
     sequence: Vec<u8>,
+    /// Everything after the duration's value of an event without extras: the process tags,
+    /// the sequence, the closing brackets. One copy instead of several.
+    rest: Vec<u8>,
 }
 
 impl EventEncoder {
@@ -79,10 +83,17 @@ impl EventEncoder {
             text::string(&mut key, meta.key());
             let mut sequence = Vec::new();
             sequence_head(&mut sequence, &meta, &self.platform);
+            let mut rest = b"}],\"tags\":[".to_vec();
+            rest.extend_from_slice(&self.all_tags);
+            rest.extend_from_slice(b"]},");
+            rest.extend_from_slice(&sequence);
+            // A `#[track_event]` site has no sequence tags of its own.
+            rest.extend_from_slice(b"]}}}");
             self.sites[slot] = SiteJson {
                 addr,
                 key,
                 sequence,
+                rest,
             };
         }
         &self.sites[slot]
@@ -90,21 +101,39 @@ impl EventEncoder {
 
     /// Appends `record`'s wire event to `buf`.
     pub(crate) fn encode(&mut self, record: &Record, buf: &mut Vec<u8>) {
-        self.event(&record.frame, Some(record), buf);
+        let frame = &record.frame;
+        let meta = &frame.meta;
+        let times = EventTimes::of(frame.start, record.end);
+        let extras = frame.extras.as_deref();
+
+        self.head(frame, buf);
+        text::created_finished(buf, times.created_ms, times.finished_ms);
+        buf.extend_from_slice(b",\"conclusion\":\"");
+        buf.extend_from_slice(record.conclusion.as_str().as_bytes());
+        buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");
+        text::ns_as_ms(buf, times.duration_ns);
+        if let (None, Meta::Static(site)) = (extras, meta) {
+            debug_assert!(meta.static_sequence_tags().is_empty());
+            buf.extend_from_slice(&self.site(site).rest);
+            return;
+        }
+        buf.push(b'}');
+        self.tail(meta, extras, buf);
     }
 
     /// Appends the *started* event of `frame`, still running, to `buf`: its id, chain,
     /// parent, start and sequence, without `finishedAt`, `conclusion` or metrics (the
-    /// finished event, with the same id, replaces it).
+    /// finished event, with the same id, replaces it). Rare: no cached shortcut.
     pub(crate) fn encode_started(&mut self, frame: &Frame, buf: &mut Vec<u8>) {
-        self.event(frame, None, buf);
+        self.head(frame, buf);
+        buf.extend_from_slice(b",\"createdAt\":");
+        text::uint(buf, EventTimes::of(frame.start, frame.start).created_ms);
+        buf.extend_from_slice(b",\"payload\":{\"metrics\":[");
+        self.tail(&frame.meta, frame.extras.as_deref(), buf);
     }
 
-    fn event(&mut self, frame: &Frame, finished: Option<&Record>, buf: &mut Vec<u8>) {
-        let meta = &frame.meta;
-        let created_at = clock::epoch_ms(frame.start);
-        let extras = frame.extras.as_deref();
-
+    /// `{"id":..,"chainId":..` and the parent, if any.
+    fn head(&mut self, frame: &Frame, buf: &mut Vec<u8>) {
         buf.extend_from_slice(b"{\"id\":");
         text::hex_id(buf, frame.id);
         buf.extend_from_slice(b",\"chainId\":");
@@ -122,22 +151,12 @@ impl EventEncoder {
             }
             buf.push(b'}');
         }
-        buf.extend_from_slice(b",\"createdAt\":");
-        text::uint(buf, created_at);
-        let mut first_metric = true;
-        if let Some(record) = finished {
-            let finished_at = clock::epoch_ms(record.end).max(created_at);
-            buf.extend_from_slice(b",\"finishedAt\":");
-            text::uint(buf, finished_at);
-            buf.extend_from_slice(b",\"conclusion\":\"");
-            buf.extend_from_slice(record.conclusion.as_str().as_bytes());
-            buf.extend_from_slice(b"\",\"payload\":{\"metrics\":[{\"k\":\"duration_ms\",\"v\":");
-            text::metric(buf, record.duration_ms());
-            buf.push(b'}');
-            first_metric = false;
-        } else {
-            buf.extend_from_slice(b",\"payload\":{\"metrics\":[");
-        }
+    }
+
+    /// The user's metrics (after any metric already written: each is preceded by a
+    /// comma), the tags, the sequence and the closing brackets.
+    fn tail(&mut self, meta: &Meta, extras: Option<&Extras>, buf: &mut Vec<u8>) {
+        let mut first_metric = buf.last() == Some(&b'[');
         for (k, v) in extras.map(|e| e.metrics.as_slice()).unwrap_or_default() {
             if v.is_finite() {
                 comma(buf, &mut first_metric);
@@ -389,13 +408,48 @@ mod tests {
                 encoder.encode(&record, &mut buf);
                 let owned = wire_event(&record, &info);
                 let expected = serde_json::to_vec(&owned).unwrap_or_default();
+                // Byte for byte but for the duration's spelling (`0.000017`, where serde
+                // writes `1.7e-5`); its value is compared below.
                 assert_eq!(
-                    String::from_utf8_lossy(&buf),
-                    String::from_utf8_lossy(&expected)
+                    without_duration(&String::from_utf8_lossy(&buf)),
+                    without_duration(&String::from_utf8_lossy(&expected))
                 );
                 let parsed: Event = serde_json::from_slice(&buf).unwrap();
                 assert_eq!(parsed, owned);
             }
+        }
+    }
+
+    /// `json` with the duration metric's value cut out.
+    fn without_duration(json: &str) -> String {
+        let key = r#"{"k":"duration_ms","v":"#;
+        let start = json.find(key).unwrap() + key.len();
+        let end = start + json[start..].find('}').unwrap();
+        format!("{}{}", &json[..start], &json[end..])
+    }
+
+    #[test]
+    fn durations_are_whole_nanoseconds_in_milliseconds() {
+        let mut encoder = EventEncoder::new(&ProcessInfo::default());
+        let mut record = record_of(1, site("a"));
+        for span in [0, 17, 1_500_000, 123_456_789, 10_000_000_000] {
+            record.end = record.frame.start + span;
+            let ns = EventTimes::of(record.frame.start, record.end).duration_ns;
+            let mut buf = Vec::new();
+            encoder.encode(&record, &mut buf);
+            let text = String::from_utf8(buf).unwrap();
+            let exact = match ns % 1_000_000 {
+                0 => (ns / 1_000_000).to_string(),
+                frac => format!("{}.{frac:06}", ns / 1_000_000)
+                    .trim_end_matches('0')
+                    .to_owned(),
+            };
+            assert!(
+                text.contains(&format!(r#"{{"k":"duration_ms","v":{exact}}}"#)),
+                "{ns} ns: {text}"
+            );
+            let event: Event = serde_json::from_str(&text).unwrap();
+            assert_eq!(event.payload.unwrap().metrics[0].v, ns as f64 / 1e6);
         }
     }
 
