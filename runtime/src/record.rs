@@ -80,6 +80,20 @@ impl Frame {
         }
     }
 
+    /// What another thread may know of this running event: everything but its tags,
+    /// metrics and conclusion, which stay with it.
+    pub(crate) fn running_view(&self) -> Frame {
+        Frame {
+            id: self.id,
+            meta: self.meta.clone(),
+            chain: self.chain.clone(),
+            parent: self.parent.clone(),
+            start: self.start,
+            conclusion: None,
+            extras: None,
+        }
+    }
+
     pub(crate) fn extras_mut(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Default::default)
     }
@@ -139,21 +153,6 @@ pub(crate) fn abandoned() -> Conclusion {
 pub(crate) mod tests {
     use super::*;
     use std::sync::Arc;
-
-    impl Frame {
-        /// A copy without its extras (frames are never copied outside tests).
-        pub(crate) fn clone_for_tests(&self) -> Frame {
-            Frame {
-                id: self.id,
-                meta: self.meta.clone(),
-                chain: self.chain.clone(),
-                parent: self.parent.clone(),
-                start: self.start,
-                conclusion: self.conclusion,
-                extras: None,
-            }
-        }
-    }
 
     /// A finished root event with id `id`, of a hand-built site.
     pub(crate) fn record(id: u64) -> Record {

@@ -15,7 +15,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*, fence};
 use std::sync::{Mutex, PoisonError};
 
-use super::{OpenEvent, registry};
+use super::registry;
 use crate::lineage::{Chain, ParentRef};
 use crate::record::Frame;
 use crate::site::{Meta, Site};
@@ -154,7 +154,7 @@ impl Mirror {
         self.taken.store(false, Release);
     }
 
-    fn read(&self, out: &mut Vec<OpenEvent>) {
+    fn read(&self, out: &mut Vec<Frame>) {
         for slot in &self.slots {
             let id = slot.id.load(Acquire);
             if id == 0 {
@@ -181,7 +181,7 @@ impl Mirror {
                 }),
                 (_, None) => continue,
             };
-            out.push(OpenEvent {
+            out.push(Frame {
                 id,
                 meta: Meta::Static(site),
                 chain: if chain == 0 {
@@ -191,6 +191,8 @@ impl Mirror {
                 },
                 parent,
                 start,
+                conclusion: None,
+                extras: None,
             });
         }
     }
@@ -205,7 +207,7 @@ fn static_site(p: *mut Site) -> Option<&'static Site> {
 }
 
 /// The events in every thread's slots.
-pub(crate) fn read_all() -> Vec<OpenEvent> {
+pub(crate) fn read_all() -> Vec<Frame> {
     let all: Vec<&'static Mirror> = MIRRORS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

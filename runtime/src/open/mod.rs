@@ -13,67 +13,11 @@ pub(crate) mod registry;
 
 use std::collections::HashSet;
 
-use crate::Conclusion;
-use crate::lineage::{Chain, ParentRef};
-use crate::record::{Frame, Record};
-use crate::site::Meta;
+use crate::record::Frame;
 
-/// A running event, as much of it as another thread can see: what its started event and
-/// its cancellation need. Tags and metrics stay with the event.
-#[derive(Clone, Debug)]
-pub(crate) struct OpenEvent {
-    pub(crate) id: u64,
-    pub(crate) meta: Meta,
-    pub(crate) chain: Chain,
-    pub(crate) parent: Option<ParentRef>,
-    /// A `clock::now` reading.
-    pub(crate) start: u64,
-}
-
-impl OpenEvent {
-    pub(crate) fn of(frame: &Frame) -> OpenEvent {
-        OpenEvent {
-            id: frame.id,
-            meta: frame.meta.clone(),
-            chain: frame.chain.clone(),
-            parent: frame.parent.clone(),
-            start: frame.start,
-        }
-    }
-
-    /// The frame of the event as it runs, without its tags and metrics.
-    pub(crate) fn frame(&self) -> Frame {
-        Frame {
-            id: self.id,
-            meta: self.meta.clone(),
-            chain: self.chain.clone(),
-            parent: self.parent.clone(),
-            start: self.start,
-            conclusion: None,
-            extras: None,
-        }
-    }
-
-    /// The event ended at `end` with `conclusion`, as a record for the sinks.
-    pub(crate) fn ended(self, end: u64, conclusion: Conclusion) -> Record {
-        Record {
-            frame: Frame {
-                id: self.id,
-                meta: self.meta,
-                chain: self.chain,
-                parent: self.parent,
-                start: self.start,
-                conclusion: None,
-                extras: None,
-            },
-            end,
-            conclusion,
-        }
-    }
-}
-
-/// Every event running now in this process, each once, outermost of a thread first.
-pub(crate) fn snapshot() -> Vec<OpenEvent> {
+/// Every event running now in this process (each once, outermost of a thread first), as
+/// [`Frame::running_view`]s.
+pub(crate) fn snapshot() -> Vec<Frame> {
     let mut seen = HashSet::new();
     let mut open = mirror::read_all();
     open.extend(registry::read_all());
@@ -85,8 +29,8 @@ pub(crate) fn snapshot() -> Vec<OpenEvent> {
 #[allow(clippy::expect_used)] // a failed expect is a failed test
 mod tests {
     use super::*;
-    use crate::lineage::Chain;
-    use crate::site::Site;
+    use crate::lineage::{Chain, ParentRef};
+    use crate::site::{Meta, Site};
 
     static SITE: Site = Site::new(
         "outer",
@@ -180,16 +124,6 @@ mod tests {
         assert!(ids().contains(&0xC1));
         registry::release(0xC1);
         assert!(!ids().contains(&0xC1));
-    }
-
-    #[test]
-    fn a_cancelled_event_keeps_its_identity() {
-        let f = frame(0xD1, &INNER, Some((0xD0, &SITE)));
-        let record = OpenEvent::of(&f).ended(9, Conclusion::Cancelled);
-        assert_eq!(record.frame.id, 0xD1);
-        assert_eq!(record.frame.start, 7);
-        assert_eq!(record.end, 9);
-        assert_eq!(record.conclusion, Conclusion::Cancelled);
     }
 
     #[test]

@@ -7,10 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::OpenEvent;
 use crate::record::Frame;
 
-static OPEN: Mutex<Option<HashMap<u64, (OpenEvent, u32)>>> = Mutex::new(None);
+static OPEN: Mutex<Option<HashMap<u64, (Frame, u32)>>> = Mutex::new(None);
 
 /// Shows `frame`'s event as running until a matching [`release`].
 #[cold]
@@ -19,7 +18,7 @@ pub(crate) fn hold(frame: &Frame) {
     let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
     open.get_or_insert_with(HashMap::new)
         .entry(frame.id)
-        .or_insert_with(|| (OpenEvent::of(frame), 0))
+        .or_insert_with(|| (frame.running_view(), 0))
         .1 += 1;
 }
 
@@ -39,9 +38,9 @@ pub(crate) fn release(id: u64) {
 }
 
 /// The events held now.
-pub(crate) fn read_all() -> Vec<OpenEvent> {
+pub(crate) fn read_all() -> Vec<Frame> {
     let open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
     open.iter()
-        .flat_map(|m| m.values().map(|(e, _)| e.clone()))
+        .flat_map(|m| m.values().map(|(f, _)| f.running_view()))
         .collect()
 }

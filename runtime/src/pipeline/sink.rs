@@ -3,8 +3,7 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::open::OpenEvent;
-use crate::record::Record;
+use crate::record::{Frame, Record};
 use crate::report::FlushReport;
 
 /// A flush as a sink sees it: everything it took before is the flush's business.
@@ -44,7 +43,7 @@ pub(crate) trait Sink {
     /// Takes events running for a while now, each given once (see [`wants_started`]).
     ///
     /// [`wants_started`]: Self::wants_started
-    fn started(&mut self, events: &[OpenEvent], now: Instant) {
+    fn started(&mut self, events: &[Frame], now: Instant) {
         let _ = (events, now);
     }
 

@@ -26,8 +26,8 @@ use crate::Conclusion;
 use crate::compact::{Bounds, Overflow};
 use crate::config::Config;
 use crate::handoff::{self, Consumer, FlushRequest, Msg, Taken};
-use crate::open::{self, OpenEvent};
-use crate::record::Record;
+use crate::open;
+use crate::record::{Frame, Record};
 use crate::report::FlushReport;
 use crate::signals;
 
@@ -306,13 +306,13 @@ impl Worker {
         self.watch_at = crate::clock::deadline_after(now, WATCH_EVERY);
         let open = open::snapshot();
         let reading = crate::clock::now();
-        let fresh: Vec<OpenEvent> = open
+        let fresh: Vec<Frame> = open
             .iter()
             .filter(|e| {
                 crate::clock::elapsed_ns(e.start, reading) >= STARTED_AFTER_NS
                     && !self.announced.contains(&e.id)
             })
-            .cloned()
+            .map(Frame::running_view)
             .collect();
         // Forget the events that ended, so the set stays as small as what runs.
         let running: HashSet<u64> = open.iter().map(|e| e.id).collect();
@@ -341,7 +341,11 @@ impl Worker {
         let end = crate::clock::now();
         for event in open {
             self.cancelled.insert(event.id);
-            let record = event.ended(end, Conclusion::Cancelled);
+            let record = Record {
+                frame: event,
+                end,
+                conclusion: Conclusion::Cancelled,
+            };
             for sink in &mut self.sinks {
                 sink.take_from(&record, 0, now);
             }

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::uploader::Uploader;
-use crate::open::OpenEvent;
 use crate::pipeline::sink::{Flush, Sink};
 use crate::pipeline::status::UploadStatus;
 use crate::record::{Frame, Record};
@@ -80,16 +79,15 @@ impl<E: Encode> Sink for RemoteSink<E> {
         E::STARTED
     }
 
-    fn started(&mut self, events: &[OpenEvent], now: Instant) {
+    fn started(&mut self, events: &[Frame], now: Instant) {
         if !E::STARTED {
             return;
         }
         let encoder = &mut self.encoder;
         self.uploader.push_started(|builder| {
-            for event in events {
-                let frame = event.frame();
+            for frame in events {
                 builder.push_with(now, |buf| {
-                    encoder.encode_started(&frame, buf);
+                    encoder.encode_started(frame, buf);
                     Ok(())
                 });
             }

@@ -504,7 +504,7 @@ mod tests {
             }
             record.frame.extras = None;
             let (mut started, mut finished) = (Vec::new(), Vec::new());
-            let frame = record.frame.clone_for_tests();
+            let frame = record.frame.running_view();
             encoder.encode_started(&frame, &mut started);
             encoder.encode(&record, &mut finished);
             let started: serde_json::Value = serde_json::from_slice(&started).unwrap();
