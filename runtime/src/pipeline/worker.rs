@@ -306,17 +306,16 @@ impl Worker {
         self.watch_at = crate::clock::deadline_after(now, WATCH_EVERY);
         let open = open::snapshot();
         let reading = crate::clock::now();
+        // Forget the events that ended, so the set stays as small as what runs.
+        let running: HashSet<u64> = open.iter().map(|e| e.id).collect();
+        self.announced.retain(|id| running.contains(id));
         let fresh: Vec<Frame> = open
-            .iter()
+            .into_iter()
             .filter(|e| {
                 crate::clock::elapsed_ns(e.start, reading) >= STARTED_AFTER_NS
                     && !self.announced.contains(&e.id)
             })
-            .map(Frame::running_view)
             .collect();
-        // Forget the events that ended, so the set stays as small as what runs.
-        let running: HashSet<u64> = open.iter().map(|e| e.id).collect();
-        self.announced.retain(|id| running.contains(id));
         if fresh.is_empty() {
             return;
         }
