@@ -167,8 +167,8 @@ fn ms_of(anchor: &Anchor, ns: f64) -> u64 {
     anchor.wall_ns_u64.saturating_add(ns as u64) / 1_000_000
 }
 
-/// Milliseconds since the Unix epoch for a [`now`] reading.
-#[cfg(test)]
+/// Milliseconds since the Unix epoch for a [`now`] reading (an event's `createdAt`: what
+/// [`EventTimes`] gives, for a reading alone).
 pub(crate) fn epoch_ms(t: u64) -> u64 {
     ms_of(&ANCHOR, since_anchor_ns(t))
 }

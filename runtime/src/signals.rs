@@ -61,11 +61,10 @@ pub(crate) fn set_watched(on: bool) {
     WATCHED.store(on, SeqCst);
 }
 
-/// The signal that arrived, if one did and nobody took it yet.
-pub(crate) fn take_pending() -> Option<i32> {
-    static TAKEN: AtomicBool = AtomicBool::new(false);
+/// The signal that arrived, if one did (it stays pending: the process ends on it).
+pub(crate) fn pending() -> Option<i32> {
     let sig = PENDING.load(SeqCst);
-    (sig != 0 && !TAKEN.swap(true, SeqCst)).then_some(sig)
+    (sig != 0).then_some(sig)
 }
 
 /// Ends the process as `sig` does by default.

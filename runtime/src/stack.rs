@@ -121,7 +121,8 @@ fn push(l: &mut Local, entry: Entry) {
 
 /// Removes the entry at `pos`, retiring it and moving the mirror of those above it down.
 fn remove_at(l: &mut Local, pos: usize) -> Entry {
-    let mirror = l.mirror();
+    // As it is: any event on the stack was published, so the thread has one if it matters.
+    let mirror = l.mirror;
     for (depth, entry) in l.stack.iter().enumerate().skip(pos) {
         if let Entry::Event(frame) = entry {
             mirror.retire(depth, frame);
@@ -180,7 +181,7 @@ pub(crate) fn submit(record: Record) {
 /// Takes every event frame off this thread's stack, innermost last.
 pub(crate) fn drain_frames() -> Vec<Frame> {
     with_local(|l| {
-        let mirror = l.mirror();
+        let mirror = l.mirror;
         l.stack
             .drain(..)
             .enumerate()

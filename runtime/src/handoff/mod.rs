@@ -83,9 +83,9 @@ impl Outbox {
     }
 
     /// Hands over the event `id` on top of `stack`, finished at `end`, retiring it from
-    /// `mirror` first; a conclusion set in its body wins over `returned`. Returns whether its site asks for a flush, or `None`
-    /// (nothing done) when the top of `stack` is not that event. Without a pipeline (the
-    /// runtime is off) the event is dropped.
+    /// `mirror` first; a conclusion set in its body wins over `returned`. Returns whether
+    /// its site asks for a flush, or `None` (nothing done) when the top of `stack` is not
+    /// that event. Without a pipeline (the runtime is off) the event is dropped.
     #[inline]
     pub(crate) fn submit_top(
         &mut self,

@@ -35,6 +35,7 @@ mod json;
 mod local;
 mod otlp;
 mod process;
+mod running;
 mod sink;
 mod status;
 mod trunk;

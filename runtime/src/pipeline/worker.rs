@@ -7,11 +7,10 @@
 //! chunks, so the network makes progress during a burst and the hand-off never waits on
 //! the network.
 
-use std::collections::HashSet;
 use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -19,15 +18,14 @@ use super::delivery::spool;
 use super::local::{EventsFile, JobSummary, Summary, TraceFile};
 use super::otlp::OtlpSink;
 use super::process;
+use super::running::{Running, WATCH_EVERY};
 use super::sink::{Flush, Sink};
 use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
-use crate::Conclusion;
 use crate::compact::{Bounds, Overflow};
 use crate::config::Config;
-use crate::handoff::{self, Consumer, FlushRequest, Msg, Taken};
-use crate::open;
-use crate::record::{Frame, Record};
+use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
+use crate::record::Record;
 use crate::report::FlushReport;
 use crate::signals;
 
@@ -52,12 +50,6 @@ const SPILL_CHUNK: usize = 16 * CHUNK;
 /// Bytes of overflow held in memory per record of the memory bound (an overflowed record
 /// takes ~50 bytes without tags of its own).
 const OVERFLOW_BYTES_PER_EVENT: usize = 64;
-
-/// How often running events are looked at, for started events and a pending signal.
-const WATCH_EVERY: Duration = Duration::from_millis(250);
-
-/// An event running this long is also sent as a started event.
-const STARTED_AFTER_NS: f64 = 1e9;
 
 /// A deferred flush stops waiting for the sinks to take the overflow at their pace this long
 /// before its deadline: all of it goes to them, a turn at a time (to be sent or spooled).
@@ -119,16 +111,8 @@ struct Worker {
     deferred: Vec<FlushRequest>,
     /// Events the sinks hold, as of the last turn.
     held: usize,
-    /// Whether a sink sends started events.
-    wants_started: bool,
-    /// When to look at the running events next.
-    watch_at: Instant,
-    /// Running events whose started event went out.
-    announced: HashSet<u64>,
-    /// Events concluded as cancelled on a signal: their own end, if it comes, is not sent.
-    cancelled: HashSet<u64>,
-    /// The signal to end the process with once its flush is answered (or overdue).
-    ending: Option<(i32, Receiver<FlushReport>, Instant)>,
+    /// Started events and cancellation on a signal.
+    running: Running,
 }
 
 /// The bounds of an overflow (the background thread's, or the senders' spill): memory in
@@ -206,11 +190,6 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     sinks
 }
 
-/// Whether `record` is the end of an event already recorded as cancelled on a signal.
-fn is_cancelled(cancelled: &HashSet<u64>, record: &Record) -> bool {
-    !cancelled.is_empty() && cancelled.contains(&record.frame.id)
-}
-
 /// Adds a sink's answer to a flush's report: to the totals, and as that sink's share if it
 /// is a remote one.
 fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: FlushReport) {
@@ -231,7 +210,6 @@ impl Worker {
                 .batch_size
                 .saturating_mul(AHEAD_BATCHES * remote.max(1))
                 .clamp(1, config.tuning.memory_events.max(1)),
-            sinks,
             consumer,
             pending: Vec::new(),
             next_ticket: 0,
@@ -241,23 +219,19 @@ impl Worker {
             overflow: Overflow::new(overflow_bounds(config)),
             deferred: Vec::new(),
             held: 0,
-            wants_started: false,
-            watch_at: Instant::now(),
-            announced: HashSet::new(),
-            cancelled: HashSet::new(),
-            ending: None,
+            running: Running::new(&sinks),
+            sinks,
         }
     }
 
     async fn run(mut self) {
-        self.wants_started = self.sinks.iter().any(|s| s.wants_started());
         signals::set_watched(true);
         loop {
             let now = Instant::now();
             let taken = self.drain(now);
             self.settle(now);
             self.consumer.settled();
-            self.watch(now);
+            self.running.turn(&mut self.sinks, now);
             if taken == Taken::Closed
                 && self.pending.is_empty()
                 && self.deferred.is_empty()
@@ -286,75 +260,6 @@ impl Worker {
         }
     }
 
-    /// Acts on the running events: on a signal, concludes them all as cancelled and
-    /// flushes, then ends the process once the flush is answered; every [`WATCH_EVERY`],
-    /// sends the started event of those running for a second.
-    fn watch(&mut self, now: Instant) {
-        if let Some((sig, answer, by)) = &self.ending {
-            if answer.try_recv().is_ok() || now >= *by {
-                signals::end_with(*sig);
-            }
-            return;
-        }
-        if let Some(sig) = signals::take_pending() {
-            self.cancel_open(sig, now);
-            return;
-        }
-        if !self.wants_started || now < self.watch_at {
-            return;
-        }
-        self.watch_at = crate::clock::deadline_after(now, WATCH_EVERY);
-        let open = open::snapshot();
-        let reading = crate::clock::now();
-        // Forget the events that ended, so the set stays as small as what runs.
-        let running: HashSet<u64> = open.iter().map(|e| e.id).collect();
-        self.announced.retain(|id| running.contains(id));
-        let fresh: Vec<Frame> = open
-            .into_iter()
-            .filter(|e| {
-                crate::clock::elapsed_ns(e.start, reading) >= STARTED_AFTER_NS
-                    && !self.announced.contains(&e.id)
-            })
-            .collect();
-        if fresh.is_empty() {
-            return;
-        }
-        self.announced.extend(fresh.iter().map(|e| e.id));
-        for sink in &mut self.sinks {
-            if sink.wants_started() {
-                sink.started(&fresh, now);
-            }
-        }
-    }
-
-    /// The process got `sig`: every running event ends now as `CANCELLED`, and an exit
-    /// flush is asked for.
-    fn cancel_open(&mut self, sig: i32, now: Instant) {
-        let open = open::snapshot();
-        crate::log!(
-            Info,
-            "signal {sig}: {} running events recorded as CANCELLED; flushing before the \
-             process ends",
-            open.len()
-        );
-        let end = crate::clock::now();
-        for event in open {
-            self.cancelled.insert(event.id);
-            let record = Record {
-                frame: event,
-                end,
-                conclusion: Conclusion::Cancelled,
-            };
-            for sink in &mut self.sinks {
-                sink.take_from(&record, 0, now);
-            }
-        }
-        match handoff::request_exit_flush() {
-            Some((answer, by)) => self.ending = Some((sig, answer, by)),
-            None => signals::end_with(sig),
-        }
-    }
-
     /// Takes up to a chunk of messages: records go to every sink (or, while the sinks are
     /// behind, to the overflow), flushes are registered. Then gives the sinks what the
     /// overflow holds, as far as their memory allows.
@@ -367,10 +272,10 @@ impl Worker {
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;
-        let cancelled = &self.cancelled;
+        let running = &self.running;
         let limit = if spill { SPILL_CHUNK } else { CHUNK };
         let mut taken = self.consumer.take(limit, |msg| match msg {
-            Msg::Record(record, _) if is_cancelled(cancelled, &record) => {}
+            Msg::Record(record, _) if running.is_cancelled(&record) => {}
             Msg::Record(record, thread) => {
                 if spill && overflow.accepts() {
                     overflow.push(&record, thread);
@@ -428,9 +333,9 @@ impl Worker {
     /// spill holds later ones).
     fn replay(&mut self, max: usize, now: Instant) {
         let sinks = &mut self.sinks;
-        let cancelled = &self.cancelled;
+        let running = &self.running;
         let give = |record: Record, thread: u64| {
-            if is_cancelled(cancelled, &record) {
+            if running.is_cancelled(&record) {
                 return;
             }
             for sink in sinks.iter_mut() {
@@ -536,7 +441,7 @@ impl Worker {
                     .iter()
                     .map(|f| f.deadline.checked_sub(FLUSH_MARGIN).unwrap_or(f.deadline)),
             )
-            .chain(self.wants_started.then_some(self.watch_at))
+            .chain(self.running.next_due())
             .fold(crate::clock::deadline_after(now, self.tick), Instant::min);
         let mut sleep = pin!(tokio::time::sleep_until(due.into()));
         let mut woken = pin!(self.consumer.woken());

@@ -80,9 +80,6 @@ impl<E: Encode> Sink for RemoteSink<E> {
     }
 
     fn started(&mut self, events: &[Frame], now: Instant) {
-        if !E::STARTED {
-            return;
-        }
         let encoder = &mut self.encoder;
         self.uploader.push_started(|builder| {
             for frame in events {

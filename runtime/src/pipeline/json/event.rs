@@ -3,7 +3,7 @@
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
-use crate::clock::EventTimes;
+use crate::clock::{self, EventTimes};
 use crate::lineage::{Chain, ParentRef, inherited};
 use crate::pipeline::process::ProcessInfo;
 use crate::record::{Frame, Record};
@@ -127,7 +127,7 @@ impl EventEncoder {
     pub(crate) fn encode_started(&mut self, frame: &Frame, buf: &mut Vec<u8>) {
         self.head(frame, buf);
         buf.extend_from_slice(b",\"createdAt\":");
-        text::uint(buf, EventTimes::of(frame.start, frame.start).created_ms);
+        text::epoch_ms(buf, clock::epoch_ms(frame.start));
         buf.extend_from_slice(b",\"payload\":{\"metrics\":[");
         self.tail(&frame.meta, frame.extras.as_deref(), buf);
     }
