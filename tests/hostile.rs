@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod hostile_support;
+#[path = "upload_support/mod.rs"]
+mod upload_support;
 
 #[path = "hostile/address.rs"]
 mod address;

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use trunk_ci_analytics::{Config, EventBuilder, track_event};
-use trunk_ci_analytics_testserver::TestServer;
+use trunk_ci_analytics_testserver::{Fault, TestServer};
 
-use crate::hostile_support::{TOKEN, child_command};
+use crate::hostile_support::{TOKEN, child_command, field, run};
+use crate::upload_support::files;
 
 /// Runs `scenario` against `server`, with an events file; returns the child once it printed
 /// `READY`, and the events file's path.
@@ -218,6 +219,52 @@ fn a_killed_job_shows_its_long_steps_as_started_and_nothing_short() {
     assert!(in_file.iter().all(|e| name(e) != "hangs"), "{in_file:#?}");
 }
 
+#[test]
+fn a_started_event_that_cannot_be_sent_is_dropped_never_spooled_nor_counted() {
+    let server = TestServer::start_with_token(TOKEN);
+    // Every answer a 503: retried until the exit flush's deadline parks what is left.
+    server.set_persistent(Some(Fault::Status(503)));
+    let spool = std::env::temp_dir().join(format!(
+        "tca-hostile-signal-spool-started_then_spooled-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&spool);
+    let mut cmd = child_command("started_then_spooled");
+    cmd.env("TRUNK_API_TOKEN", TOKEN)
+        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
+        .env("TRUNK_REPO", "acme/widgets")
+        .env("TRUNK_SPOOL_DIR", &spool)
+        .env("TRUNK_FLUSH_TIMEOUT_MS", "1000");
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(field(&stdout, "SPOOLED", "delivered").as_deref(), Some("0"));
+    assert_eq!(
+        field(&stdout, "SPOOLED", "spooled").as_deref(),
+        Some("1"),
+        "the finished event only: {stdout}"
+    );
+
+    let spooled: Vec<Value> = files(&spool)
+        .iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "json"))
+        .flat_map(|(_, body)| {
+            let body: Value = serde_json::from_slice(body).unwrap();
+            body["events"].as_array().cloned().unwrap_or_default()
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&spool);
+    assert_eq!(spooled.len(), 1, "{spooled:#?}");
+    assert_eq!(name(&spooled[0]), "slow_step");
+    assert!(!is_started(&spooled[0]), "{}", spooled[0]);
+    // Its started event was tried while it ran.
+    let id = spooled[0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        server.requests().iter().any(|r| r.event_ids.contains(&id)),
+        "{:#?}",
+        server.requests()
+    );
+}
+
 // --- the children ---
 
 fn ready() {
@@ -368,4 +415,21 @@ fn killed_job() {
 pub fn killed_child() {
     let _guard = trunk_ci_analytics::init(Config::from_env().summary(false));
     killed_job();
+}
+
+#[track_event]
+fn slow_step() {
+    std::thread::sleep(Duration::from_millis(1_700));
+}
+
+/// A step that runs long enough for its started event, against an endpoint that refuses
+/// everything, then a flush.
+pub fn started_then_spooled_child() {
+    let _guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    slow_step();
+    let report = trunk_ci_analytics::flush(Duration::from_secs(1));
+    println!(
+        "SPOOLED delivered={} spooled={}",
+        report.delivered, report.spooled
+    );
 }

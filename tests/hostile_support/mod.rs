@@ -25,6 +25,7 @@ pub fn child_main() {
         "own_handler_first" => crate::signals::own_handler_first_child(),
         "own_handler_later" => crate::signals::own_handler_later_child(),
         "killed" => crate::signals::killed_child(),
+        "started_then_spooled" => crate::signals::started_then_spooled_child(),
         "big_tags" => crate::bytes::big_tags_child(),
         "display_err" => crate::display::display_err_child(),
         "huge_timeouts" => crate::timeouts::huge_timeouts_child(),
