@@ -39,7 +39,22 @@ pub fn child_main() {
         breaker_cooldown: ms("TCA_BREAKER_MS", 30_000),
     };
     let mode = std::env::var("TCA_MODE").unwrap_or_else(|_| "report".into());
-    let guard = trunk_ci_analytics::init(Config::from_env().summary(false).tuning(tuning));
+    // The summary is what a user has; most scenarios leave it out of their stderr.
+    let summary = num("TCA_SUMMARY", 0) == 1;
+    let guard = trunk_ci_analytics::init(Config::from_env().summary(summary).tuning(tuning));
+    if let Some(rounds) = std::env::var("TCA_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        flush_rounds(
+            rounds,
+            num("TCA_EVENTS", 0),
+            ms("TCA_ROUND_DEADLINE_MS", 60_000),
+            ms("TCA_ROUND_BOUND_MS", 60_000),
+        );
+        drop(guard);
+        return;
+    }
 
     let threads = num("TCA_THREADS", 1);
     let per_thread = num("TCA_EVENTS", 0);
@@ -97,6 +112,37 @@ pub fn child_main() {
     }
 }
 
+/// `rounds` times: `per_round` top-level events, then a flush with `deadline`, timed here in
+/// the child (the parent's clock would add the process's start and exit). One line each:
+/// `ROUND <n> ms=<flush time> delivered=<n> timed_out=<bool>`. A flush slower than `bound`
+/// ends the rounds: the parent fails on its line without waiting out the others.
+fn flush_rounds(rounds: u64, per_round: u64, deadline: Duration, bound: Duration) {
+    let mut ids = Vec::new();
+    for round in 0..rounds {
+        for _ in 0..per_round {
+            let event = EventBuilder::new("work").key("upload-test::work").start();
+            if let Some(ctx) = event.context() {
+                ids.push(ctx.event_id());
+            }
+            event.finish(Conclusion::Success);
+        }
+        let started = Instant::now();
+        let r = trunk_ci_analytics::flush(deadline);
+        println!(
+            "ROUND {round} ms={} delivered={} timed_out={}",
+            started.elapsed().as_millis(),
+            r.delivered,
+            r.timed_out
+        );
+        if started.elapsed() > bound {
+            break;
+        }
+    }
+    if let Ok(path) = std::env::var("TCA_IDS") {
+        std::fs::write(path, ids.join("\n")).unwrap();
+    }
+}
+
 /// A child process to run.
 pub struct Run {
     env: Vec<(String, String)>,
@@ -129,6 +175,19 @@ impl Run {
     /// A child uploading to `server` with its token, spooling to `spool`.
     pub fn new(server: &TestServer, spool: &Path) -> Run {
         Run::with_token(server, &server.token(), spool)
+    }
+
+    /// A child in local mode (no token), spooling to `spool` if it ever had to.
+    pub fn local(spool: &Path) -> Run {
+        let ids = spool.with_file_name(format!("ids-{}-{}", std::process::id(), unique()));
+        Run {
+            env: vec![
+                ("TRUNK_SPOOL_DIR".into(), spool.display().to_string()),
+                ("TRUNK_REPO".into(), "acme/widgets".into()),
+                ("TCA_IDS".into(), ids.display().to_string()),
+            ],
+            ids,
+        }
     }
 
     pub fn with_token(server: &TestServer, token: &str, spool: &Path) -> Run {
@@ -233,6 +292,26 @@ impl Child {
             }
         }
         r
+    }
+
+    /// The `ROUND` lines of a [`flush_rounds`] child: (flush time, delivered, timed out).
+    pub fn rounds(&self) -> Vec<(Duration, u64, bool)> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.find("ROUND ").map(|i| &l[i..]))
+            .map(|line| {
+                let field = |k: &str| {
+                    line.split_whitespace()
+                        .find_map(|f| f.strip_prefix(k))
+                        .unwrap_or_else(|| panic!("no {k} in {line}"))
+                };
+                (
+                    Duration::from_millis(field("ms=").parse().unwrap()),
+                    field("delivered=").parse().unwrap(),
+                    field("timed_out=") == "true",
+                )
+            })
+            .collect()
     }
 
     /// The child's stderr lines from the runtime.

@@ -78,10 +78,19 @@ pub(crate) trait Sink {
         Vec::new()
     }
 
-    /// Events held in memory, not yet delivered, spooled, written or dropped; nonzero also
-    /// makes the exit hook flush a program that never flushed itself.
-    fn held(&self) -> usize {
+    /// Events taken and not yet delivered, spooled or dropped: how far the sink is behind.
+    /// The background thread gives it more only while this stays under a few batches, so
+    /// it must fall as the sink makes progress; nonzero also makes the exit hook flush a
+    /// program that never flushed itself.
+    fn backlog(&self) -> usize {
         0
+    }
+
+    /// Whether something waits for the exit flush that is not a backlog (a tree kept for
+    /// the exit, the job summary): the exit hook then flushes a program that never flushed
+    /// itself. Never counted as backlog: nothing but the exit makes it go away.
+    fn owes_exit(&self) -> bool {
+        false
     }
 
     /// Whether memory is over its bound with nowhere to spill: the hand-off should then

@@ -109,7 +109,7 @@ struct Worker {
     overflow: Overflow,
     /// Flushes that wait for the overflow to empty first.
     deferred: Vec<FlushRequest>,
-    /// Events the sinks hold, as of the last turn.
+    /// Events the sinks have yet to deliver or spool ([`Sink::backlog`]), as of the last turn.
     held: usize,
     /// Started events and cancellation on a signal.
     running: Running,
@@ -383,6 +383,7 @@ impl Worker {
         self.count_lost();
         let mut refuse = false;
         let mut held = 0;
+        let mut owes_exit = false;
         for sink in &mut self.sinks {
             sink.step(now);
             for (ticket, report) in sink.answered() {
@@ -392,7 +393,8 @@ impl Worker {
                 }
             }
             refuse |= sink.refuses();
-            held += sink.held();
+            held += sink.backlog();
+            owes_exit |= sink.owes_exit();
         }
         self.pending.retain(|p| {
             if p.waiting > 0 {
@@ -403,7 +405,10 @@ impl Worker {
         });
         self.held = held;
         self.consumer.set_refuse(refuse);
-        self.consumer.set_held(held + self.overflow.len());
+        // What the exit hook looks at. Work owed to the exit counts there and never in
+        // `held`, which paces the hand-over and must fall as the sinks deliver.
+        self.consumer
+            .set_held(held + self.overflow.len() + usize::from(owes_exit));
     }
 
     /// Counts the records the hand-off dropped (said once on stderr).

@@ -115,7 +115,7 @@ impl<E: Encode> Sink for RemoteSink<E> {
         self.uploader.take_answered()
     }
 
-    fn held(&self) -> usize {
+    fn backlog(&self) -> usize {
         self.uploader.held()
     }
 

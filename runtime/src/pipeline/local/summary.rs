@@ -193,10 +193,9 @@ impl Sink for Summary {
         Some(FlushReport::default())
     }
 
-    /// What waits for the exit: the exit hook then flushes even a program that never
-    /// flushed itself.
-    fn held(&self) -> usize {
-        self.deferred.len() + usize::from(self.job.as_ref().is_some_and(JobSummary::pending))
+    /// The exit hook then flushes even a program that never flushed itself.
+    fn owes_exit(&self) -> bool {
+        !self.deferred.is_empty() || self.job.as_ref().is_some_and(JobSummary::pending)
     }
 }
 
