@@ -1,6 +1,6 @@
 //! One HTTP request to a sink's endpoint, and its answer handed to the protocol's judge.
 //!
-//! reqwest over rustls with the ring provider, handed over as a finished `ClientConfig`, so we
+//! reqwest over rustls with the aws-lc-rs provider, handed over as a finished `ClientConfig`, so we
 //! never install a process-wide default provider in the user's program. HTTP/1.1, one
 //! kept-alive connection, a timeout per request, no redirects (they could carry the
 //! credentials elsewhere). Credentials travel only in headers marked sensitive; no message
@@ -130,11 +130,11 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     encoder.finish().ok()
 }
 
-/// rustls with ring, and the OS trust store for https. Plain http (loopback only) never
+/// rustls with aws-lc-rs (post-quantum key exchange preferred), and the OS trust store for https. Plain http (loopback only) never
 /// uses TLS, so it skips reading the trust store.
 fn tls_config(https: bool) -> Result<rustls::ClientConfig, String> {
     use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?;
