@@ -3,6 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -23,24 +24,20 @@ pub struct Chromium {
 }
 
 impl Chromium {
-    /// The browser from `$CHROMIUM`, else the first of the usual names on `PATH`.
+    /// The browser from `$CHROMIUM`, else the first of the usual names on `PATH`; with none,
+    /// `scripts/install-chromium.sh` installs Debian's package once (under a lock, so the
+    /// test binaries and threads running at once install it once) and the search runs again.
+    /// Where it cannot be had, the test fails with what to do: never skipped.
     pub fn find() -> Chromium {
-        let from_env = std::env::var_os("CHROMIUM")
-            .map(PathBuf::from)
-            .filter(|program| program.is_file());
-        let on_path = || {
-            let path = std::env::var_os("PATH")?;
-            NAMES.iter().find_map(|name| {
-                std::env::split_paths(&path)
-                    .map(|dir| dir.join(name))
-                    .find(|candidate| candidate.is_file())
-            })
-        };
-        match from_env.or_else(on_path) {
-            Some(program) => Chromium { program },
-            None => panic!(
-                "no Chromium found (looked for {NAMES:?} on PATH and $CHROMIUM): these tests \
-                 drive a real headless browser; install it with scripts/install-chromium.sh"
+        static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        match FOUND.get_or_init(|| locate().map_or_else(install, Ok)) {
+            Ok(program) => Chromium {
+                program: program.clone(),
+            },
+            Err(why) => panic!(
+                "no Chromium found (looked for {NAMES:?} on PATH and $CHROMIUM) and none could be \
+                 installed ({why}): these tests drive a real headless browser; install Chromium \
+                 (Debian: scripts/install-chromium.sh as root) or point $CHROMIUM at one"
             ),
         }
     }
@@ -119,4 +116,52 @@ impl Chromium {
         );
         stdout
     }
+}
+
+fn locate() -> Option<PathBuf> {
+    let from_env = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .filter(|program| program.is_file());
+    let on_path = || {
+        let path = std::env::var_os("PATH")?;
+        NAMES.iter().find_map(|name| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|candidate| candidate.is_file())
+        })
+    };
+    from_env.or_else(on_path)
+}
+
+/// Runs the install script under `flock` on a lock file in Cargo's scratch directory (test
+/// binaries run at once, or nextest's one process per test, would otherwise race apt), then
+/// looks again. The error is the script's last line.
+fn install() -> Result<PathBuf, String> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new(".."));
+    let script = repo.join("scripts/install-chromium.sh");
+    let lock = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-chromium.lock");
+    eprintln!("no Chromium found: installing it with {}", script.display());
+    let mut cmd = if Path::new("/usr/bin/flock").is_file() {
+        let mut cmd = Command::new("/usr/bin/flock");
+        cmd.arg(&lock).arg("bash");
+        cmd
+    } else {
+        Command::new("bash")
+    };
+    let out = cmd
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        return Err(last
+            .unwrap_or("the install script failed")
+            .trim()
+            .to_owned());
+    }
+    locate().ok_or_else(|| "the install script ran but no browser is on PATH".to_owned())
 }
