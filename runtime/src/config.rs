@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::lineage::EventContext;
-use crate::log::LogLevel;
+use crate::platform::log::LogLevel;
 use crate::wire::Repo;
 
 /// Default API base URL (`TRUNK_PUBLIC_API_ADDRESS`); events go to

@@ -28,7 +28,7 @@ impl Config {
                 *slot = Some(PathBuf::from(path));
             }
         }
-        crate::log::set_level(config.log_level);
+        crate::platform::log::set_level(config.log_level);
         for w in warnings {
             crate::log!(Warn, "{w}");
         }

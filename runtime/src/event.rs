@@ -8,11 +8,12 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+use crate::platform::clock;
 use crate::record::{Entry, Frame, Record, abandoned};
 use crate::site::{Meta, Site};
 use crate::values::{Extras, MetricValue};
 use crate::wire::TagValue;
-use crate::{Conclusion, clock, gate, handoff, stack};
+use crate::{Conclusion, gate, handoff, stack};
 
 /// Ends the event of `frame` (not on any stack) at `end`: a conclusion set inside the body
 /// wins over `returned`. Flushes if its site asks for it.

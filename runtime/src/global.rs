@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::gate::{self, State};
+use crate::platform::{signals, sys};
 use crate::report::FlushReport;
-use crate::{event, handoff, lineage, pipeline, signals, sys};
+use crate::{event, handoff, lineage, pipeline};
 
 /// Set once the runtime is set up: whether it is on.
 static INSTALLED: OnceLock<bool> = OnceLock::new();
@@ -34,8 +35,8 @@ fn install_from_env() -> bool {
 fn install(config: impl FnOnce() -> Config) -> bool {
     let on = *INSTALLED.get_or_init(|| {
         let config = config();
-        crate::log::set_level(config.log_level);
-        crate::clock::warm_up();
+        crate::platform::log::set_level(config.log_level);
+        crate::platform::clock::warm_up();
         lineage::set_inherited(config.parent.clone());
         if !config.enabled {
             return false;

@@ -9,23 +9,20 @@
 #![deny(missing_docs)]
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
-// Bottom: the wire model, values, clock, ids (ours, OpenTelemetry's and the W3C trace
-// context), error text, logging, detection, validation.
+// The platform: OS calls, clock, logging, signals, owner-only files, directories.
 #[macro_use]
-#[doc(hidden)]
-pub mod log;
+mod platform;
+// Bottom: the wire model, values, ids (ours, OpenTelemetry's and the W3C trace
+// context), error text, detection, validation.
 mod address;
 mod bounds;
-mod clock;
 mod conclusion;
 pub mod detect;
 mod error_text;
 mod id;
 mod otel_ids;
 mod report;
-mod signals;
 mod site;
-mod sys;
 mod trace_context;
 pub mod validate;
 mod values;
@@ -62,10 +59,12 @@ pub use event::{metric, set_conclusion, tag};
 pub use future::WithContext;
 pub use global::{InitGuard, exit, flush, flush_spool, init};
 pub use lineage::EventContext;
-pub use log::LogLevel;
 pub use manual::{EventBuilder, ManualEvent};
 pub use otlp_settings::OtlpProtocol;
 pub use pipeline::diagnose;
+#[doc(hidden)]
+pub use platform::log;
+pub use platform::log::LogLevel;
 pub use propagation::{CommandExt, FutureExt, current_context};
 pub use report::FlushReport;
 pub use values::MetricValue;

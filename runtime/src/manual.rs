@@ -7,12 +7,13 @@ use std::sync::Arc;
 use crate::event::finish_now;
 use crate::lineage::EventContext;
 use crate::open::registry;
+use crate::platform::clock;
 use crate::record::{Entry, Frame, abandoned};
 use crate::site::{DynSite, Meta, shorten_key};
 use crate::stack::{self, FrameScope};
 use crate::values::{Extras, MetricValue};
 use crate::wire::TagValue;
-use crate::{Conclusion, clock, global};
+use crate::{Conclusion, global};
 
 enum ParentChoice {
     Current,

@@ -7,10 +7,11 @@ use std::borrow::Cow;
 
 use crate::error_text::ERROR_TAG;
 use crate::lineage::{Chain, EventContext, ParentRef, inherited};
+use crate::platform::clock;
 use crate::site::Meta;
 use crate::values::Extras;
 use crate::wire::TagValue;
-use crate::{Conclusion, clock, id};
+use crate::{Conclusion, id};
 
 /// A running event's state. It lives on a thread's context stack while its code runs, and
 /// inside its guard or future otherwise.

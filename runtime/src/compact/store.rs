@@ -168,7 +168,7 @@ impl Store {
         let path = dir.join(format!(
             "overflow-{}-{:x}-{}.bin",
             std::process::id(),
-            crate::clock::wall_ms(),
+            crate::platform::clock::wall_ms(),
             OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let mut options = std::fs::OpenOptions::new();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token};
-use crate::log::LogLevel;
+use crate::platform::log::LogLevel;
 use crate::wire::Repo;
 
 fn parse_vars(vars: &[(&str, &str)]) -> (Config, Vec<String>) {

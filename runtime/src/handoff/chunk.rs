@@ -244,7 +244,7 @@ impl Writer {
 
     /// A chunk holding `record` alone, for a thread that has no outbox (it is exiting).
     pub(crate) fn single(record: Record) -> Arc<Chunk> {
-        let thread = crate::sys::thread_id();
+        let thread = crate::platform::sys::thread_id();
         let chunk = Chunk::new();
         chunk.thread.store(thread, Ordering::Relaxed);
         let mut writer = Writer {

@@ -41,6 +41,7 @@ use tokio::sync::Notify;
 use crate::Conclusion;
 use crate::compact::Bounds;
 use crate::open::mirror::Mirror;
+use crate::platform::clock;
 use crate::record::{Entry, Record};
 use crate::report::FlushReport;
 use chunk::{Chunk, Mailbox, Pool, Writer};
@@ -230,14 +231,14 @@ pub(crate) fn flush(timeout: Duration) -> FlushReport {
 pub(crate) fn request_exit_flush() -> Option<(Receiver<FlushReport>, Instant)> {
     let i = INSTALLED.get().filter(|_| !disowned())?;
     let (reply, answer) = mpsc::channel();
-    let deadline = crate::clock::deadline_after(Instant::now(), i.exit_timeout);
+    let deadline = clock::deadline_after(Instant::now(), i.exit_timeout);
     let request = FlushRequest {
         deadline,
         exit: true,
         reply,
     };
     i.producer.tx.send(Wire::Flush(request)).ok()?;
-    Some((answer, crate::clock::deadline_after(deadline, SPOOL_MARGIN)))
+    Some((answer, clock::deadline_after(deadline, SPOOL_MARGIN)))
 }
 
 /// Flushes with `timeout`, replaying the spool too until it is empty or the time is up.
@@ -387,7 +388,7 @@ impl Producer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&mailbox));
-        let thread = crate::sys::thread_id();
+        let thread = crate::platform::sys::thread_id();
         self.shared.names.note(thread);
         Registered {
             owner,
@@ -436,7 +437,7 @@ impl Producer {
     fn flush(&self, timeout: Duration, exit: bool) -> FlushReport {
         let (reply, answer) = mpsc::channel();
         let request = FlushRequest {
-            deadline: crate::clock::deadline_after(Instant::now(), timeout),
+            deadline: clock::deadline_after(Instant::now(), timeout),
             exit,
             reply,
         };

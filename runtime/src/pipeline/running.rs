@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::sink::Sink;
 use crate::Conclusion;
+use crate::platform::{clock, signals};
 use crate::record::{Frame, Record};
 use crate::report::FlushReport;
-use crate::{clock, handoff, open, signals};
+use crate::{handoff, open};
 
 /// How often running events are looked at, for started events and a pending signal.
 pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(250);

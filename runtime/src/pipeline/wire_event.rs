@@ -2,8 +2,8 @@
 //! `TRUNK_EVENTS_FILE`), on the background thread.
 
 use super::process::ProcessInfo;
-use crate::clock::EventTimes;
 use crate::id;
+use crate::platform::clock::EventTimes;
 use crate::record::Record;
 use crate::wire::{Event, Metric, Parent, Payload, Sequence, Tag, TagValue};
 

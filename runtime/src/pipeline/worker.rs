@@ -14,7 +14,6 @@ use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::delivery::spool;
 use super::local::{EventsFile, JobSummary, Summary, TraceFile};
 use super::otlp::OtlpSink;
 use super::process;
@@ -25,9 +24,10 @@ use super::trunk::{TrunkSink, Undeliverable};
 use crate::compact::{Bounds, Overflow};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
+use crate::platform::dirs::default_spool_root;
+use crate::platform::signals;
 use crate::record::Record;
 use crate::report::FlushReport;
-use crate::signals;
 
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;
@@ -124,7 +124,7 @@ pub(crate) fn overflow_bounds(config: &Config) -> Bounds {
             .memory_events
             .saturating_mul(OVERFLOW_BYTES_PER_EVENT),
         file_bytes: config.tuning.spool_bytes,
-        dir: Some(config.spool_dir.clone().unwrap_or_else(spool::default_root)),
+        dir: Some(config.spool_dir.clone().unwrap_or_else(default_spool_root)),
     }
 }
 
@@ -178,7 +178,7 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     if let Some(trace) = trace {
         sinks.push(Box::new(trace));
     }
-    if config.summary && crate::log::enabled(crate::LogLevel::Error) {
+    if config.summary && crate::platform::log::enabled(crate::LogLevel::Error) {
         let inherited = config.parent.as_ref().map(|c| c.chain_id());
         // The run's root alone writes the job summary.
         let job = match (&inherited, &config.job_summary) {
@@ -447,7 +447,10 @@ impl Worker {
                     .map(|f| f.deadline.checked_sub(FLUSH_MARGIN).unwrap_or(f.deadline)),
             )
             .chain(self.running.next_due())
-            .fold(crate::clock::deadline_after(now, self.tick), Instant::min);
+            .fold(
+                crate::platform::clock::deadline_after(now, self.tick),
+                Instant::min,
+            );
         let mut sleep = pin!(tokio::time::sleep_until(due.into()));
         let mut woken = pin!(self.consumer.woken());
         let sinks = &mut self.sinks;

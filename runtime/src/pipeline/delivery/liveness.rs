@@ -29,7 +29,7 @@ pub(crate) fn hold(root: &Path, tag: &str) -> Option<Alive> {
     options.read(true).write(true).create(true).truncate(false);
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(lock_path(root, tag)).ok()?;
-    crate::sys::try_lock_exclusive(&file)
+    crate::platform::sys::try_lock_exclusive(&file)
         .ok()?
         .then_some(Alive { _file: file })
 }
@@ -47,7 +47,7 @@ pub(crate) fn is_dead(root: &Path, tag: &str) -> bool {
     let Ok(file) = File::open(&path) else {
         return false;
     };
-    if crate::sys::try_lock_exclusive(&file).unwrap_or(false) {
+    if crate::platform::sys::try_lock_exclusive(&file).unwrap_or(false) {
         let _ = fs::remove_file(&path);
         return true;
     }

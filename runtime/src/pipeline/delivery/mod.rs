@@ -9,7 +9,6 @@ pub(crate) mod batch;
 pub(crate) mod breaker;
 pub(crate) mod http;
 pub(crate) mod liveness;
-pub(crate) mod private;
 pub(crate) mod protocol;
 pub(crate) mod remote;
 pub(crate) mod retry;

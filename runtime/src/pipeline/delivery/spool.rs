@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 use trunk_ci_analytics_rules::fnv1a64;
 
 use super::liveness;
-use super::private::{check_path, create_private_dir, write_private};
-use crate::clock::wall_ms;
+use crate::platform::clock::wall_ms;
+use crate::platform::owner_only::{check_path, create_private_dir, write_private};
 
 /// A claim or temp file older than this was left by a process that died.
 const STALE: Duration = Duration::from_secs(10 * 60);
@@ -440,39 +440,6 @@ impl<'a> Name<'a> {
             claimer,
         })
     }
-}
-
-/// The per-user default spool directory: the user's cache directory, else a per-user
-/// directory in the temp dir.
-pub(crate) fn default_root() -> PathBuf {
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    let cache = if cfg!(windows) {
-        var("LOCALAPPDATA")
-    } else if cfg!(target_os = "macos") {
-        var("HOME").map(|h| h.join("Library").join("Caches"))
-    } else {
-        var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))
-    };
-    match cache {
-        Some(dir) => dir.join("trunk-ci-analytics").join("spool"),
-        None => std::env::temp_dir()
-            .join(format!("trunk-ci-analytics-{}", user_label()))
-            .join("spool"),
-    }
-}
-
-/// The user's name as a plain file-name part, for per-user directories in the temp dir.
-pub(crate) fn user_label() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "user".into());
-    user.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
 }
 
 /// The partition of a repository and endpoint: readable, and unique through a stable hash

@@ -3,15 +3,16 @@
 
 use super::breaker::Breaker;
 use super::retry::Jitter;
-use super::spool::{self, Spool};
+use super::spool::Spool;
 use crate::config::Config;
+use crate::platform::dirs::default_spool_root;
 
 /// The spool partition `partition` (`None`, said once on stderr, when it cannot be used) and
 /// the breaker of `address`.
 pub(crate) fn open(config: &Config, partition: &str, address: &str) -> (Option<Spool>, Breaker) {
     let tuning = &config.tuning;
     let tag = format!("{:x}{:04x}", std::process::id(), Jitter::new().tag());
-    let root = config.spool_dir.clone().unwrap_or_else(spool::default_root);
+    let root = config.spool_dir.clone().unwrap_or_else(default_spool_root);
     let mut spool = Spool::new(root, partition, tuning.spool_bytes, tag.clone());
     let spool = match spool.ensure_dir() {
         Ok(()) => Some(spool),

@@ -25,6 +25,7 @@ use super::spool::{Claimed, Spool};
 use crate::bounds;
 use crate::config::Tuning;
 use crate::pipeline::sink::Flush;
+use crate::platform::clock;
 use crate::report::FlushReport;
 
 /// A replay that failed pauses replaying this long (the spool is not going anywhere).
@@ -252,7 +253,7 @@ impl Uploader {
     /// request, settle flushes.
     pub(crate) fn step(&mut self, now: Instant) {
         let linger = self.tuning.linger / 2;
-        if (self.builder.opened()).is_some_and(|t| now >= crate::clock::deadline_after(t, linger)) {
+        if (self.builder.opened()).is_some_and(|t| now >= clock::deadline_after(t, linger)) {
             self.seal();
         }
         if self.replay_after.is_some_and(|t| now >= t) {
@@ -300,8 +301,8 @@ impl Uploader {
 
     /// When the worker must look again even if nothing wakes it.
     pub(crate) fn next_due(&self) -> Option<Instant> {
-        let linger = (self.builder.opened())
-            .map(|t| crate::clock::deadline_after(t, self.tuning.linger / 2));
+        let linger =
+            (self.builder.opened()).map(|t| clock::deadline_after(t, self.tuning.linger / 2));
         let retry = match &self.current {
             Some(Current {
                 phase: Phase::Waiting { until },
@@ -537,7 +538,7 @@ impl Uploader {
                     attempts + 1,
                     wait.as_millis()
                 );
-                let until = crate::clock::deadline_after(now, wait);
+                let until = clock::deadline_after(now, wait);
                 if self.earliest_deadline().is_some_and(|d| until > d) {
                     self.park(job);
                     return;

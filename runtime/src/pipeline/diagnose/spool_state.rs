@@ -186,7 +186,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!(
             "tca-diagnose-{}-{}",
             std::process::id(),
-            crate::clock::wall_ms()
+            crate::platform::clock::wall_ms()
         ));
         let address = "http://127.0.0.1:9";
         let settings =

@@ -3,9 +3,9 @@
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
-use crate::clock::{self, EventTimes};
 use crate::lineage::{Chain, ParentRef, inherited};
 use crate::pipeline::process::ProcessInfo;
+use crate::platform::clock::{self, EventTimes};
 use crate::record::{Frame, Record};
 use crate::site::{Meta, Site};
 use crate::values::Extras;

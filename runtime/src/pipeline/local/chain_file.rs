@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use super::append;
 use super::node::{Node, chain_name};
-use crate::pipeline::delivery::private::{check_path, create_private_dir};
+use crate::platform::append;
+use crate::platform::dirs::user_label;
+use crate::platform::owner_only::{check_path, create_private_dir};
 
 /// Age past which a chain file no root collected is removed.
 const STALE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -29,7 +30,7 @@ pub(crate) const MAX_READ: usize = 200_000;
 fn dir() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let user = crate::pipeline::delivery::spool::user_label();
+        let user = user_label();
         let dir = std::env::temp_dir()
             .join(format!("trunk-ci-analytics-{user}"))
             .join("chains");

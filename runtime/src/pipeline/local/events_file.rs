@@ -7,10 +7,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::append;
 use crate::pipeline::json::EventEncoder;
 use crate::pipeline::process::ProcessInfo;
 use crate::pipeline::sink::Sink;
+use crate::platform::append;
 use crate::record::Record;
 
 #[derive(Debug)]

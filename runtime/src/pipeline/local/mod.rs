@@ -2,7 +2,6 @@
 //! stderr (with the chain file through which it sees the whole run, and the GitHub job
 //! summary).
 
-mod append;
 mod chain_file;
 mod events_file;
 mod header;

@@ -20,13 +20,14 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::append;
 use crate::handoff::ThreadNames;
 use crate::lineage::ParentRef;
 use crate::pipeline::sink::Sink;
+use crate::platform::append;
+use crate::platform::clock;
 use crate::record::Record;
 use crate::wire::TagValue;
-use crate::{Conclusion, clock, id};
+use crate::{Conclusion, id};
 
 #[derive(Debug)]
 pub(crate) struct TraceFile {

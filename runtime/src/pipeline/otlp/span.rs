@@ -4,9 +4,9 @@
 use std::cell::OnceCell;
 
 use crate::Conclusion;
-use crate::clock;
 use crate::lineage::{Chain, ParentRef, inherited};
 use crate::otel_ids::{span_id, span_id_of, trace_id};
+use crate::platform::clock;
 use crate::record::Record;
 use crate::wire::TagValue;
 

@@ -23,7 +23,7 @@ pub(crate) fn check_path(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let me = crate::sys::user_id();
+        let me = crate::platform::sys::user_id();
         let absolute = std::path::absolute(dir)?;
         for component in absolute.ancestors() {
             let meta = fs::metadata(component)?;

@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 
 #[cfg(unix)]
-use crate::sys;
+use crate::platform::sys;
 
 /// The signal to end the process with, once one arrived; 0 before.
 static PENDING: AtomicI32 = AtomicI32::new(0);
