@@ -8,7 +8,7 @@ mod repo;
 
 pub use repo::parse_repo;
 
-use crate::wire::{Repo, TagValue};
+use crate::model::wire::{Repo, TagValue};
 use providers::Provider;
 
 /// What the environment says about where we run.

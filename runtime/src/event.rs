@@ -8,11 +8,11 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+use crate::model::site::{Meta, Site};
+use crate::model::values::{Extras, MetricValue};
+use crate::model::wire::TagValue;
 use crate::platform::clock;
 use crate::record::{Entry, Frame, Record, abandoned};
-use crate::site::{Meta, Site};
-use crate::values::{Extras, MetricValue};
-use crate::wire::TagValue;
 use crate::{Conclusion, gate, handoff, stack};
 
 /// Ends the event of `frame` (not on any stack) at `end`: a conclusion set inside the body

@@ -184,7 +184,7 @@ impl<F: Future> Future for WithContext<F> {
 mod tests {
     use super::*;
     use crate::event::AsyncEvent;
-    use crate::site::Site;
+    use crate::model::site::Site;
 
     /// Pending on its first poll, ready on the second.
     struct OnceMore(bool);

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::gate::{self, State};
+use crate::model::flush_report::FlushReport;
 use crate::platform::{signals, sys};
-use crate::report::FlushReport;
 use crate::{event, handoff, lineage, pipeline};
 
 /// Set once the runtime is set up: whether it is on.
@@ -171,7 +171,7 @@ pub(crate) fn flush_at_exit() -> FlushReport {
 }
 
 fn with_truncated(mut report: FlushReport) -> FlushReport {
-    report.truncated += crate::bounds::take_truncated();
+    report.truncated += crate::model::tag_bytes::take_truncated();
     report.dropped += crate::stack::take_unrecorded();
     report
 }

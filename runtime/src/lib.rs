@@ -12,21 +12,12 @@
 // The platform: OS calls, clock, logging, signals, owner-only files, directories.
 #[macro_use]
 mod platform;
-// Bottom: the wire model, values, ids (ours, OpenTelemetry's and the W3C trace
-// context), error text, detection, validation.
+// The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
+// (ours, OpenTelemetry's and the W3C trace context), error text, the flush report.
+mod model;
+// Bottom: detection.
 mod address;
-mod bounds;
-mod conclusion;
 pub mod detect;
-mod error_text;
-mod id;
-mod otel_ids;
-mod report;
-mod site;
-mod trace_context;
-pub mod validate;
-mod values;
-pub mod wire;
 // Lineage, and the record that crosses to the background thread.
 mod lineage;
 mod record;
@@ -53,34 +44,35 @@ mod global;
 mod manual;
 mod propagation;
 
-pub use conclusion::{Conclusion, IntoConclusion};
 pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuning};
 pub use event::{metric, set_conclusion, tag};
 pub use future::WithContext;
 pub use global::{InitGuard, exit, flush, flush_spool, init};
 pub use lineage::EventContext;
 pub use manual::{EventBuilder, ManualEvent};
+pub use model::conclusion::{Conclusion, IntoConclusion};
+pub use model::flush_report::FlushReport;
+pub use model::values::MetricValue;
+pub use model::{validate, wire};
 pub use otlp_settings::OtlpProtocol;
 pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;
 pub use platform::log::LogLevel;
 pub use propagation::{CommandExt, FutureExt, current_context};
-pub use report::FlushReport;
-pub use values::MetricValue;
 
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::Conclusion;
-    pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
-    pub use crate::error_text::ErrorText;
     pub use crate::event::{AsyncEvent, SyncGuard};
     pub use crate::future::{Finisher, Instrumented, instrument};
     pub use crate::global::set_recording;
-    pub use crate::site::Site;
-    pub use crate::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
-    pub use crate::wire::TagValue;
+    pub use crate::model::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
+    pub use crate::model::error_text::ErrorText;
+    pub use crate::model::site::Site;
+    pub use crate::model::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
+    pub use crate::model::wire::TagValue;
 
     /// Whether analytics is known to be off: the disabled path of every sync tracked call
     /// is this load and one compare (not yet set up counts as not off).

@@ -6,9 +6,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::otel_ids;
-use crate::site::Meta;
-use crate::trace_context::{self, ENV_TRACEPARENT};
+use crate::model::id::otel;
+use crate::model::id::trace_context::{self, ENV_TRACEPARENT};
+use crate::model::site::Meta;
 
 /// Environment variables that hand the current event to a child process (pinned names).
 pub(crate) const ENV_CHAIN_ID: &str = "TRUNK_CHAIN_ID";
@@ -52,7 +52,7 @@ pub(crate) enum Chain {
 impl Chain {
     pub(crate) fn to_wire(&self) -> String {
         match self {
-            Chain::Local(id) => crate::id::format(*id),
+            Chain::Local(id) => crate::model::id::format(*id),
             Chain::Remote(s) => String::clone(s),
             Chain::Inherited => inherited().map(|c| c.chain.to_wire()).unwrap_or_default(),
         }
@@ -80,7 +80,7 @@ pub(crate) struct RemoteParent {
 impl ParentRef {
     pub(crate) fn event_id(&self) -> String {
         match self {
-            ParentRef::Local { id, .. } => crate::id::format(*id),
+            ParentRef::Local { id, .. } => crate::model::id::format(*id),
             ParentRef::Remote(r) => r.event_id.clone(),
             ParentRef::Inherited => inherited().map(|c| c.event_id()).unwrap_or_default(),
         }
@@ -198,8 +198,8 @@ impl EventContext {
     pub(crate) fn from_traceparent(value: &str) -> Result<Self, &'static str> {
         let (trace, span) = trace_context::parse(value.trim())?;
         Ok(EventContext::from_ids(
-            otel_ids::to_hex(&trace),
-            otel_ids::to_hex(&span),
+            otel::to_hex(&trace),
+            otel::to_hex(&span),
             TRACEPARENT_SEQUENCE_KEY,
         ))
     }
@@ -245,10 +245,10 @@ impl EventContext {
     /// ```
     pub fn traceparent(&self) -> String {
         let span = match &self.parent {
-            ParentRef::Local { id, .. } => otel_ids::span_id(*id),
-            _ => otel_ids::span_id_of(&self.event_id()),
+            ParentRef::Local { id, .. } => otel::span_id(*id),
+            _ => otel::span_id_of(&self.event_id()),
         };
-        trace_context::format(&otel_ids::trace_id(&self.chain_id()), &span)
+        trace_context::format(&otel::trace_id(&self.chain_id()), &span)
     }
 
     /// The variables that make a root event in a child process a child of this event:

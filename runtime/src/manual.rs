@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use crate::event::finish_now;
 use crate::lineage::EventContext;
+use crate::model::site::{DynSite, Meta, shorten_key};
+use crate::model::values::{Extras, MetricValue};
+use crate::model::wire::TagValue;
 use crate::open::registry;
 use crate::platform::clock;
 use crate::record::{Entry, Frame, abandoned};
-use crate::site::{DynSite, Meta, shorten_key};
 use crate::stack::{self, FrameScope};
-use crate::values::{Extras, MetricValue};
-use crate::wire::TagValue;
 use crate::{Conclusion, global};
 
 enum ParentChoice {
@@ -184,7 +184,7 @@ impl EventBuilder {
         key: impl Into<Cow<'static, str>>,
         value: impl Into<TagValue>,
     ) -> Self {
-        if let Some(value) = crate::bounds::bounded(value.into(), usize::MAX) {
+        if let Some(value) = crate::model::tag_bytes::bounded(value.into(), usize::MAX) {
             self.sequence_tags.push((key.into(), value));
         }
         self

@@ -7,8 +7,8 @@ use std::future::Future;
 
 use crate::future::WithContext;
 use crate::lineage::EventContext;
+use crate::model::id::trace_context::{self, ENV_TRACESTATE};
 use crate::stack::{self, Entered};
-use crate::trace_context::{self, ENV_TRACESTATE};
 
 impl EventContext {
     /// Runs `f` with this context as the current parent: events `f` starts become children

@@ -5,13 +5,14 @@
 
 use std::borrow::Cow;
 
-use crate::error_text::ERROR_TAG;
+use crate::Conclusion;
 use crate::lineage::{Chain, EventContext, ParentRef, inherited};
+use crate::model::error_text::ERROR_TAG;
+use crate::model::id;
+use crate::model::site::Meta;
+use crate::model::values::Extras;
+use crate::model::wire::TagValue;
 use crate::platform::clock;
-use crate::site::Meta;
-use crate::values::Extras;
-use crate::wire::TagValue;
-use crate::{Conclusion, id};
 
 /// A running event's state. It lives on a thread's context stack while its code runs, and
 /// inside its guard or future otherwise.

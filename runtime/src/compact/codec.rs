@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use crate::Conclusion;
 use crate::lineage::{Chain, ParentRef, RemoteParent};
+use crate::model::site::{DynSite, Meta, Site};
+use crate::model::values::Extras;
+use crate::model::wire::TagValue;
 use crate::record::{Frame, Record};
-use crate::site::{DynSite, Meta, Site};
-use crate::values::Extras;
-use crate::wire::TagValue;
 
 /// The `#[track_event]` sites met so far, by address.
 #[derive(Debug, Default)]

@@ -78,10 +78,10 @@ mod tests {
 
     use super::*;
     use crate::lineage::{Chain, EventContext, ParentRef};
+    use crate::model::site::{DynSite, Meta, Site};
+    use crate::model::values::Extras;
+    use crate::model::wire::TagValue;
     use crate::record::tests::record_of;
-    use crate::site::{DynSite, Meta, Site};
-    use crate::values::Extras;
-    use crate::wire::TagValue;
 
     static SITE: Site = Site::new(
         "s",

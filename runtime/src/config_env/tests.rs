@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token};
+use crate::model::wire::Repo;
 use crate::platform::log::LogLevel;
-use crate::wire::Repo;
 
 fn parse_vars(vars: &[(&str, &str)]) -> (Config, Vec<String>) {
     let env: HashMap<&str, &str> = vars.iter().copied().collect();
@@ -243,7 +243,7 @@ fn a_traceparent_alone_makes_root_events_children_of_that_span() {
     // Both sinks agree: the chain's trace id is the one joined, and a child process of the
     // joined span itself would be handed the same traceparent.
     assert_eq!(
-        crate::otel_ids::to_hex(&crate::otel_ids::trace_id(&parent.chain_id())),
+        crate::model::id::otel::to_hex(&crate::model::id::otel::trace_id(&parent.chain_id())),
         "4bf92f3577b34da6a3ce929d0e0e4736"
     );
     assert_eq!(parent.traceparent(), TRACEPARENT);

@@ -4,7 +4,7 @@
 //! multibranch pipelines, Azure Pipelines).
 
 use super::Env;
-use crate::wire::TagValue;
+use crate::model::wire::TagValue;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Provider {

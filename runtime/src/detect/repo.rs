@@ -2,7 +2,7 @@
 //! git remote, in the forms git and CI providers write it.
 
 use super::Env;
-use crate::wire::Repo;
+use crate::model::wire::Repo;
 
 const GITHUB: &str = "github.com";
 

@@ -371,8 +371,8 @@ mod tests {
     fn every_record_is_dropped_once_whether_taken_or_left_in_the_chunk() {
         // Each record holds a reference on `site`: a leak leaves the count high, a double
         // drop (or a slot read twice) brings it below one or crashes.
-        let site = Arc::new(crate::site::DynSite::default());
-        let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
+        let site = Arc::new(crate::model::site::DynSite::default());
+        let meta = || crate::model::site::Meta::Dynamic(Arc::clone(&site));
         let mailbox = Mailbox::default();
         let pool = Pool::default();
         let mut w = Writer::new(&mailbox, &pool, 7);
@@ -397,8 +397,8 @@ mod tests {
     #[test]
     fn an_event_moves_from_the_top_of_its_stack_into_a_slot_once() {
         use crate::record::Entry;
-        let site = Arc::new(crate::site::DynSite::default());
-        let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
+        let site = Arc::new(crate::model::site::DynSite::default());
+        let meta = || crate::model::site::Meta::Dynamic(Arc::clone(&site));
         let mailbox = Mailbox::default();
         let pool = Pool::default();
         let mut w = Writer::new(&mailbox, &pool, 7);

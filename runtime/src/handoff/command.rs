@@ -3,8 +3,8 @@
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
+use crate::model::flush_report::FlushReport;
 use crate::record::Record;
-use crate::report::FlushReport;
 
 /// What the background thread is given.
 pub(crate) enum Msg {

@@ -40,10 +40,10 @@ use tokio::sync::Notify;
 
 use crate::Conclusion;
 use crate::compact::Bounds;
+use crate::model::flush_report::FlushReport;
 use crate::open::mirror::Mirror;
 use crate::platform::clock;
 use crate::record::{Entry, Record};
-use crate::report::FlushReport;
 use chunk::{Chunk, Mailbox, Pool, Writer};
 pub(crate) use command::{FlushRequest, Msg};
 pub(crate) use names::ThreadNames;
@@ -407,7 +407,7 @@ impl Producer {
         // Racy by design: a few senders at once may pass the limit by a chunk each.
         // Past the live tag bytes, refused: the spill would only move them to disk while
         // the process keeps recording.
-        if crate::bounds::live_over() {
+        if crate::model::tag_bytes::live_over() {
             shared.refused.fetch_add(n as u64, Relaxed);
             return;
         }

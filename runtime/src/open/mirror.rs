@@ -17,8 +17,8 @@ use std::sync::{Mutex, PoisonError};
 
 use super::registry;
 use crate::lineage::{Chain, ParentRef};
+use crate::model::site::{Meta, Site};
 use crate::record::Frame;
-use crate::site::{Meta, Site};
 
 /// Stack depths mirrored per thread.
 pub(crate) const SLOTS: usize = 64;

@@ -30,7 +30,7 @@ pub(crate) fn snapshot() -> Vec<Frame> {
 mod tests {
     use super::*;
     use crate::lineage::{Chain, ParentRef};
-    use crate::site::{Meta, Site};
+    use crate::model::site::{Meta, Site};
 
     static SITE: Site = Site::new(
         "outer",

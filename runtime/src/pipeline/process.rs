@@ -2,7 +2,7 @@
 //! thread (detection may run `git`, which the recording threads must never wait for).
 
 use crate::config::Config;
-use crate::wire::{Repo, TagValue};
+use crate::model::wire::{Repo, TagValue};
 
 /// The CI platform and the tags every event of this process carries.
 #[derive(Clone, Debug, Default)]

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::sink::Sink;
 use crate::Conclusion;
+use crate::model::flush_report::FlushReport;
 use crate::platform::{clock, signals};
 use crate::record::{Frame, Record};
-use crate::report::FlushReport;
 use crate::{handoff, open};
 
 /// How often running events are looked at, for started events and a pending signal.

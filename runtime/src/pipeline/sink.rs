@@ -3,8 +3,8 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::model::flush_report::FlushReport;
 use crate::record::{Frame, Record};
-use crate::report::FlushReport;
 
 /// A flush as a sink sees it: everything it took before is the flush's business.
 #[derive(Clone, Copy, Debug)]

@@ -2,10 +2,10 @@
 //! `TRUNK_EVENTS_FILE`), on the background thread.
 
 use super::process::ProcessInfo;
-use crate::id;
+use crate::model::id;
+use crate::model::wire::{Event, Metric, Parent, Payload, Sequence, Tag, TagValue};
 use crate::platform::clock::EventTimes;
 use crate::record::Record;
-use crate::wire::{Event, Metric, Parent, Payload, Sequence, Tag, TagValue};
 
 /// The wire event of `record`, with the tags every event of this process carries.
 pub(crate) fn wire_event(record: &Record, info: &ProcessInfo) -> Event {

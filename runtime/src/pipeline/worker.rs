@@ -24,10 +24,10 @@ use super::trunk::{TrunkSink, Undeliverable};
 use crate::compact::{Bounds, Overflow};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
+use crate::model::flush_report::FlushReport;
 use crate::platform::dirs::default_spool_root;
 use crate::platform::signals;
 use crate::record::Record;
-use crate::report::FlushReport;
 
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;

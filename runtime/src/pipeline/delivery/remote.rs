@@ -7,10 +7,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::uploader::Uploader;
+use crate::model::flush_report::FlushReport;
 use crate::pipeline::sink::{Flush, Sink};
 use crate::pipeline::status::UploadStatus;
 use crate::record::{Frame, Record};
-use crate::report::FlushReport;
 
 /// How one protocol writes a record into a batch body.
 pub(crate) trait Encode {

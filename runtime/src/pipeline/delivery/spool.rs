@@ -444,7 +444,7 @@ impl<'a> Name<'a> {
 
 /// The partition of a repository and endpoint: readable, and unique through a stable hash
 /// (FNV-1a: the name must not change between Rust releases, unlike std's hasher).
-pub(crate) fn partition(api_address: &str, repo: &crate::wire::Repo) -> String {
+pub(crate) fn partition(api_address: &str, repo: &crate::model::wire::Repo) -> String {
     let h =
         fnv1a64(format!("{api_address}\n{}/{}/{}", repo.host, repo.owner, repo.name).as_bytes());
     let readable: String = format!("{}.{}", repo.owner, repo.name)
@@ -611,7 +611,7 @@ mod tests {
 
     #[test]
     fn partitions_differ_by_repo_and_endpoint() {
-        let repo = |o: &str| crate::wire::Repo {
+        let repo = |o: &str| crate::model::wire::Repo {
             host: "github.com".into(),
             owner: o.into(),
             name: "r".into(),

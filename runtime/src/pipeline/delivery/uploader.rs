@@ -22,11 +22,10 @@ use super::http::{Http, Request};
 use super::protocol::{Outcome, Protocol};
 use super::retry::{self, Jitter};
 use super::spool::{Claimed, Spool};
-use crate::bounds;
 use crate::config::Tuning;
+use crate::model::flush_report::FlushReport;
 use crate::pipeline::sink::Flush;
 use crate::platform::clock;
-use crate::report::FlushReport;
 
 /// A replay that failed pauses replaying this long (the spool is not going anywhere).
 const REPLAY_PAUSE: Duration = Duration::from_secs(5);
@@ -38,6 +37,9 @@ const MAX_REJECTION_LINES: u32 = 20;
 const HANG: Duration = Duration::from_secs(1);
 /// A request this young at a deadline says nothing about the endpoint: the flush was short.
 const MIN_HANG: Duration = Duration::from_millis(250);
+/// Most bytes of encoded events the uploader holds in memory; past it the newest waiting
+/// batches go to the spool, as past its event count.
+pub(crate) const MAX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// One unit of sending.
 #[derive(Debug)]
@@ -89,7 +91,7 @@ pub(crate) struct Uploader {
     outstanding: BTreeMap<u64, usize>,
     /// Own events held: in the builder, `ready` and `current`.
     held: usize,
-    /// Bytes of the JSON of the own events held (bounded by `bounds::MAX_MEMORY_BYTES`).
+    /// Bytes of the JSON of the own events held (bounded by [`MAX_MEMORY_BYTES`]).
     held_bytes: usize,
     /// Batches rebuilt from a replayed file (after a 400), not yet resolved.
     replay_batches: usize,
@@ -241,7 +243,7 @@ impl Uploader {
 
     /// Whether more events are held than the memory bound allows.
     pub(crate) fn over_memory(&self) -> bool {
-        self.held > self.tuning.memory_events || self.held_bytes > bounds::MAX_MEMORY_BYTES
+        self.held > self.tuning.memory_events || self.held_bytes > MAX_MEMORY_BYTES
     }
 
     /// Flushes settled since the last call.

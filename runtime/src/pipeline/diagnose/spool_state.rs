@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::Settings;
+use crate::model::wire::Repo;
 use crate::pipeline::delivery::breaker::{marker_name, read_marker};
 use crate::pipeline::delivery::spool::{Name, partition};
-use crate::wire::Repo;
 
 /// The spool as found on disk.
 ///

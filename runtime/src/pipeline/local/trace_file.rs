@@ -20,14 +20,15 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use crate::Conclusion;
 use crate::handoff::ThreadNames;
 use crate::lineage::ParentRef;
+use crate::model::id;
+use crate::model::wire::TagValue;
 use crate::pipeline::sink::Sink;
 use crate::platform::append;
 use crate::platform::clock;
 use crate::record::Record;
-use crate::wire::TagValue;
-use crate::{Conclusion, id};
 
 #[derive(Debug)]
 pub(crate) struct TraceFile {

@@ -100,7 +100,7 @@ pub(crate) fn span(span: &SpanData<'_>, record: &Record, shared: &[u8], out: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::otel_ids::to_hex;
+    use crate::model::id::otel::to_hex;
 
     #[test]
     fn ids_are_hex_and_int64_are_strings() {
@@ -115,8 +115,8 @@ mod tests {
             message: Some("boom"),
         };
         let mut record = crate::record::tests::record(7);
-        record.frame.extras = crate::values::Extras::new()
-            .tag("n", crate::wire::TagValue::Int(-5))
+        record.frame.extras = crate::model::values::Extras::new()
+            .tag("n", crate::model::wire::TagValue::Int(-5))
             .metric("d", 1.5)
             .boxed();
         let mut out = Vec::new();

@@ -5,10 +5,10 @@ use std::cell::OnceCell;
 
 use crate::Conclusion;
 use crate::lineage::{Chain, ParentRef, inherited};
-use crate::otel_ids::{span_id, span_id_of, trace_id};
+use crate::model::id::otel::{span_id, span_id_of, trace_id};
+use crate::model::wire::TagValue;
 use crate::platform::clock;
 use crate::record::Record;
-use crate::wire::TagValue;
 
 /// The tag whose text becomes the status message of a failed span.
 pub(crate) const ERROR_MESSAGE: &str = "error.message";
@@ -167,7 +167,7 @@ mod tests {
         let mut r = record(0xabc);
         r.conclusion = Conclusion::TimedOut;
         let d = data(&r, &Ids::default());
-        assert_eq!(d.trace_id, trace_id(&crate::id::format(0xabc)));
+        assert_eq!(d.trace_id, trace_id(&crate::model::id::format(0xabc)));
         assert_eq!(d.span_id, span_id(0xabc));
         assert!(d.parent.is_none() && d.error && d.end_ns >= d.start_ns);
         let mut names = Vec::new();

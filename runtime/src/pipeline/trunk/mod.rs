@@ -16,9 +16,9 @@ use super::process::ProcessInfo;
 use super::sink::{Flush, Sink};
 use super::status::UploadStatus;
 use crate::config::Config;
+use crate::model::flush_report::FlushReport;
+use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::record::{Frame, Record};
-use crate::report::FlushReport;
-use crate::wire::{Repo, TRACK_EVENTS_PATH};
 use answer::TRACK_EVENTS;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use trunk_ci_analytics_rules::{MAX_KEY_CHARS, fnv1a64};
 
-use crate::wire::TagValue;
+use crate::model::wire::TagValue;
 
 /// Constants of one `#[track_event]` function, emitted by the macro as a `static`.
 #[doc(hidden)]

@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::bounds;
-use crate::wire::TagValue;
+use crate::model::tag_bytes;
+use crate::model::wire::TagValue;
 
 /// A number usable as a metric value ([`metric`](crate::metric), `metrics(k = expr)`,
 /// [`EventBuilder::metric`](crate::EventBuilder::metric)): every integer and float type, and
@@ -62,14 +62,14 @@ pub struct Extras {
     /// The bounded `Display` of the `Err` a `#[track_event(err)]` function returned (also
     /// in `tags` as `error.message`): the OpenTelemetry span's status message.
     pub(crate) error: Option<Box<str>>,
-    /// String bytes of the tag values, within [`bounds::MAX_EVENT_TAG_BYTES`] and counted
+    /// String bytes of the tag values, within [`tag_bytes::MAX_EVENT_TAG_BYTES`] and counted
     /// in the process's live tag bytes until this set is dropped.
     bytes: usize,
 }
 
 impl Drop for Extras {
     fn drop(&mut self) {
-        bounds::live_sub(self.bytes);
+        tag_bytes::live_sub(self.bytes);
     }
 }
 
@@ -128,14 +128,14 @@ impl Extras {
     /// `value` cut to the room left in this event, its bytes counted; `None` (counted) when
     /// no room is left.
     fn bounded(&mut self, value: TagValue) -> Option<TagValue> {
-        let room = bounds::MAX_EVENT_TAG_BYTES.saturating_sub(self.bytes);
-        let Some(value) = bounds::bounded(value, room) else {
-            bounds::count_left_out();
+        let room = tag_bytes::MAX_EVENT_TAG_BYTES.saturating_sub(self.bytes);
+        let Some(value) = tag_bytes::bounded(value, room) else {
+            tag_bytes::count_left_out();
             return None;
         };
-        let n = bounds::bytes_of(&value);
+        let n = tag_bytes::bytes_of(&value);
         self.bytes += n;
-        bounds::live_add(n);
+        tag_bytes::live_add(n);
         Some(value)
     }
 
@@ -212,13 +212,13 @@ struct Capped(String);
 
 impl Capped {
     fn is_full(&self) -> bool {
-        self.0.len() > bounds::MAX_TAG_VALUE_BYTES
+        self.0.len() > tag_bytes::MAX_TAG_VALUE_BYTES
     }
 }
 
 impl std::fmt::Write for Capped {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let room = (bounds::MAX_TAG_VALUE_BYTES + 1).saturating_sub(self.0.len());
+        let room = (tag_bytes::MAX_TAG_VALUE_BYTES + 1).saturating_sub(self.0.len());
         if s.len() <= room {
             self.0.push_str(s);
             return Ok(());

@@ -2,7 +2,7 @@
 //! the `TRACEPARENT` environment variable that OpenTelemetry-instrumented tools (otel-cli,
 //! CI agents, SDKs) pass to the processes they start.
 
-use crate::otel_ids::{hex, to_hex};
+use crate::model::id::otel::{hex, to_hex};
 
 /// The variable a child process reads its parent span from (pinned).
 pub(crate) const ENV_TRACEPARENT: &str = "TRACEPARENT";

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use crate::wire::TagValue;
+use crate::model::wire::TagValue;
 
 /// Most bytes of one string tag value, marker included.
 pub(crate) const MAX_TAG_VALUE_BYTES: usize = 4 * 1024;
@@ -17,9 +17,6 @@ pub(crate) const MAX_EVENT_TAG_BYTES: usize = 32 * 1024;
 /// Most tag bytes alive in the process before finished events are dropped (counted) at the
 /// hand-off to the background thread rather than queued.
 pub(crate) const MAX_LIVE_TAG_BYTES: usize = 64 * 1024 * 1024;
-/// Most bytes of encoded events the uploader holds in memory; past it the newest waiting
-/// batches go to the spool, as past its event count.
-pub(crate) const MAX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 /// Ends a value that was cut.
 pub(crate) const MARKER: &str = "…[truncated]";
 

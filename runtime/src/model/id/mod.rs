@@ -1,7 +1,12 @@
-//! Event ids: 64 random bits from a per-thread generator seeded once per thread.
+//! Ids. Our event ids, here: 64 random bits from a per-thread generator seeded once per
+//! thread. OpenTelemetry's trace and span ids, derived from ours ([`otel`]), and the W3C
+//! trace context that carries them between processes ([`trace_context`]).
 //!
 //! Formatting to hex happens on the background thread; the hot path only advances a
 //! counter-based mixer (SplitMix64), which is a handful of instructions.
+
+pub(crate) mod otel;
+pub(crate) mod trace_context;
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, Hasher};
