@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::lineage::EventContext;
 use crate::model::wire::Repo;
 use crate::platform::log::LogLevel;
+use crate::record::lineage::EventContext;
 
 /// Default API base URL (`TRUNK_PUBLIC_API_ADDRESS`); events go to
 /// `{base}/v1/metrics/trackEvents`.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::address::check_api_address;
 use crate::config::Config;
-use crate::lineage::{ENV_CONTEXT, EventContext};
 use crate::model::id::trace_context::ENV_TRACEPARENT;
+use crate::record::lineage::{ENV_CONTEXT, EventContext};
 
 impl Config {
     /// Reads every `TRUNK_*` variable, `TRACEPARENT`, and the OpenTelemetry SDK's `OTEL_*`

@@ -266,7 +266,7 @@ pub fn set_conclusion(conclusion: Conclusion) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lineage::ParentRef;
+    use crate::record::lineage::ParentRef;
 
     fn stack_ids() -> Option<Vec<u64>> {
         stack::with_stack(|s| {
@@ -296,7 +296,11 @@ mod tests {
         });
         assert_eq!(parent, Some(Some(outer_id)));
 
-        let open = |id| crate::open::snapshot().iter().any(|e| e.id == id);
+        let open = |id| {
+            crate::record::running::snapshot()
+                .iter()
+                .any(|e| e.id == id)
+        };
         assert!(open(outer_id) && open(inner_id));
 
         outer.finish(Conclusion::Success);

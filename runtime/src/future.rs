@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use std::marker::PhantomData;
 
 use crate::event::{AsyncEvent, finish_now, finish_on_stack, set_error_on_stack};
-use crate::lineage::EventContext;
-use crate::open::registry;
+use crate::record::lineage::EventContext;
+use crate::record::running::registry;
 use crate::record::{Frame, abandoned};
 use crate::stack::{Entered, FrameScope};
 use crate::{Conclusion, gate};
@@ -201,7 +201,9 @@ mod tests {
     }
 
     fn open(id: u64) -> bool {
-        crate::open::snapshot().iter().any(|e| e.id == id)
+        crate::record::running::snapshot()
+            .iter()
+            .any(|e| e.id == id)
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The top of the runtime: the only module that installs process-wide state. The first
 //! event (or [`init`]) reads the configuration, starts the pipeline, and fills the slots the
-//! lower layers read: the on/off gate (`gate`), the inherited context (`lineage`), the
+//! lower layers read: the on/off gate (`gate`), the inherited context (`record::lineage`), the
 //! producer end of the hand-off (`handoff`), the log level, the exit hook and the handlers
 //! of the cancellation signals (`signals`).
 
@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::gate::{self, State};
 use crate::model::flush_report::FlushReport;
 use crate::platform::{signals, sys};
-use crate::{event, handoff, lineage, pipeline};
+use crate::record::lineage;
+use crate::{event, handoff, pipeline};
 
 /// Set once the runtime is set up: whether it is on.
 static INSTALLED: OnceLock<bool> = OnceLock::new();

@@ -18,13 +18,9 @@ mod model;
 // Bottom: detection.
 mod address;
 pub mod detect;
-// Lineage, and the record that crosses to the background thread.
-mod lineage;
+// The record that crosses to the background thread, its lineage, the events running now
+// (visible to the background thread), and the overflow of records kept for later.
 mod record;
-// The events running now, visible to the background thread.
-mod open;
-// Records kept compact, in memory then on disk, when they come faster than they are sent.
-mod compact;
 // The on/off gate and the configuration.
 mod config;
 mod config_env;
@@ -48,7 +44,6 @@ pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuni
 pub use event::{metric, set_conclusion, tag};
 pub use future::WithContext;
 pub use global::{InitGuard, exit, flush, flush_spool, init};
-pub use lineage::EventContext;
 pub use manual::{EventBuilder, ManualEvent};
 pub use model::conclusion::{Conclusion, IntoConclusion};
 pub use model::flush_report::FlushReport;
@@ -60,6 +55,7 @@ pub use pipeline::diagnose;
 pub use platform::log;
 pub use platform::log::LogLevel;
 pub use propagation::{CommandExt, FutureExt, current_context};
+pub use record::lineage::EventContext;
 
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
 #[doc(hidden)]

@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::event::finish_now;
-use crate::lineage::EventContext;
 use crate::model::site::{DynSite, Meta, shorten_key};
 use crate::model::values::{Extras, MetricValue};
 use crate::model::wire::TagValue;
-use crate::open::registry;
 use crate::platform::clock;
+use crate::record::lineage::EventContext;
+use crate::record::running::registry;
 use crate::record::{Entry, Frame, abandoned};
 use crate::stack::{self, FrameScope};
 use crate::{Conclusion, global};

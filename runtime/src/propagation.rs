@@ -6,8 +6,8 @@
 use std::future::Future;
 
 use crate::future::WithContext;
-use crate::lineage::EventContext;
 use crate::model::id::trace_context::{self, ENV_TRACESTATE};
+use crate::record::lineage::EventContext;
 use crate::stack::{self, Entered};
 
 impl EventContext {

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::Conclusion;
 use crate::handoff::{self, Outbox};
-use crate::lineage::EventContext;
-use crate::open::mirror::{self, Mirror};
+use crate::record::lineage::EventContext;
+use crate::record::running::mirror::{self, Mirror};
 use crate::record::{Entry, Frame, Record};
 
 struct Local {

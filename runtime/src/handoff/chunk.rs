@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::LOCAL_BATCH;
 use crate::Conclusion;
-use crate::open::mirror::Mirror;
+use crate::record::running::mirror::Mirror;
 use crate::record::{Entry, Frame, Record};
 
 /// Slots filled in order by one [`Writer`], emptied by [`take`](Chunk::take).
@@ -402,7 +402,7 @@ mod tests {
         let mailbox = Mailbox::default();
         let pool = Pool::default();
         let mut w = Writer::new(&mailbox, &pool, 7);
-        let mirror = crate::open::mirror::acquire();
+        let mirror = crate::record::running::mirror::acquire();
         let mut stack: Vec<Entry> = [1, 2]
             .into_iter()
             .map(|id| Entry::Event(record_of(id, meta()).frame))

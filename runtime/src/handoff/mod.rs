@@ -39,10 +39,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::Conclusion;
-use crate::compact::Bounds;
 use crate::model::flush_report::FlushReport;
-use crate::open::mirror::Mirror;
 use crate::platform::clock;
+use crate::record::overflow::Bounds;
+use crate::record::running::mirror::Mirror;
 use crate::record::{Entry, Record};
 use chunk::{Chunk, Mailbox, Pool, Writer};
 pub(crate) use command::{FlushRequest, Msg};
@@ -620,7 +620,7 @@ mod tests {
         match outbox {
             Some(outbox) => {
                 let mut stack = vec![Entry::Event(r.frame)];
-                let mirror = crate::open::mirror::acquire();
+                let mirror = crate::record::running::mirror::acquire();
                 let done =
                     outbox.submit_top_to(producer, &mut stack, mirror, id, r.end, r.conclusion);
                 mirror.release();

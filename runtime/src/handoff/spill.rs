@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
 use super::chunk::Chunk;
-use crate::compact::{Bounds, Overflow};
 use crate::record::Record;
+use crate::record::overflow::{Bounds, Overflow};
 
 #[derive(Debug)]
 pub(crate) struct Spill {

@@ -8,7 +8,7 @@
 //! - **Memory bound.** `Tuning::memory_events` bounds what a remote sink holds (encoded,
 //!   waiting for the network): past it, sealed batches go to the spool at once. It also
 //!   bounds the records waiting in the hand-off. A burst the sinks cannot take at once is
-//!   kept compact (`compact`), in memory up to a byte bound and then in a file beside the
+//!   kept compact (`record::overflow`), in memory up to a byte bound and then in a file beside the
 //!   spool: by the background thread while the hand-off backs up (its overflow), and by the
 //!   senders themselves when the hand-off is at its bound (the hand-off's spill); senders
 //!   never block. Only past those bounds is a record dropped and counted. With no usable

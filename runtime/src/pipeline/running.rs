@@ -1,4 +1,4 @@
-//! What the background thread does with the events still running (`open`): every
+//! What the background thread does with the events still running (`record::running`): every
 //! [`WATCH_EVERY`] it sends the started event of those running for a second to the sinks
 //! that want them; on a cancellation signal it records them all as `CANCELLED`, asks for an
 //! exit flush, and once that is answered ends the process as the signal would.
@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use super::sink::Sink;
 use crate::Conclusion;
+use crate::handoff;
 use crate::model::flush_report::FlushReport;
 use crate::platform::{clock, signals};
+use crate::record::running;
 use crate::record::{Frame, Record};
-use crate::{handoff, open};
 
 /// How often running events are looked at, for started events and a pending signal.
 pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(250);
@@ -75,7 +76,7 @@ impl Running {
 
     /// Sends, once each, the started events of those running a second or more.
     fn announce(&mut self, sinks: &mut [Box<dyn Sink>], now: Instant) {
-        let open = open::snapshot();
+        let open = running::snapshot();
         let reading = clock::now();
         // Forget the events that ended, so the set stays as small as what runs.
         let running: HashSet<u64> = open.iter().map(|e| e.id).collect();
@@ -99,7 +100,7 @@ impl Running {
     /// The process got `sig`: every running event ends now as `CANCELLED`, and an exit
     /// flush is asked for.
     fn cancel(&mut self, sig: i32, sinks: &mut [Box<dyn Sink>], now: Instant) {
-        let open = open::snapshot();
+        let open = running::snapshot();
         crate::log!(
             Info,
             "signal {sig}: {} running events recorded as CANCELLED; flushing before the \

@@ -21,13 +21,13 @@ use super::running::{Running, WATCH_EVERY};
 use super::sink::{Flush, Sink};
 use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
-use crate::compact::{Bounds, Overflow};
 use crate::config::Config;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
 use crate::model::flush_report::FlushReport;
 use crate::platform::dirs::default_spool_root;
 use crate::platform::signals;
 use crate::record::Record;
+use crate::record::overflow::{Bounds, Overflow};
 
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;

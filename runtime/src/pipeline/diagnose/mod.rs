@@ -27,10 +27,10 @@ pub use probe::{Endpoint, Probe, probe};
 pub use spool_state::{BreakerState, Partition, SpoolState, spool};
 
 use crate::config::Config;
-use crate::lineage::EventContext;
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::platform::dirs::default_spool_root;
 use crate::platform::log::LogLevel;
+use crate::record::lineage::EventContext;
 
 /// The configuration as the runtime reads it, with defaults filled in; everything but the
 /// token's value.

@@ -3,12 +3,12 @@
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
-use crate::lineage::{Chain, ParentRef, inherited};
 use crate::model::site::{Meta, Site};
 use crate::model::values::Extras;
 use crate::model::wire::TagValue;
 use crate::pipeline::process::ProcessInfo;
 use crate::platform::clock::{self, EventTimes};
+use crate::record::lineage::{Chain, ParentRef, inherited};
 use crate::record::{Frame, Record};
 
 /// Writes records as wire events for one process.
@@ -289,11 +289,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::lineage::EventContext;
     use crate::model::site::DynSite;
     use crate::model::values::Extras;
     use crate::model::wire::Event;
     use crate::pipeline::wire_event::wire_event;
+    use crate::record::lineage::EventContext;
     use crate::record::tests::record_of;
 
     static STATIC: Site = Site::new(

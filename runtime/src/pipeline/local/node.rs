@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Conclusion;
-use crate::lineage::{ParentRef, inherited};
 use crate::model::id;
 use crate::model::wire::TagValue;
 use crate::platform::clock;
 use crate::record::Record;
+use crate::record::lineage::{ParentRef, inherited};
 
 /// Longest error text kept per event.
 const MAX_ERROR_CHARS: usize = 300;

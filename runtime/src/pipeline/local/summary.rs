@@ -25,11 +25,11 @@ use super::header::header;
 use super::job_summary::JobSummary;
 use super::node::Node;
 use super::tree::{self, plural, thousands};
-use crate::lineage::Chain;
 use crate::model::flush_report::FlushReport;
 use crate::pipeline::sink::{Flush, Sink};
 use crate::pipeline::status::UploadStatus;
 use crate::record::Record;
+use crate::record::lineage::Chain;
 
 /// Events remembered per process for summaries; beyond it they are only counted.
 const MAX_NODES: usize = 50_000;

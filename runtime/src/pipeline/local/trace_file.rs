@@ -22,13 +22,13 @@ use serde_json::{Map, Value, json};
 
 use crate::Conclusion;
 use crate::handoff::ThreadNames;
-use crate::lineage::ParentRef;
 use crate::model::id;
 use crate::model::wire::TagValue;
 use crate::pipeline::sink::Sink;
 use crate::platform::append;
 use crate::platform::clock;
 use crate::record::Record;
+use crate::record::lineage::ParentRef;
 
 #[derive(Debug)]
 pub(crate) struct TraceFile {

@@ -4,11 +4,11 @@
 use std::cell::OnceCell;
 
 use crate::Conclusion;
-use crate::lineage::{Chain, ParentRef, inherited};
 use crate::model::id::otel::{span_id, span_id_of, trace_id};
 use crate::model::wire::TagValue;
 use crate::platform::clock;
 use crate::record::Record;
+use crate::record::lineage::{Chain, ParentRef, inherited};
 
 /// The tag whose text becomes the status message of a failed span.
 pub(crate) const ERROR_MESSAGE: &str = "error.message";

@@ -2,17 +2,25 @@
 //! the one type that crosses from the threads that record events to the background thread,
 //! as plain data: ids as integers, `&'static` site constants, clock readings, and owned
 //! values only where the user declared tags or metrics.
+//!
+//! Beside it, the rest of layer 3: where an event belongs ([`lineage`]), the events
+//! running now as another thread may see them ([`running`]), and finished records kept
+//! for later when they come faster than they are sent ([`overflow`]).
+
+pub(crate) mod lineage;
+pub(crate) mod overflow;
+pub(crate) mod running;
 
 use std::borrow::Cow;
 
 use crate::Conclusion;
-use crate::lineage::{Chain, EventContext, ParentRef, inherited};
 use crate::model::error_text::ERROR_TAG;
 use crate::model::id;
 use crate::model::site::Meta;
 use crate::model::values::Extras;
 use crate::model::wire::TagValue;
 use crate::platform::clock;
+use crate::record::lineage::{Chain, EventContext, ParentRef, inherited};
 
 /// A running event's state. It lives on a thread's context stack while its code runs, and
 /// inside its guard or future otherwise.

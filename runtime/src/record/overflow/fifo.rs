@@ -1,4 +1,4 @@
-//! A first-in first-out store of encoded records: in memory up to a byte bound, then in
+//! A first-in first-out queue of encoded records: in memory up to a byte bound, then in
 //! one sequential file, read back in the order written.
 //!
 //! Records are kept in segments of whole records. The segment being written stays in
@@ -36,7 +36,7 @@ pub(crate) struct Bounds {
 }
 
 #[derive(Debug)]
-pub(crate) struct Store {
+pub(crate) struct Fifo {
     bounds: Bounds,
     /// The segment being read, and how far.
     front: Vec<u8>,
@@ -53,12 +53,12 @@ pub(crate) struct Store {
     file_end: u64,
     /// The file could not be created or written: memory only from then on.
     file_failed: bool,
-    /// Where the platform cannot unlink an open file: removed when the store goes.
+    /// Where the platform cannot unlink an open file: removed when the fifo goes.
     remove_on_drop: Option<PathBuf>,
     records: usize,
 }
 
-impl Drop for Store {
+impl Drop for Fifo {
     fn drop(&mut self) {
         self.file = None;
         if let Some(path) = self.remove_on_drop.take() {
@@ -67,9 +67,9 @@ impl Drop for Store {
     }
 }
 
-impl Store {
-    pub(crate) fn new(bounds: Bounds) -> Store {
-        Store {
+impl Fifo {
+    pub(crate) fn new(bounds: Bounds) -> Fifo {
+        Fifo {
             bounds,
             front: Vec::new(),
             read: 0,
@@ -162,7 +162,7 @@ impl Store {
             return Err(std::io::ErrorKind::NotFound.into());
         };
         std::fs::create_dir_all(dir)?;
-        // Two stores of one process (the background thread's, the senders' spill) may open
+        // Two fifos of one process (the background thread's overflow, the senders') may open
         // theirs in the same millisecond: a counter keeps the names apart.
         static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let path = dir.join(format!(
@@ -215,7 +215,7 @@ impl Store {
             }
             let (bytes, records) = f(&self.front[self.read..], max - given);
             if records == 0 {
-                // Bytes this store did not write: the segment's rest is lost.
+                // Bytes this fifo did not write: the segment's rest is lost.
                 *lost += self.front_records as u64;
                 self.records -= self.front_records;
                 self.front_records = 0;

@@ -29,8 +29,8 @@ pub(crate) fn snapshot() -> Vec<Frame> {
 #[allow(clippy::expect_used)] // a failed expect is a failed test
 mod tests {
     use super::*;
-    use crate::lineage::{Chain, ParentRef};
     use crate::model::site::{Meta, Site};
+    use crate::record::lineage::{Chain, ParentRef};
 
     static SITE: Site = Site::new(
         "outer",

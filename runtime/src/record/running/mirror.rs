@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::*, fence};
 use std::sync::{Mutex, PoisonError};
 
 use super::registry;
-use crate::lineage::{Chain, ParentRef};
 use crate::model::site::{Meta, Site};
 use crate::record::Frame;
+use crate::record::lineage::{Chain, ParentRef};
 
 /// Stack depths mirrored per thread.
 pub(crate) const SLOTS: usize = 64;

@@ -1,20 +1,20 @@
-//! Finished records kept for later as compact bytes ([`codec`]) in a first-in first-out
-//! store ([`store`]) bounded in memory, then on disk. Keeping a record here costs a fraction
+//! The overflow: finished records kept for later as compact bytes ([`codec`]) in a
+//! first-in first-out queue ([`fifo`]) bounded in memory, then on disk. Keeping a record here costs a fraction
 //! of encoding and sending it: a burst the sinks cannot take at once waits here rather
 //! than being dropped — on the background thread (its overflow) or, when the hand-off is
 //! at its bound, on the recording thread (`handoff::spill`).
 
 mod codec;
-mod store;
+mod fifo;
 
 use crate::record::Record;
-pub(crate) use store::Bounds;
+pub(crate) use fifo::Bounds;
 
 /// Records kept for later, oldest first.
 #[derive(Debug)]
 pub(crate) struct Overflow {
     sites: codec::Sites,
-    store: store::Store,
+    fifo: fifo::Fifo,
     lost: u64,
 }
 
@@ -22,25 +22,25 @@ impl Overflow {
     pub(crate) fn new(bounds: Bounds) -> Overflow {
         Overflow {
             sites: codec::Sites::default(),
-            store: store::Store::new(bounds),
+            fifo: fifo::Fifo::new(bounds),
             lost: 0,
         }
     }
 
     /// Records held.
     pub(crate) fn len(&self) -> usize {
-        self.store.len()
+        self.fifo.len()
     }
 
     /// Whether it can take another record.
     pub(crate) fn accepts(&self) -> bool {
-        !self.store.full()
+        !self.fifo.full()
     }
 
     /// Keeps `record`, recorded on the OS thread `thread`, for later.
     pub(crate) fn push(&mut self, record: &Record, thread: u64) {
         let sites = &mut self.sites;
-        self.store
+        self.fifo
             .push(|buf| codec::encode(record, thread, sites, buf));
     }
 
@@ -48,7 +48,7 @@ impl Overflow {
     /// many.
     pub(crate) fn pop(&mut self, max: usize, mut f: impl FnMut(Record, u64)) -> usize {
         let sites = &self.sites;
-        self.store.pop(max, &mut self.lost, |bytes, max| {
+        self.fifo.pop(max, &mut self.lost, |bytes, max| {
             let mut reader = codec::Reader::new(bytes, sites);
             let mut n = 0;
             while n < max {
@@ -77,10 +77,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::lineage::{Chain, EventContext, ParentRef};
     use crate::model::site::{DynSite, Meta, Site};
     use crate::model::values::Extras;
     use crate::model::wire::TagValue;
+    use crate::record::lineage::{Chain, EventContext, ParentRef};
     use crate::record::tests::record_of;
 
     static SITE: Site = Site::new(

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::Conclusion;
-use crate::lineage::{Chain, ParentRef, RemoteParent};
 use crate::model::site::{DynSite, Meta, Site};
 use crate::model::values::Extras;
 use crate::model::wire::TagValue;
+use crate::record::lineage::{Chain, ParentRef, RemoteParent};
 use crate::record::{Frame, Record};
 
 /// The `#[track_event]` sites met so far, by address.
