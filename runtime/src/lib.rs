@@ -15,18 +15,12 @@ mod platform;
 // The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
 // (ours, OpenTelemetry's and the W3C trace context), error text, the flush report.
 mod model;
-// Bottom: detection.
-mod address;
-pub mod detect;
 // The record that crosses to the background thread, its lineage, the events running now
 // (visible to the background thread), and the overflow of records kept for later.
 mod record;
-// The on/off gate and the configuration.
+// The configuration (from the environment or built in code) and detection; the on/off gate.
 mod config;
-mod config_env;
-mod config_otlp;
 mod gate;
-mod otlp_settings;
 // The hand-off from recording threads to the background thread.
 mod handoff;
 // The hot path: the context stack, event start and finish, futures.
@@ -40,6 +34,8 @@ mod global;
 mod manual;
 mod propagation;
 
+pub use config::detect;
+pub use config::otlp::OtlpProtocol;
 pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuning};
 pub use event::{metric, set_conclusion, tag};
 pub use future::WithContext;
@@ -49,7 +45,6 @@ pub use model::conclusion::{Conclusion, IntoConclusion};
 pub use model::flush_report::FlushReport;
 pub use model::values::MetricValue;
 pub use model::{validate, wire};
-pub use otlp_settings::OtlpProtocol;
 pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;

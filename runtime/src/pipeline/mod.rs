@@ -34,7 +34,6 @@ pub mod diagnose;
 mod json;
 mod local;
 mod otlp;
-mod process;
 mod running;
 mod sink;
 mod status;

@@ -1,7 +1,7 @@
 //! A finished [`Record`] as the wire [`Event`] of the trackEvents API (and of
 //! `TRUNK_EVENTS_FILE`), on the background thread.
 
-use super::process::ProcessInfo;
+use crate::config::detect::process_info::ProcessInfo;
 use crate::model::id;
 use crate::model::wire::{Event, Metric, Parent, Payload, Sequence, Tag, TagValue};
 use crate::platform::clock::EventTimes;

@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use super::local::{EventsFile, JobSummary, Summary, TraceFile};
 use super::otlp::OtlpSink;
-use super::process;
 use super::running::{Running, WATCH_EVERY};
 use super::sink::{Flush, Sink};
 use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
 use crate::config::Config;
+use crate::config::detect::process_info;
 use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
 use crate::model::flush_report::FlushReport;
 use crate::platform::dirs::default_spool_root;
@@ -135,7 +135,7 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
         .trace_file
         .as_deref()
         .map(|path| TraceFile::new(path, consumer.thread_names()));
-    let (info, repo) = process::detect(config);
+    let (info, repo) = process_info::detect(config);
     // With OTLP export only, events still leave the machine: not "local mode".
     let status = Arc::new(UploadStatus::new(if config.has_otlp() {
         Upload::Exporting

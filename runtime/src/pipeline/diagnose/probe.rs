@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::config::Config;
+use crate::config::otlp::OtlpProtocol;
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
-use crate::otlp_settings::OtlpProtocol;
 use crate::pipeline::delivery::http::Http;
 use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
 use crate::pipeline::{otlp, trunk};

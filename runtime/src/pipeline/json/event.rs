@@ -3,10 +3,10 @@
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
+use crate::config::detect::process_info::ProcessInfo;
 use crate::model::site::{Meta, Site};
 use crate::model::values::Extras;
 use crate::model::wire::TagValue;
-use crate::pipeline::process::ProcessInfo;
 use crate::platform::clock::{self, EventTimes};
 use crate::record::lineage::{Chain, ParentRef, inherited};
 use crate::record::{Frame, Record};

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::config::detect::process_info::ProcessInfo;
 use crate::pipeline::json::EventEncoder;
-use crate::pipeline::process::ProcessInfo;
 use crate::pipeline::sink::Sink;
 use crate::platform::append;
 use crate::record::Record;

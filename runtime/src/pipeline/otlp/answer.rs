@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use crate::otlp_settings::{Headers, OtlpProtocol};
+use crate::config::otlp::{Headers, OtlpProtocol};
 use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
 
 pub(crate) static OTLP: Protocol = Protocol {

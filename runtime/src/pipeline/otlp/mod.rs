@@ -17,10 +17,10 @@ use super::delivery::http::Http;
 use super::delivery::remote::{Encode, RemoteSink};
 use super::delivery::storage;
 use super::delivery::uploader::Uploader;
-use super::process::ProcessInfo;
 use crate::config::Config;
+use crate::config::detect::process_info::ProcessInfo;
+use crate::config::otlp::OtlpProtocol;
 use crate::model::wire::Repo;
-use crate::otlp_settings::OtlpProtocol;
 use crate::record::Record;
 use answer::OTLP;
 use span::{Attr, Ids};
@@ -73,7 +73,7 @@ impl OtlpSink {
     ) -> Option<OtlpSink> {
         let otlp = &config.otlp;
         let url = otlp.endpoint()?.to_owned();
-        if !otlp.headers.0.is_empty() && crate::address::is_cleartext_remote(&url) {
+        if !otlp.headers.0.is_empty() && crate::config::address::is_cleartext_remote(&url) {
             crate::log_once!(
                 Warn,
                 "OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to {url} (plain http to a \

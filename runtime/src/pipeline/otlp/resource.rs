@@ -2,9 +2,9 @@
 //! user's `OTEL_RESOURCE_ATTRIBUTES`) and the CI/CD and VCS semantic-convention attributes
 //! of the run, from the detected CI tags and the provider's variables.
 
+use crate::config::detect::process_info::ProcessInfo;
+use crate::config::otlp::Otlp;
 use crate::model::wire::{Repo, TagValue};
-use crate::otlp_settings::Otlp;
-use crate::pipeline::process::ProcessInfo;
 
 /// `telemetry.sdk.name`, and the instrumentation scope's name.
 pub(crate) const SDK_NAME: &str = "trunk-ci-analytics";

@@ -1,10 +1,14 @@
-//! Parsing of the pinned environment variables into a [`Config`].
+//! The environment read into a [`Config`]: the pinned `TRUNK_*` variables here, the
+//! OpenTelemetry SDK's `OTEL_*` in [`otel`]. The one place the configuration reads the
+//! process environment.
+
+pub(crate) mod otel;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::address::check_api_address;
 use crate::config::Config;
+use crate::config::address::check_api_address;
 use crate::model::id::trace_context::ENV_TRACEPARENT;
 use crate::record::lineage::{ENV_CONTEXT, EventContext};
 
@@ -92,7 +96,7 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
         }
     }
     if let Some(v) = var("TRUNK_REPO") {
-        match crate::detect::parse_repo(&v) {
+        match crate::config::detect::parse_repo(&v) {
             Ok(repo) => c.repo = Some(repo),
             Err(e) => warnings.push(format!("TRUNK_REPO: {e}; detecting the repository instead")),
         }
@@ -116,7 +120,7 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
             )),
         }
     }
-    c.otlp = crate::otlp_settings::env::parse(&var, &mut warnings);
+    c.otlp = crate::config::env::otel::parse(&var, &mut warnings);
     let handed = ENV_CONTEXT;
     // TRUNK_* first, else TRACEPARENT: a parent that sets both (ours) sets them consistently.
     c.parent = EventContext::from_vars(|n| var(n));

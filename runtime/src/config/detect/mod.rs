@@ -3,6 +3,7 @@
 //! Everything is read through a `get` closure instead of the process environment, so a test
 //! describes a CI job as a map and never mutates (or races on) the real environment.
 
+pub(crate) mod process_info;
 mod providers;
 mod repo;
 

@@ -1,8 +1,8 @@
 //! The [`Config`] builder methods of OpenTelemetry trace export (settings in
-//! [`crate::otlp_settings`]).
+//! [`super::otlp`]).
 
 use crate::config::Config;
-use crate::otlp_settings::{OtlpProtocol, TRACES_PATH};
+use crate::config::otlp::{OtlpProtocol, TRACES_PATH};
 
 impl Config {
     /// Exports every event as an OpenTelemetry span over OTLP/HTTP to the collector at
@@ -18,7 +18,7 @@ impl Config {
     /// assert!(!Config::default().otlp_endpoint("localhost").has_otlp());
     /// ```
     pub fn otlp_endpoint(mut self, base: impl Into<String>) -> Self {
-        match crate::address::check_otlp_endpoint(&base.into()) {
+        match crate::config::address::check_otlp_endpoint(&base.into()) {
             Ok(url) => self.otlp.traces_endpoint = Some(format!("{url}{TRACES_PATH}")),
             Err(e) => crate::log!(Warn, "OTLP endpoint: {e}; ignored"),
         }
@@ -34,7 +34,7 @@ impl Config {
     /// assert!(config.has_otlp());
     /// ```
     pub fn otlp_traces_endpoint(mut self, url: impl Into<String>) -> Self {
-        match crate::address::check_otlp_endpoint(&url.into()) {
+        match crate::config::address::check_otlp_endpoint(&url.into()) {
             Ok(url) => self.otlp.traces_endpoint = Some(url),
             Err(e) => crate::log!(Warn, "OTLP traces endpoint: {e}; ignored"),
         }

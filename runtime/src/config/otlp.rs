@@ -1,7 +1,6 @@
 //! The OpenTelemetry (OTLP/HTTP trace export) settings of a [`Config`](crate::Config). The
-//! `OTEL_*` variables are read in [`env`]; the builder methods are in `config_otlp`.
-
-pub(crate) mod env;
+//! `OTEL_*` variables are read in [`super::env::otel`]; the builder methods are in
+//! [`super::otlp_builder`].
 
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is the base endpoint plus this.
 pub(crate) const TRACES_PATH: &str = "/v1/traces";

@@ -1,8 +1,8 @@
 //! The OpenTelemetry SDK's standard variables, as far as trace export over HTTP goes. A bad
 //! value gives one message naming the variable; a header's value never appears in one.
 
-use super::{Otlp, OtlpProtocol, TRACES_PATH};
-use crate::address::check_otlp_endpoint;
+use crate::config::address::check_otlp_endpoint;
+use crate::config::otlp::{Otlp, OtlpProtocol, TRACES_PATH};
 
 /// Reads the `OTEL_*` variables through `var` (which gives trimmed, non-empty values).
 pub(crate) fn parse(var: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Otlp {

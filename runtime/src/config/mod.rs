@@ -1,5 +1,13 @@
-//! Configuration: from the pinned environment variables, or built in code (the OTLP part
-//! in [`crate::otlp_settings`] and `config_otlp`).
+//! Configuration: [`Config`], from the pinned environment variables ([`env`], the one
+//! reader of them) or built in code (the OTLP part in [`otlp`] and [`otlp_builder`]); where
+//! the token and headers may be sent ([`address`]); what the environment says about the CI
+//! job and the repository ([`detect`]).
+
+pub(crate) mod address;
+pub mod detect;
+pub(crate) mod env;
+pub(crate) mod otlp;
+mod otlp_builder;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -95,7 +103,7 @@ pub struct Config {
     pub(crate) parent: Option<EventContext>,
     pub(crate) summary: bool,
     pub(crate) tuning: Tuning,
-    pub(crate) otlp: crate::otlp_settings::Otlp,
+    pub(crate) otlp: crate::config::otlp::Otlp,
 }
 
 /// Uploader limits; the defaults suit CI. Exposed for tests and benchmarks.
@@ -149,7 +157,7 @@ impl Default for Config {
             parent: None,
             summary: true,
             tuning: Tuning::default(),
-            otlp: crate::otlp_settings::Otlp::new(),
+            otlp: crate::config::otlp::Otlp::new(),
         }
     }
 }
@@ -182,7 +190,7 @@ impl Config {
     /// ```
     pub fn api_address(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
-        match crate::address::check_api_address(&url) {
+        match crate::config::address::check_api_address(&url) {
             Ok(url) => self.api_address = url,
             Err(e) => crate::log!(Warn, "{e}"),
         }

@@ -18,9 +18,9 @@ pub(crate) fn detect(config: &Config) -> (ProcessInfo, Option<Repo>) {
     let git: &dyn Fn() -> Option<String> = if config.repo.is_some() || !uploading {
         &no_git
     } else {
-        &crate::detect::git_remote_origin
+        &crate::config::detect::git_remote_origin
     };
-    let (detected, warnings) = crate::detect::detect(&|name| std::env::var(name).ok(), git);
+    let (detected, warnings) = crate::config::detect::detect(&|name| std::env::var(name).ok(), git);
     if uploading {
         for w in warnings {
             crate::log!(Warn, "{w}");
