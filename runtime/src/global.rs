@@ -8,11 +8,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::gate::{self, State};
+use crate::hot_path::event;
+use crate::hot_path::gate::{self, State};
 use crate::model::flush_report::FlushReport;
 use crate::platform::{signals, sys};
 use crate::record::lineage;
-use crate::{event, handoff, pipeline};
+use crate::{handoff, pipeline};
 
 /// Set once the runtime is set up: whether it is on.
 static INSTALLED: OnceLock<bool> = OnceLock::new();
@@ -173,7 +174,7 @@ pub(crate) fn flush_at_exit() -> FlushReport {
 
 fn with_truncated(mut report: FlushReport) -> FlushReport {
     report.truncated += crate::model::tag_bytes::take_truncated();
-    report.dropped += crate::stack::take_unrecorded();
+    report.dropped += crate::hot_path::stack::take_unrecorded();
     report
 }
 

@@ -18,15 +18,12 @@ mod model;
 // The record that crosses to the background thread, its lineage, the events running now
 // (visible to the background thread), and the overflow of records kept for later.
 mod record;
-// The configuration (from the environment or built in code) and detection; the on/off gate.
+// The configuration (from the environment or built in code) and detection.
 mod config;
-mod gate;
 // The hand-off from recording threads to the background thread.
 mod handoff;
-// The hot path: the context stack, event start and finish, futures.
-mod event;
-mod future;
-mod stack;
+// The hot path: the on/off gate, the context stack, event start and finish, futures.
+mod hot_path;
 // The slow path: the background thread and its sinks.
 mod pipeline;
 // The top: process-wide setup, and the public API built on it.
@@ -37,9 +34,9 @@ mod propagation;
 pub use config::detect;
 pub use config::otlp::OtlpProtocol;
 pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuning};
-pub use event::{metric, set_conclusion, tag};
-pub use future::WithContext;
 pub use global::{InitGuard, exit, flush, flush_spool, init};
+pub use hot_path::event::{metric, set_conclusion, tag};
+pub use hot_path::future::WithContext;
 pub use manual::{EventBuilder, ManualEvent};
 pub use model::conclusion::{Conclusion, IntoConclusion};
 pub use model::flush_report::FlushReport;
@@ -56,9 +53,9 @@ pub use record::lineage::EventContext;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::Conclusion;
-    pub use crate::event::{AsyncEvent, SyncGuard};
-    pub use crate::future::{Finisher, Instrumented, instrument};
     pub use crate::global::set_recording;
+    pub use crate::hot_path::event::{AsyncEvent, SyncGuard};
+    pub use crate::hot_path::future::{Finisher, Instrumented, instrument};
     pub use crate::model::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
     pub use crate::model::error_text::ErrorText;
     pub use crate::model::site::Site;
@@ -69,7 +66,7 @@ pub mod __private {
     /// is this load and one compare (not yet set up counts as not off).
     #[inline(always)]
     pub fn off() -> bool {
-        crate::gate::off()
+        crate::hot_path::gate::off()
     }
 
     /// Whether events are recorded, setting the runtime up on first use.

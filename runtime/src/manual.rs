@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::event::finish_now;
+use crate::hot_path::event::finish_now;
+use crate::hot_path::stack::{self, FrameScope};
 use crate::model::site::{DynSite, Meta, shorten_key};
 use crate::model::values::{Extras, MetricValue};
 use crate::model::wire::TagValue;
@@ -12,7 +13,6 @@ use crate::platform::clock;
 use crate::record::lineage::EventContext;
 use crate::record::running::registry;
 use crate::record::{Entry, Frame, abandoned};
-use crate::stack::{self, FrameScope};
 use crate::{Conclusion, global};
 
 enum ParentChoice {

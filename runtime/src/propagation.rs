@@ -5,10 +5,10 @@
 
 use std::future::Future;
 
-use crate::future::WithContext;
+use crate::hot_path::future::WithContext;
+use crate::hot_path::stack::{self, Entered};
 use crate::model::id::trace_context::{self, ENV_TRACESTATE};
 use crate::record::lineage::EventContext;
-use crate::stack::{self, Entered};
 
 impl EventContext {
     /// Runs `f` with this context as the current parent: events `f` starts become children

@@ -8,12 +8,13 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+use crate::hot_path::{gate, stack};
 use crate::model::site::{Meta, Site};
 use crate::model::values::{Extras, MetricValue};
 use crate::model::wire::TagValue;
 use crate::platform::clock;
 use crate::record::{Entry, Frame, Record, abandoned};
-use crate::{Conclusion, gate, handoff, stack};
+use crate::{Conclusion, handoff};
 
 /// Ends the event of `frame` (not on any stack) at `end`: a conclusion set inside the body
 /// wins over `returned`. Flushes if its site asks for it.
@@ -153,7 +154,7 @@ impl Drop for SyncGuard {
 }
 
 /// An event of an `async fn`, started at its first poll; see
-/// [`Instrumented`](crate::future::Instrumented).
+/// [`Instrumented`](crate::hot_path::future::Instrumented).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct AsyncEvent {

@@ -8,12 +8,13 @@ use std::task::{Context, Poll};
 
 use std::marker::PhantomData;
 
-use crate::event::{AsyncEvent, finish_now, finish_on_stack, set_error_on_stack};
+use crate::Conclusion;
+use crate::hot_path::event::{AsyncEvent, finish_now, finish_on_stack, set_error_on_stack};
+use crate::hot_path::gate;
+use crate::hot_path::stack::{Entered, FrameScope};
 use crate::record::lineage::EventContext;
 use crate::record::running::registry;
 use crate::record::{Frame, abandoned};
-use crate::stack::{Entered, FrameScope};
-use crate::{Conclusion, gate};
 
 pin_project_lite::pin_project! {
     /// The body of an `async fn` under its event. Resolves to the body's output and a
@@ -183,7 +184,7 @@ impl<F: Future> Future for WithContext<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::AsyncEvent;
+    use crate::hot_path::event::AsyncEvent;
     use crate::model::site::Site;
 
     /// Pending on its first poll, ready on the second.
