@@ -27,17 +27,16 @@ mod hot_path;
 // The slow path: the background thread and its sinks.
 mod pipeline;
 // The top: process-wide setup, and the public API built on it.
-mod global;
-mod manual;
-mod propagation;
+mod api;
 
+pub use api::global::{InitGuard, exit, flush, flush_spool, init};
+pub use api::manual::{EventBuilder, ManualEvent};
+pub use api::propagation::{CommandExt, FutureExt, current_context};
 pub use config::detect;
 pub use config::otlp::OtlpProtocol;
 pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuning};
-pub use global::{InitGuard, exit, flush, flush_spool, init};
 pub use hot_path::event::{metric, set_conclusion, tag};
 pub use hot_path::future::WithContext;
-pub use manual::{EventBuilder, ManualEvent};
 pub use model::conclusion::{Conclusion, IntoConclusion};
 pub use model::flush_report::FlushReport;
 pub use model::values::MetricValue;
@@ -46,14 +45,13 @@ pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;
 pub use platform::log::LogLevel;
-pub use propagation::{CommandExt, FutureExt, current_context};
 pub use record::lineage::EventContext;
 
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::Conclusion;
-    pub use crate::global::set_recording;
+    pub use crate::api::global::set_recording;
     pub use crate::hot_path::event::{AsyncEvent, SyncGuard};
     pub use crate::hot_path::future::{Finisher, Instrumented, instrument};
     pub use crate::model::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
@@ -72,7 +70,7 @@ pub mod __private {
     /// Whether events are recorded, setting the runtime up on first use.
     #[inline(always)]
     pub fn enabled() -> bool {
-        crate::global::enabled()
+        crate::api::global::enabled()
     }
 
     /// Starts an event of `site` if analytics is on (setting the runtime up on first use).
@@ -83,7 +81,7 @@ pub mod __private {
 
     /// Flushes with the configured exit timeout (`flush` argument, `fn main`).
     pub fn flush_at_exit() {
-        crate::global::flush_at_exit();
+        crate::api::global::flush_at_exit();
     }
 
     /// The body of a sync function as a closure the compiler infers as `FnOnce` (bound to a

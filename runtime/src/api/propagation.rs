@@ -27,7 +27,7 @@ impl EventContext {
     /// assert_eq!(seen.as_deref(), Some("e"));
     /// ```
     pub fn attach<R>(&self, f: impl FnOnce() -> R) -> R {
-        if !crate::global::enabled() {
+        if !crate::api::global::enabled() {
             return f();
         }
         let _entered = Entered::push(self.clone());
@@ -63,7 +63,7 @@ impl EventContext {
     /// ```
     pub fn instrument<F: Future>(&self, fut: F) -> WithContext<F> {
         // Sets the runtime up now, so that polls only need to read the gate.
-        crate::global::enabled();
+        crate::api::global::enabled();
         WithContext::new(Some(self.clone()), fut)
     }
 }
@@ -87,7 +87,7 @@ impl EventContext {
 /// assert_eq!(build().as_deref(), Some(key));
 /// ```
 pub fn current_context() -> Option<EventContext> {
-    if !crate::global::enabled() {
+    if !crate::api::global::enabled() {
         return None;
     }
     stack::current()

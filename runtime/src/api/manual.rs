@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::Conclusion;
+use crate::api::global;
 use crate::hot_path::event::finish_now;
 use crate::hot_path::stack::{self, FrameScope};
 use crate::model::site::{DynSite, Meta, shorten_key};
@@ -13,7 +15,6 @@ use crate::platform::clock;
 use crate::record::lineage::EventContext;
 use crate::record::running::registry;
 use crate::record::{Entry, Frame, abandoned};
-use crate::{Conclusion, global};
 
 enum ParentChoice {
     Current,
