@@ -7,12 +7,12 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::mpsc::TryRecvError;
 
-use super::{Consumer, Msg, ThreadNames, Wire};
+use super::{Consumer, Msg, Parcel, ThreadNames};
 use crate::record::Record;
 
 /// What [`Consumer::take`] found after taking what it could.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Taken {
+pub(crate) enum ChannelState {
     /// The channel is empty for now.
     Empty,
     /// The limit was reached; more is waiting.
@@ -35,14 +35,14 @@ impl Consumer {
     /// Takes up to about `limit` records (and any flushes among them) without blocking.
     /// When the channel runs empty, and before a flush is handed on, the records still in
     /// the recording threads' outboxes are collected too.
-    pub(crate) fn take(&self, limit: usize, mut f: impl FnMut(Msg)) -> Taken {
+    pub(crate) fn take(&self, limit: usize, mut f: impl FnMut(Msg)) -> ChannelState {
         let mut records = 0;
         loop {
             if records >= limit {
-                break Taken::More;
+                break ChannelState::More;
             }
             match self.rx.try_recv() {
-                Ok(Wire::Records(chunk, n)) => {
+                Ok(Parcel::Records(chunk, n)) => {
                     self.shared.transit.fetch_add(n, Relaxed);
                     self.shared.queued.fetch_sub(n, Relaxed);
                     records += n;
@@ -51,7 +51,7 @@ impl Consumer {
                     taken.for_each(|r| f(Msg::Record(r, thread)));
                     self.shared.pool.give(chunk);
                 }
-                Ok(Wire::Flush(request)) => {
+                Ok(Parcel::Flush(request)) => {
                     records += self.collect(&mut f);
                     f(Msg::Flush(request));
                 }
@@ -59,12 +59,12 @@ impl Consumer {
                     let collected = self.collect(&mut f);
                     records += collected;
                     if collected == 0 {
-                        break Taken::Empty;
+                        break ChannelState::Empty;
                     }
                 }
                 Err(TryRecvError::Disconnected) => {
                     self.collect(&mut f);
-                    break Taken::Closed;
+                    break ChannelState::Closed;
                 }
             }
         }
@@ -115,15 +115,16 @@ impl Consumer {
         self.shared.queued.load(Relaxed)
     }
 
-    /// Records the senders spilled past the limit, waiting for [`take_spilled`](Self::take_spilled).
-    pub(crate) fn spilled(&self) -> usize {
-        self.shared.spill.held()
+    /// Records the senders kept in their overflow past the limit, waiting for
+    /// [`take_overflowed`](Self::take_overflowed).
+    pub(crate) fn overflowed(&self) -> usize {
+        self.shared.overflow.held()
     }
 
-    /// Gives up to `max` spilled records to `f`; returns how many. Records lost from the
-    /// spill (unreadable on disk) are counted as refused.
-    pub(crate) fn take_spilled(&self, max: usize, f: impl FnMut(Record, u64)) -> usize {
-        let (n, lost) = self.shared.spill.pop(max, f);
+    /// Gives up to `max` records of the senders' overflow to `f`; returns how many. Records
+    /// lost from it (unreadable on disk) are counted as refused.
+    pub(crate) fn take_overflowed(&self, max: usize, f: impl FnMut(Record, u64)) -> usize {
+        let (n, lost) = self.shared.overflow.pop(max, f);
         if lost > 0 {
             self.shared.refused.fetch_add(lost, Relaxed);
         }

@@ -1,6 +1,9 @@
-//! The hand-off from the threads that record events to the background thread: per-thread
-//! chunks, the producer/consumer pair, and flush requests ([`command`]). The hot path's only
-//! way into the slow path, and the only hot-path module the pipeline sees.
+//! The hand-off from the threads that record events to the background thread: the hot
+//! path's only way into the slow path, and the only hot-path module the pipeline sees.
+//! Here, the channel and its sending end ([`Producer`]); a recording thread's end in
+//! [`outbox`], the background thread's in [`consumer`], the process-wide slot (and what a
+//! forked child does with it) in [`process_slot`], the messages the background thread is
+//! given in [`message`].
 //!
 //! Each recording thread moves a finished event straight from its context stack into its
 //! own chunk ([`chunk`], which the background thread can empty from outside without a lock)
@@ -17,12 +20,13 @@
 //! when the records waiting reach a full upload batch, and a flush wakes it explicitly.
 //!
 //! The channel is bounded by a limit the senders read at hand-off: the memory bound
-//! normally, zero when memory is full and there is no spool to spill to. A chunk over the
-//! limit goes to the [`spill`] while it has room, else it is dropped and counted; it is
-//! never waited for.
+//! normally, zero when memory is full and there is no spool to write to. A chunk over the
+//! limit goes to the senders' [`overflow`] while it has room, else it is dropped and
+//! counted; it is never waited for.
 //!
-//! The process's producer lives in a slot here, installed once by `global` (the only
-//! writer), so the hot path reaches it without going up a layer.
+//! The process's producer lives in a slot here ([`process_slot`]), installed once by
+//! `global` (the only writer), so the hot path reaches it without going up a layer. The
+//! names of the threads that record events are noted as they register ([`thread_names`]).
 
 mod chunk;
 mod consumer;
@@ -43,7 +47,7 @@ use crate::model::flush_report::FlushReport;
 use crate::platform::clock;
 use crate::record::overflow::Bounds;
 use chunk::{Chunk, Mailbox, Pool};
-pub(crate) use consumer::Taken;
+pub(crate) use consumer::ChannelState;
 pub(crate) use message::{FlushRequest, Msg};
 pub(crate) use outbox::{Outbox, submit_alone};
 pub(crate) use process_slot::{
@@ -59,7 +63,7 @@ pub(crate) const LOCAL_BATCH: usize = 64;
 const SPOOL_MARGIN: Duration = Duration::from_millis(500);
 
 /// What travels through the channel.
-enum Wire {
+enum Parcel {
     /// A chunk the background thread alone can reach now, and how many records it held
     /// when sent (the count `queued` went up by).
     Records(Arc<Chunk>, usize),
@@ -91,14 +95,14 @@ fn disowned() -> bool {
 /// The senders' end, held in the process-wide slot.
 #[derive(Debug)]
 pub(crate) struct Producer {
-    tx: Sender<Wire>,
+    tx: Sender<Parcel>,
     shared: Arc<Shared>,
 }
 
 /// The background thread's end.
 #[derive(Debug)]
 pub(crate) struct Consumer {
-    rx: Receiver<Wire>,
+    rx: Receiver<Parcel>,
     shared: Arc<Shared>,
 }
 
@@ -119,7 +123,7 @@ pub(crate) struct Shared {
     /// Records dropped at hand-off, not yet counted in a report.
     refused: AtomicU64,
     /// Where records past the limit go while it has room.
-    spill: overflow::Spill,
+    overflow: overflow::SendersOverflow,
     /// Every recording thread's mailbox, live or left behind by a thread that exited.
     locals: Mutex<Vec<Arc<Mailbox>>>,
     /// Emptied chunks, for reuse.
@@ -133,8 +137,8 @@ pub(crate) struct Shared {
 }
 
 /// A channel that wakes its consumer every `wake_at` records and holds at most `bound`;
-/// past that, records go to a spill within `spill`.
-pub(crate) fn channel(wake_at: usize, bound: usize, spill: Bounds) -> (Producer, Consumer) {
+/// past that, records go to an overflow within `overflow`.
+pub(crate) fn channel(wake_at: usize, bound: usize, overflow: Bounds) -> (Producer, Consumer) {
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
@@ -143,7 +147,7 @@ pub(crate) fn channel(wake_at: usize, bound: usize, spill: Bounds) -> (Producer,
         limit: AtomicUsize::new(bound),
         bound,
         refused: AtomicU64::new(0),
-        spill: overflow::Spill::new(spill),
+        overflow: overflow::SendersOverflow::new(overflow),
         locals: Mutex::new(Vec::new()),
         pool: Pool::default(),
         names: Arc::default(),
@@ -159,11 +163,11 @@ pub(crate) fn channel(wake_at: usize, bound: usize, spill: Bounds) -> (Producer,
     )
 }
 
-impl std::fmt::Debug for Wire {
+impl std::fmt::Debug for Parcel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Wire::Records(_, n) => write!(f, "Records({n})"),
-            Wire::Flush(_) => f.write_str("Flush"),
+            Parcel::Records(_, n) => write!(f, "Records({n})"),
+            Parcel::Flush(_) => f.write_str("Flush"),
         }
     }
 }
@@ -177,7 +181,7 @@ impl Producer {
         let shared = &*self.shared;
         let n = chunk.waiting();
         // Racy by design: a few senders at once may pass the limit by a chunk each.
-        // Past the live tag bytes, refused: the spill would only move them to disk while
+        // Past the live tag bytes, refused: the overflow would only move them to disk while
         // the process keeps recording.
         if crate::model::tag_bytes::live_over() {
             shared.refused.fetch_add(n as u64, Relaxed);
@@ -185,8 +189,8 @@ impl Producer {
         }
         let limit = shared.limit.load(Relaxed);
         if shared.queued.load(Relaxed) >= limit {
-            // A zero limit means nowhere to spill to: refuse.
-            if limit == 0 || !shared.spill.keep(&chunk) {
+            // A zero limit means nowhere to keep them: refuse.
+            if limit == 0 || !shared.overflow.keep(&chunk) {
                 shared.refused.fetch_add(n as u64, Relaxed);
             }
             return;
@@ -194,7 +198,7 @@ impl Producer {
         // Counted before sending: the consumer's decrement, which follows its receive, then
         // can never come first and wrap the counter.
         let before = shared.queued.fetch_add(n, Relaxed);
-        if self.tx.send(Wire::Records(chunk, n)).is_err() {
+        if self.tx.send(Parcel::Records(chunk, n)).is_err() {
             // The background thread is gone (it could not start).
             shared.queued.fetch_sub(n, Relaxed);
             shared.refused.fetch_add(n as u64, Relaxed);
@@ -213,7 +217,7 @@ impl Producer {
             exit,
             reply,
         };
-        let sent = self.tx.send(Wire::Flush(request)).is_ok();
+        let sent = self.tx.send(Parcel::Flush(request)).is_ok();
         self.shared.wake.notify_one();
         if !sent {
             return FlushReport::default();
@@ -240,6 +244,6 @@ impl Producer {
             || shared.queued.load(SeqCst) > 0
             || shared.transit.load(SeqCst) > 0
             || shared.held.load(SeqCst) > 0
-            || shared.spill.held() > 0
+            || shared.overflow.held() > 0
     }
 }

@@ -148,7 +148,7 @@ pub(crate) fn submit_alone(record: Record) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handoff::{Consumer, LOCAL_BATCH, Msg, Taken, channel};
+    use crate::handoff::{ChannelState, Consumer, LOCAL_BATCH, Msg, channel};
     use crate::record::overflow::Bounds;
     use crate::record::tests::record;
 
@@ -170,7 +170,7 @@ mod tests {
         }
     }
 
-    fn no_spill() -> Bounds {
+    fn no_overflow() -> Bounds {
         Bounds {
             memory_bytes: 0,
             file_bytes: 0,
@@ -178,7 +178,7 @@ mod tests {
         }
     }
 
-    fn take_ids(consumer: &Consumer) -> (Vec<u64>, Taken) {
+    fn take_ids(consumer: &Consumer) -> (Vec<u64>, ChannelState) {
         let mut ids = Vec::new();
         let taken = consumer.take(usize::MAX, |msg| {
             if let Msg::Record(r, _) = msg {
@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn full_chunks_and_the_partial_one_all_arrive_once() {
-        let (producer, consumer) = channel(1_000, 1_000, no_spill());
+        let (producer, consumer) = channel(1_000, 1_000, no_overflow());
         let mut outbox = Outbox::new();
         let total = 2 * LOCAL_BATCH as u64 + 3;
         for id in 1..=total {
@@ -202,7 +202,7 @@ mod tests {
         assert!(producer.pending());
         let (ids, taken) = take_ids(&consumer);
         assert_eq!(ids, (1..=total + 1).collect::<Vec<_>>());
-        assert_eq!(taken, Taken::Empty);
+        assert_eq!(taken, ChannelState::Empty);
         assert!(producer.pending(), "taken, not yet settled: still pending");
         consumer.settled();
         assert!(!producer.pending());
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn past_the_bound_whole_chunks_are_dropped_and_counted() {
-        let (producer, consumer) = channel(1_000, LOCAL_BATCH, no_spill());
+        let (producer, consumer) = channel(1_000, LOCAL_BATCH, no_overflow());
         let mut outbox = Outbox::new();
         for id in 1..=3 * LOCAL_BATCH as u64 {
             submit(&producer, Some(&mut outbox), id);
@@ -228,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn past_the_bound_chunks_are_spilled_while_the_spill_has_room() {
+    fn past_the_bound_chunks_go_to_the_overflow_while_it_has_room() {
         let bounds = Bounds {
             memory_bytes: 10 * LOCAL_BATCH * 64,
             file_bytes: 0,
@@ -240,23 +240,23 @@ mod tests {
         for id in 1..=total {
             submit(&producer, Some(&mut outbox), id);
         }
-        let spilled = consumer.spilled() as u64;
+        let overflowed = consumer.overflowed() as u64;
         let refused = consumer.take_refused();
         assert!(
-            spilled > 0 && refused > 0,
-            "{spilled} spilled, {refused} refused"
+            overflowed > 0 && refused > 0,
+            "{overflowed} overflowed, {refused} refused"
         );
         assert!(producer.pending());
         let (mut ids, _) = take_ids(&consumer);
-        let mut spilled_ids = Vec::new();
-        while consumer.take_spilled(100, |r, _| spilled_ids.push(r.frame.id)) > 0 {}
-        assert_eq!(consumer.spilled(), 0);
-        assert_eq!(spilled_ids.len() as u64, spilled);
+        let mut overflowed_ids = Vec::new();
+        while consumer.take_overflowed(100, |r, _| overflowed_ids.push(r.frame.id)) > 0 {}
+        assert_eq!(consumer.overflowed(), 0);
+        assert_eq!(overflowed_ids.len() as u64, overflowed);
         assert!(
-            spilled_ids.windows(2).all(|w| w[0] < w[1]),
-            "spilled records come back in order"
+            overflowed_ids.windows(2).all(|w| w[0] < w[1]),
+            "overflowed records come back in order"
         );
-        ids.extend(spilled_ids);
+        ids.extend(overflowed_ids);
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len() as u64 + refused, total);

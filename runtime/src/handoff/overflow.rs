@@ -1,4 +1,4 @@
-//! Records a recording thread cannot hand over because the channel is at its bound (the
+//! The senders' overflow: records a recording thread cannot hand over because the channel is at its bound (the
 //! background thread is behind, e.g. descheduled on a busy machine) are kept here, compact,
 //! in memory and then on disk, instead of being dropped; the background thread takes them
 //! from here when it catches up. Off the hot path: one lock per chunk of records, taken only
@@ -12,21 +12,21 @@ use crate::record::Record;
 use crate::record::overflow::{Bounds, Overflow};
 
 #[derive(Debug)]
-pub(crate) struct Spill {
+pub(crate) struct SendersOverflow {
     overflow: Mutex<Overflow>,
     /// Records kept, readable without the lock.
     held: AtomicUsize,
 }
 
-impl Spill {
-    pub(crate) fn new(bounds: Bounds) -> Spill {
-        Spill {
+impl SendersOverflow {
+    pub(crate) fn new(bounds: Bounds) -> SendersOverflow {
+        SendersOverflow {
             overflow: Mutex::new(Overflow::new(bounds)),
             held: AtomicUsize::new(0),
         }
     }
 
-    /// Keeps every record waiting in `chunk`; `false` (nothing kept) when the spill is full.
+    /// Keeps every record waiting in `chunk`; `false` (nothing kept) when it is full.
     #[cold]
     pub(crate) fn keep(&self, chunk: &Chunk) -> bool {
         let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);

@@ -8,7 +8,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{DISOWNED, FlushRequest, INSTALLED, Installed, Producer, SPOOL_MARGIN, Wire, disowned};
+use super::{
+    DISOWNED, FlushRequest, INSTALLED, Installed, Parcel, Producer, SPOOL_MARGIN, disowned,
+};
 use crate::model::flush_report::FlushReport;
 use crate::platform::clock;
 
@@ -48,7 +50,7 @@ pub(crate) fn request_exit_flush() -> Option<(Receiver<FlushReport>, Instant)> {
         exit: true,
         reply,
     };
-    i.producer.tx.send(Wire::Flush(request)).ok()?;
+    i.producer.tx.send(Parcel::Flush(request)).ok()?;
     Some((answer, clock::deadline_after(deadline, SPOOL_MARGIN)))
 }
 

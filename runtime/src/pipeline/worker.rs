@@ -22,7 +22,7 @@ use super::status::{Upload, UploadStatus};
 use super::trunk::{TrunkSink, Undeliverable};
 use crate::config::Config;
 use crate::config::detect::process_info;
-use crate::handoff::{Consumer, FlushRequest, Msg, Taken};
+use crate::handoff::{ChannelState, Consumer, FlushRequest, Msg};
 use crate::model::flush_report::FlushReport;
 use crate::platform::dirs::default_spool_root;
 use crate::platform::signals;
@@ -115,7 +115,7 @@ struct Worker {
     running: Running,
 }
 
-/// The bounds of an overflow (the background thread's, or the senders' spill): memory in
+/// The bounds of an overflow (the background thread's, or the senders'): memory in
 /// proportion to the memory bound, disk as much as the spool may take.
 pub(crate) fn overflow_bounds(config: &Config) -> Bounds {
     Bounds {
@@ -232,14 +232,14 @@ impl Worker {
             self.settle(now);
             self.consumer.settled();
             self.running.turn(&mut self.sinks, now);
-            if taken == Taken::Closed
+            if taken == ChannelState::Closed
                 && self.pending.is_empty()
                 && self.deferred.is_empty()
                 && self.kept() == 0
             {
                 break;
             }
-            if taken == Taken::More {
+            if taken == ChannelState::More {
                 // Let the I/O driver and the requests in flight move, then take more.
                 tokio::task::yield_now().await;
                 let sinks = &mut self.sinks;
@@ -263,7 +263,7 @@ impl Worker {
     /// Takes up to a chunk of messages: records go to every sink (or, while the sinks are
     /// behind, to the overflow), flushes are registered. Then gives the sinks what the
     /// overflow holds, as far as their memory allows.
-    fn drain(&mut self, now: Instant) -> Taken {
+    fn drain(&mut self, now: Instant) -> ChannelState {
         // Before any flush in this chunk answers: what was dropped so far is its business.
         self.count_lost();
         let spill_at = (self.bound / 2).max(SPILL_AT);
@@ -287,9 +287,9 @@ impl Worker {
             }
             Msg::Flush(request) => flushes.push(request),
         });
-        if taken != Taken::More && self.kept() > 0 {
+        if taken != ChannelState::More && self.kept() > 0 {
             let room = self.ahead.saturating_sub(self.held).min(CHUNK);
-            let dump = taken == Taken::Closed
+            let dump = taken == ChannelState::Closed
                 || self
                     .deferred
                     .iter()
@@ -301,13 +301,13 @@ impl Worker {
             let max = if dump { CHUNK } else { room };
             self.replay(max, now);
             if self.kept() > 0 && (room > 0 || dump) {
-                taken = Taken::More;
+                taken = ChannelState::More;
             }
         }
         self.deferred.append(&mut flushes);
         if self.kept() == 0 {
             flushes = std::mem::take(&mut self.deferred);
-            if !flushes.is_empty() || taken != Taken::More {
+            if !flushes.is_empty() || taken != ChannelState::More {
                 // Every event recorded before the flushes (or, with the hand-off run
                 // empty, before now) has been taken.
                 for sink in &mut self.sinks {
@@ -326,7 +326,7 @@ impl Worker {
 
     /// Records kept for later: in the overflow, and spilled by the senders.
     fn kept(&self) -> usize {
-        self.overflow.len() + self.consumer.spilled()
+        self.overflow.len() + self.consumer.overflowed()
     }
 
     /// Gives up to `max` kept records to the sinks, the overflow's first (the senders'
@@ -345,7 +345,7 @@ impl Worker {
         let mut give = give;
         let n = self.overflow.pop(max, &mut give);
         if n < max {
-            self.consumer.take_spilled(max - n, &mut give);
+            self.consumer.take_overflowed(max - n, &mut give);
         }
         self.lost += self.overflow.take_lost();
     }
