@@ -32,15 +32,9 @@
 mod delivery;
 pub mod diagnose;
 mod json;
-mod local;
-mod otlp;
-mod running;
 mod sink;
-mod status;
-mod trunk;
-// The owned form, the reference the direct encoder is tested against.
-#[cfg(test)]
-mod wire_event;
+mod sinks;
+mod upload_status;
 mod worker;
 
 use crate::config::Config;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::uploader::Uploader;
 use crate::model::flush_report::FlushReport;
 use crate::pipeline::sink::{Flush, Sink};
-use crate::pipeline::status::UploadStatus;
+use crate::pipeline::upload_status::UploadStatus;
 use crate::record::{Frame, Record};
 
 /// How one protocol writes a record into a batch body.

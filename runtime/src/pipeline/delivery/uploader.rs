@@ -190,8 +190,8 @@ impl Uploader {
     }
 
     /// Whether uploading goes on, is stopped, or waits for the endpoint (breaker open).
-    pub(crate) fn upload(&self) -> crate::pipeline::status::Upload {
-        use crate::pipeline::status::Upload;
+    pub(crate) fn upload(&self) -> crate::pipeline::upload_status::Upload {
+        use crate::pipeline::upload_status::Upload;
         if self.off.is_some() {
             Upload::Stopped
         } else if self.breaker.is_open() {

@@ -101,6 +101,6 @@ pub fn settings(config: &Config) -> Settings {
         otlp_partition: config
             .otlp
             .endpoint()
-            .map(|url| crate::pipeline::otlp::partition(url, config.otlp.protocol)),
+            .map(|url| crate::pipeline::sinks::otlp::partition(url, config.otlp.protocol)),
     }
 }

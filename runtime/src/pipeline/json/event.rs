@@ -292,7 +292,7 @@ mod tests {
     use crate::model::site::DynSite;
     use crate::model::values::Extras;
     use crate::model::wire::Event;
-    use crate::pipeline::wire_event::wire_event;
+    use crate::pipeline::json::wire_event::wire_event;
     use crate::record::lineage::EventContext;
     use crate::record::tests::record_of;
 

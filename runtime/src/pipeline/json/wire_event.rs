@@ -1,5 +1,6 @@
-//! A finished [`Record`] as the wire [`Event`] of the trackEvents API (and of
-//! `TRUNK_EVENTS_FILE`), on the background thread.
+//! A finished [`Record`] as the owned wire [`Event`] of the trackEvents API (and of
+//! `TRUNK_EVENTS_FILE`). Tests only: the reference the direct encoder ([`super::event`]) is
+//! checked against; the runtime itself writes the JSON straight from the record.
 
 use crate::config::detect::process_info::ProcessInfo;
 use crate::model::id;

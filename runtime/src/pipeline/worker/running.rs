@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use super::sink::Sink;
 use crate::Conclusion;
 use crate::handoff;
 use crate::model::flush_report::FlushReport;
+use crate::pipeline::sink::Sink;
 use crate::platform::{clock, signals};
 use crate::record::running;
 use crate::record::{Frame, Record};

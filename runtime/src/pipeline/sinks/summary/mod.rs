@@ -16,20 +16,26 @@
 //! later roots are kept and printed as one tree when the process exits, so a thousand
 //! top-level calls print a few dozen lines, not thousands.
 
+mod chain_file;
+mod header;
+pub(crate) mod job_summary;
+mod node;
+mod tree;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::chain_file::{self, ChainWriter};
-use super::header::header;
-use super::job_summary::JobSummary;
-use super::node::Node;
-use super::tree::{self, plural, thousands};
 use crate::model::flush_report::FlushReport;
 use crate::pipeline::sink::{Flush, Sink};
-use crate::pipeline::status::UploadStatus;
+use crate::pipeline::upload_status::UploadStatus;
 use crate::record::Record;
 use crate::record::lineage::Chain;
+use chain_file::ChainWriter;
+use header::header;
+use job_summary::JobSummary;
+use node::Node;
+use tree::{plural, thousands};
 
 /// Events remembered per process for summaries; beyond it they are only counted.
 const MAX_NODES: usize = 50_000;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::Conclusion;
-use crate::pipeline::status::Upload;
+use crate::pipeline::upload_status::Upload;
 
 fn node(id: u64, parent: Option<u64>, name: &str, c: Conclusion, start: f64) -> Node {
     Node {

@@ -1,25 +1,25 @@
 //! The Trunk `trackEvents` sink: each event as wire JSON into the batch being filled,
 //! delivered by the uploader (batches, retries, spool, breaker).
 
-pub(crate) mod answer;
+pub(crate) mod protocol;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::delivery::batch::BatchBuilder;
-use super::delivery::http::Http;
-use super::delivery::remote::{Encode, RemoteSink};
-use super::delivery::uploader::Uploader;
-use super::delivery::{spool, storage};
-use super::json::EventEncoder;
-use super::sink::{Flush, Sink};
-use super::status::UploadStatus;
 use crate::config::Config;
 use crate::config::detect::process_info::ProcessInfo;
 use crate::model::flush_report::FlushReport;
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
+use crate::pipeline::delivery::batch::BatchBuilder;
+use crate::pipeline::delivery::http::Http;
+use crate::pipeline::delivery::remote::{Encode, RemoteSink};
+use crate::pipeline::delivery::uploader::Uploader;
+use crate::pipeline::delivery::{spool, storage};
+use crate::pipeline::json::EventEncoder;
+use crate::pipeline::sink::{Flush, Sink};
+use crate::pipeline::upload_status::UploadStatus;
 use crate::record::{Frame, Record};
-use answer::TRACK_EVENTS;
+use protocol::TRACK_EVENTS;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
 pub(crate) type TrunkSink = RemoteSink<TrackEvents>;
@@ -36,7 +36,7 @@ impl TrunkSink {
         let token = config.token.as_ref()?;
         let tuning = config.tuning.clone();
         let url = format!("{}{TRACK_EVENTS_PATH}", config.api_address);
-        let http = answer::headers(token).and_then(|headers| {
+        let http = protocol::headers(token).and_then(|headers| {
             Http::new(
                 url,
                 headers,

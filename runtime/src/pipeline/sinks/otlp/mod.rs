@@ -1,28 +1,28 @@
 //! The OTLP/HTTP trace sink: each event as one span ([`span`]), encoded straight into the
 //! batch being filled as protobuf ([`proto`]) or OTLP/JSON ([`json`]), under the resource of
-//! this process ([`resource`]), delivered by the uploader with the OTLP rules ([`answer`]).
+//! this process ([`resource`]), delivered by the uploader with the OTLP rules ([`protocol`]).
 //! It has its own batches, retries, spool partition (per endpoint and encoding) and breaker,
 //! so a dead collector never holds up the Trunk sink, nor the reverse.
 
-pub(crate) mod answer;
 mod json;
 mod proto;
+pub(crate) mod protocol;
 mod resource;
 mod span;
 
 use std::rc::Rc;
 
-use super::delivery::batch::{BatchBuilder, Envelope};
-use super::delivery::http::Http;
-use super::delivery::remote::{Encode, RemoteSink};
-use super::delivery::storage;
-use super::delivery::uploader::Uploader;
 use crate::config::Config;
 use crate::config::detect::process_info::ProcessInfo;
 use crate::config::otlp::OtlpProtocol;
 use crate::model::wire::Repo;
+use crate::pipeline::delivery::batch::{BatchBuilder, Envelope};
+use crate::pipeline::delivery::http::Http;
+use crate::pipeline::delivery::remote::{Encode, RemoteSink};
+use crate::pipeline::delivery::storage;
+use crate::pipeline::delivery::uploader::Uploader;
 use crate::record::Record;
-use answer::OTLP;
+use protocol::OTLP;
 use span::{Attr, Ids};
 use trunk_ci_analytics_rules::fnv1a64;
 
@@ -80,7 +80,7 @@ impl OtlpSink {
                  host that is not this machine); use https if they are secrets"
             );
         }
-        let headers = answer::headers(otlp.protocol, &otlp.headers);
+        let headers = protocol::headers(otlp.protocol, &otlp.headers);
         let http = Http::new(
             url.clone(),
             headers,

@@ -7,6 +7,8 @@
 //! chunks, so the network makes progress during a burst and the hand-off never waits on
 //! the network.
 
+mod running;
+
 use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::Arc;
@@ -14,12 +16,11 @@ use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::local::{EventsFile, JobSummary, Summary, TraceFile};
-use super::otlp::OtlpSink;
-use super::running::{Running, WATCH_EVERY};
 use super::sink::{Flush, Sink};
-use super::status::{Upload, UploadStatus};
-use super::trunk::{TrunkSink, Undeliverable};
+use super::sinks::otlp::OtlpSink;
+use super::sinks::trunk::{TrunkSink, Undeliverable};
+use super::sinks::{EventsFile, JobSummary, Summary, TraceFile};
+use super::upload_status::{Upload, UploadStatus};
 use crate::config::Config;
 use crate::config::detect::process_info;
 use crate::handoff::{ChannelState, Consumer, FlushRequest, Msg};
@@ -28,6 +29,7 @@ use crate::platform::dirs::default_spool_root;
 use crate::platform::signals;
 use crate::record::Record;
 use crate::record::overflow::{Bounds, Overflow};
+use running::{Running, WATCH_EVERY};
 
 /// Records taken per turn before the network gets a look-in.
 const CHUNK: usize = 1024;
