@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use super::Settings;
 use crate::model::wire::Repo;
 use crate::pipeline::delivery::breaker::{marker_name, read_marker};
-use crate::pipeline::delivery::spool::{Name, partition};
+use crate::pipeline::delivery::spool::file_name::Name;
+use crate::pipeline::sinks::trunk::partition;
 
 /// The spool as found on disk.
 ///

@@ -18,8 +18,8 @@ use crate::config::otlp::OtlpProtocol;
 use crate::model::wire::Repo;
 use crate::pipeline::delivery::batch::{BatchBuilder, Envelope};
 use crate::pipeline::delivery::http::Http;
+use crate::pipeline::delivery::on_disk;
 use crate::pipeline::delivery::remote::{Encode, RemoteSink};
-use crate::pipeline::delivery::storage;
 use crate::pipeline::delivery::uploader::Uploader;
 use crate::record::Record;
 use protocol::OTLP;
@@ -128,7 +128,7 @@ impl OtlpSink {
                 )
             }
         };
-        let (spool, breaker) = storage::open(config, &partition(&url, otlp.protocol), &url);
+        let (spool, breaker) = on_disk::open(config, &partition(&url, otlp.protocol), &url);
         let uploader = Uploader::new(config.tuning.clone(), http, builder, spool, breaker, &OTLP);
         Some(RemoteSink {
             encoder: Spans {

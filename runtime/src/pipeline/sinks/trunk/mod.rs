@@ -12,14 +12,15 @@ use crate::model::flush_report::FlushReport;
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::pipeline::delivery::batch::BatchBuilder;
 use crate::pipeline::delivery::http::Http;
+use crate::pipeline::delivery::on_disk;
 use crate::pipeline::delivery::remote::{Encode, RemoteSink};
 use crate::pipeline::delivery::uploader::Uploader;
-use crate::pipeline::delivery::{spool, storage};
 use crate::pipeline::json::EventEncoder;
 use crate::pipeline::sink::{Flush, Sink};
 use crate::pipeline::upload_status::UploadStatus;
 use crate::record::{Frame, Record};
 use protocol::TRACK_EVENTS;
+use trunk_ci_analytics_rules::fnv1a64;
 
 /// Uploads every event to `{TRUNK_PUBLIC_API_ADDRESS}/v1/metrics/trackEvents`.
 pub(crate) type TrunkSink = RemoteSink<TrackEvents>;
@@ -52,9 +53,9 @@ impl TrunkSink {
                 return None;
             }
         };
-        let (spool, breaker) = storage::open(
+        let (spool, breaker) = on_disk::open(
             config,
-            &spool::partition(&config.api_address, repo),
+            &partition(&config.api_address, repo),
             &config.api_address,
         );
         let repo_json = serde_json::to_vec(repo).unwrap_or_default();
@@ -72,6 +73,25 @@ impl TrunkSink {
             status: Some(status),
         })
     }
+}
+
+/// The partition of a repository and endpoint: readable, and unique through a stable hash
+/// (FNV-1a: the name must not change between Rust releases, unlike std's hasher).
+pub(crate) fn partition(api_address: &str, repo: &Repo) -> String {
+    let h =
+        fnv1a64(format!("{api_address}\n{}/{}/{}", repo.host, repo.owner, repo.name).as_bytes());
+    let readable: String = format!("{}.{}", repo.owner, repo.name)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    format!("{readable}-{h:016x}")
 }
 
 /// The trackEvents JSON of each event.
@@ -114,5 +134,24 @@ impl Sink for Undeliverable {
             dropped: std::mem::take(&mut self.dropped),
             ..FlushReport::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_differ_by_repo_and_endpoint() {
+        let repo = |o: &str| Repo {
+            host: "github.com".into(),
+            owner: o.into(),
+            name: "r".into(),
+        };
+        let a = partition("https://api.trunk.io", &repo("o"));
+        assert!(a.starts_with("o.r-"), "{a}");
+        assert_ne!(a, partition("https://api.trunk.io", &repo("p")));
+        assert_ne!(a, partition("http://127.0.0.1:1", &repo("o")));
+        assert_eq!(a, partition("https://api.trunk.io", &repo("o")));
     }
 }
