@@ -54,7 +54,8 @@ pub mod __private {
     pub use crate::api::global::set_recording;
     pub use crate::hot_path::event::{AsyncEvent, SyncGuard};
     pub use crate::hot_path::future::{Finisher, Instrumented, instrument};
-    pub use crate::model::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
+    // `Probe` in the expansion (`diagnose::Probe` is another thing).
+    pub use crate::model::conclusion::{ConclusionProbe as Probe, ViaFallback, ViaIntoConclusion};
     pub use crate::model::error_text::ErrorText;
     pub use crate::model::site::Site;
     pub use crate::model::values::{Extras, TagProbe, ViaDisplay, ViaNumber};

@@ -182,19 +182,20 @@ impl<T: IntoConclusion + ?Sized> IntoConclusion for Box<T> {
     }
 }
 
-/// Autoref specialization used by the macro: `(&Probe(&value)).__trunk_conclusion()` picks
-/// [`IntoConclusion`] when the type implements it and `Success` otherwise, so any return
-/// type compiles without the user writing a bound.
+/// Autoref specialization used by the macro (as `__private::Probe`):
+/// `(&ConclusionProbe(&value)).__trunk_conclusion()` picks [`IntoConclusion`] when the type
+/// implements it and `Success` otherwise, so any return type compiles without the user
+/// writing a bound.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Probe<'a, T: ?Sized>(pub &'a T);
+pub struct ConclusionProbe<'a, T: ?Sized>(pub &'a T);
 
 #[doc(hidden)]
 pub trait ViaIntoConclusion {
     fn __trunk_conclusion(&self) -> Conclusion;
 }
 
-impl<T: IntoConclusion + ?Sized> ViaIntoConclusion for Probe<'_, T> {
+impl<T: IntoConclusion + ?Sized> ViaIntoConclusion for ConclusionProbe<'_, T> {
     #[inline]
     fn __trunk_conclusion(&self) -> Conclusion {
         self.0.conclusion()
@@ -206,7 +207,7 @@ pub trait ViaFallback {
     fn __trunk_conclusion(&self) -> Conclusion;
 }
 
-impl<T: ?Sized> ViaFallback for &Probe<'_, T> {
+impl<T: ?Sized> ViaFallback for &ConclusionProbe<'_, T> {
     #[inline]
     fn __trunk_conclusion(&self) -> Conclusion {
         Conclusion::Success
@@ -226,10 +227,22 @@ mod tests {
     #[test]
     fn probe_prefers_the_trait_and_falls_back_to_success() {
         let err: Result<(), ()> = Err(());
-        assert_eq!((&Probe(&err)).__trunk_conclusion(), Conclusion::Failure);
-        assert_eq!((&Probe(&false)).__trunk_conclusion(), Conclusion::Failure);
-        assert_eq!((&Probe(&Opaque)).__trunk_conclusion(), Conclusion::Success);
-        assert_eq!((&Probe(&Some(3))).__trunk_conclusion(), Conclusion::Success);
+        assert_eq!(
+            (&ConclusionProbe(&err)).__trunk_conclusion(),
+            Conclusion::Failure
+        );
+        assert_eq!(
+            (&ConclusionProbe(&false)).__trunk_conclusion(),
+            Conclusion::Failure
+        );
+        assert_eq!(
+            (&ConclusionProbe(&Opaque)).__trunk_conclusion(),
+            Conclusion::Success
+        );
+        assert_eq!(
+            (&ConclusionProbe(&Some(3))).__trunk_conclusion(),
+            Conclusion::Success
+        );
     }
 
     #[test]

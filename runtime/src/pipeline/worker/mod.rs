@@ -1,7 +1,7 @@
 //! The background thread: one current-thread tokio runtime, one loop.
 //!
 //! Each turn takes a chunk of records from the hand-off and gives each to every sink, lets
-//! the sinks do what is due (seal, spill, send, settle flushes), answers the flushes every
+//! the sinks do what is due (seal, spool, send, settle flushes), answers the flushes every
 //! sink has settled, then waits — for a sender's or a flush's wake-up, the next timer, or
 //! the answer to a request in flight. While records keep coming it only yields between
 //! chunks, so the network makes progress during a burst and the hand-off never waits on
@@ -16,7 +16,7 @@ use std::sync::mpsc::Sender;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::sink::{Flush, Sink};
+use super::sink::{Sink, SinkFlush};
 use super::sinks::otlp::OtlpSink;
 use super::sinks::trunk::{TrunkSink, Undeliverable};
 use super::sinks::{EventsFile, JobSummary, Summary, TraceFile};
@@ -39,7 +39,7 @@ const CHUNK: usize = 1024;
 /// encoding them) until the sinks catch up. Below it they wait in the hand-off, which the
 /// memory bound allows, and are encoded once instead of also being written to the overflow
 /// and read back.
-const SPILL_AT: usize = 4 * CHUNK;
+const OVERFLOW_AT: usize = 4 * CHUNK;
 
 /// Batches the sinks may hold encoded before more records wait in the overflow instead: a
 /// burst waits there at ~50 bytes a record rather than as JSON in fresh buffers, and is
@@ -47,7 +47,7 @@ const SPILL_AT: usize = 4 * CHUNK;
 const AHEAD_BATCHES: usize = 3;
 
 /// Records moved to the overflow per turn.
-const SPILL_CHUNK: usize = 16 * CHUNK;
+const OVERFLOW_CHUNK: usize = 16 * CHUNK;
 
 /// Bytes of overflow held in memory per record of the memory bound (an overflowed record
 /// takes ~50 bytes without tags of its own).
@@ -268,18 +268,18 @@ impl Worker {
     fn drain(&mut self, now: Instant) -> ChannelState {
         // Before any flush in this chunk answers: what was dropped so far is its business.
         self.count_lost();
-        let spill_at = (self.bound / 2).max(SPILL_AT);
-        let spill =
-            self.kept() > 0 || self.consumer.backlog() > spill_at || self.held >= self.ahead;
+        let overflow_at = (self.bound / 2).max(OVERFLOW_AT);
+        let to_overflow =
+            self.kept() > 0 || self.consumer.backlog() > overflow_at || self.held >= self.ahead;
         let mut flushes = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;
         let running = &self.running;
-        let limit = if spill { SPILL_CHUNK } else { CHUNK };
+        let limit = if to_overflow { OVERFLOW_CHUNK } else { CHUNK };
         let mut taken = self.consumer.take(limit, |msg| match msg {
             Msg::Record(record, _) if running.is_cancelled(&record) => {}
             Msg::Record(record, thread) => {
-                if spill && overflow.accepts() {
+                if to_overflow && overflow.accepts() {
                     overflow.push(&record, thread);
                 } else {
                     for sink in sinks.iter_mut() {
@@ -326,13 +326,13 @@ impl Worker {
         taken
     }
 
-    /// Records kept for later: in the overflow, and spilled by the senders.
+    /// Records kept for later: in the overflow, and in the senders' overflow.
     fn kept(&self) -> usize {
         self.overflow.len() + self.consumer.overflowed()
     }
 
     /// Gives up to `max` kept records to the sinks, the overflow's first (the senders'
-    /// spill holds later ones).
+    /// overflow holds later ones).
     fn replay(&mut self, max: usize, now: Instant) {
         let sinks = &mut self.sinks;
         let running = &self.running;
@@ -353,7 +353,7 @@ impl Worker {
     }
 
     fn begin_flush(&mut self, request: FlushRequest, now: Instant) {
-        let flush = Flush {
+        let flush = SinkFlush {
             ticket: self.next_ticket,
             deadline: request.deadline,
             exit: request.exit,
@@ -419,7 +419,7 @@ impl Worker {
         if refused == 0 {
             return;
         }
-        if self.sinks.iter().all(|s| s.can_spill()) {
+        if self.sinks.iter().all(|s| s.can_spool()) {
             crate::log_once!(
                 Warn,
                 "events are recorded faster than they can be sent or spooled: past {} \

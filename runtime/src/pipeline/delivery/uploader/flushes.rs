@@ -7,11 +7,11 @@ use std::time::Instant;
 use super::{Current, HANG, Job, MIN_HANG, PendingFlush, Phase, Uploader};
 use crate::model::flush_report::FlushReport;
 use crate::pipeline::delivery::batch::Batch;
-use crate::pipeline::sink::Flush;
+use crate::pipeline::sink::SinkFlush;
 
 impl Uploader {
     /// Registers a flush: everything taken so far is its business.
-    pub(crate) fn add_flush(&mut self, flush: Flush, now: Instant) {
+    pub(crate) fn add_flush(&mut self, flush: SinkFlush, now: Instant) {
         self.seal();
         if flush.exit {
             if let Some(spool) = self.spool.as_mut() {
@@ -106,7 +106,7 @@ impl Uploader {
         }
     }
 
-    fn answer(&mut self, flush: Flush, timed_out: bool) {
+    fn answer(&mut self, flush: SinkFlush, timed_out: bool) {
         let mut report = std::mem::take(&mut self.report);
         report.timed_out = timed_out;
         report.upload_stopped.clone_from(&self.off);

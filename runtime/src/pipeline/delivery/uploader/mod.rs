@@ -30,7 +30,7 @@ use super::retry::Jitter;
 use super::spool::{Claimed, Spool};
 use crate::config::Tuning;
 use crate::model::flush_report::FlushReport;
-use crate::pipeline::sink::Flush;
+use crate::pipeline::sink::SinkFlush;
 
 /// A replay that failed pauses replaying this long (the spool is not going anywhere).
 const REPLAY_PAUSE: Duration = Duration::from_secs(5);
@@ -79,7 +79,7 @@ struct PendingFlush {
     /// Batches sealed before the flush have a smaller seq.
     bound: u64,
     started: Instant,
-    flush: Flush,
+    flush: SinkFlush,
 }
 
 pub(crate) struct Uploader {

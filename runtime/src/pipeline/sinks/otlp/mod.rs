@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::config::detect::process_info::ProcessInfo;
 use crate::config::otlp::OtlpProtocol;
 use crate::model::wire::Repo;
-use crate::pipeline::delivery::batch::{BatchBuilder, Envelope};
+use crate::pipeline::delivery::batch::{BatchBuilder, WriteHeader};
 use crate::pipeline::delivery::http::Http;
 use crate::pipeline::delivery::on_disk;
 use crate::pipeline::delivery::remote::{Encode, RemoteSink};
@@ -121,7 +121,7 @@ impl OtlpSink {
                 let envelope =
                     proto::Envelope::new(&resource, resource::SDK_NAME, resource::SDK_VERSION);
                 let room = envelope.room();
-                let header: Envelope = Rc::new(move |inner, out| envelope.header(inner, out));
+                let header: WriteHeader = Rc::new(move |inner, out| envelope.header(inner, out));
                 (
                     Encoder::Proto(proto::ProtoEncoder::new()),
                     BatchBuilder::enveloped(room, header),

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::model::flush_report::FlushReport;
-use crate::pipeline::sink::{Flush, Sink};
+use crate::pipeline::sink::{Sink, SinkFlush};
 use crate::pipeline::upload_status::UploadStatus;
 use crate::record::Record;
 use crate::record::lineage::Chain;
@@ -187,7 +187,7 @@ impl Sink for Summary {
         }
     }
 
-    fn begin_flush(&mut self, flush: Flush, _now: Instant) -> Option<FlushReport> {
+    fn begin_flush(&mut self, flush: SinkFlush, _now: Instant) -> Option<FlushReport> {
         if flush.exit {
             if let Some(text) = self.take_deferred() {
                 print(&text);

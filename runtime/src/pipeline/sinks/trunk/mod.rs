@@ -16,7 +16,7 @@ use crate::pipeline::delivery::on_disk;
 use crate::pipeline::delivery::remote::{Encode, RemoteSink};
 use crate::pipeline::delivery::uploader::Uploader;
 use crate::pipeline::json::EventEncoder;
-use crate::pipeline::sink::{Flush, Sink};
+use crate::pipeline::sink::{Sink, SinkFlush};
 use crate::pipeline::upload_status::UploadStatus;
 use crate::record::{Frame, Record};
 use protocol::TRACK_EVENTS;
@@ -129,7 +129,7 @@ impl Sink for Undeliverable {
         self.dropped += 1;
     }
 
-    fn begin_flush(&mut self, _flush: Flush, _now: Instant) -> Option<FlushReport> {
+    fn begin_flush(&mut self, _flush: SinkFlush, _now: Instant) -> Option<FlushReport> {
         Some(FlushReport {
             dropped: std::mem::take(&mut self.dropped),
             ..FlushReport::default()
