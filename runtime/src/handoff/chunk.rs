@@ -42,8 +42,8 @@ unsafe impl Send for Chunk {}
 
 impl Chunk {
     fn new() -> Arc<Chunk> {
-        // Built in place: `Arc::new(Chunk { .. })` would copy the 6.6 KB of (uninitialized)
-        // slots from the stack.
+        // Built in place: `Arc::new(Chunk { .. })` would copy every (uninitialized) slot
+        // from the stack.
         let mut chunk = Arc::<Chunk>::new_uninit();
         match Arc::get_mut(&mut chunk) {
             Some(uninit) => {
@@ -275,13 +275,13 @@ fn prefetch_for_write(p: *const u8) {
 }
 
 /// Chunks the background thread emptied, for the recording threads to fill again: while
-/// it keeps up, a thread's next chunk is one that is already mapped, not a 6.6 KB
-/// allocation on the hot path (freed on the other thread). A burst larger than the pool
+/// it keeps up, a thread's next chunk is one that is already mapped, not a fresh allocation
+/// of a whole chunk on the hot path (freed on the other thread). A burst larger than the pool
 /// allocates; the pool is small so that it never holds much memory idle.
 #[derive(Debug, Default)]
 pub(crate) struct Pool(Mutex<Vec<Arc<Chunk>>>);
 
-/// Most chunks a pool keeps (about 420 KB).
+/// Most chunks a pool keeps (each holds [`LOCAL_BATCH`] record slots).
 const POOL_CHUNKS: usize = 64;
 
 impl Pool {

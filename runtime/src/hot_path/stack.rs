@@ -96,7 +96,7 @@ pub(crate) fn push_frame(make: impl FnOnce(&[Entry]) -> Frame) -> Option<u64> {
         let frame = make(s);
         let id = frame.id;
         // Written in place rather than with `push`, whose capacity check comes after the
-        // value is built and so makes it build the 88-byte frame elsewhere and copy it.
+        // value is built and so makes it build the frame elsewhere and copy it.
         // SAFETY: `reserve` made room for one more entry at `len`, and `make` could not
         // change the stack (it only saw it shared).
         unsafe {

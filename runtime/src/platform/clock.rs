@@ -5,9 +5,9 @@
 //! the wall clock.
 //!
 //! On x86_64, when the kernel itself trusts the TSC (its clocksource is `tsc`, which means
-//! it is invariant and synchronized across cores), the hot path reads the TSC directly:
-//! about half the cost of `Instant::now()` (BENCHMARKS.md has the figures),
-//! and an event reads the clock twice. Ticks are converted to nanoseconds on the
+//! it is invariant and synchronized across cores), the hot path reads the TSC directly,
+//! which costs less than `Instant::now()` (BENCHMARKS.md has the figures), and an event
+//! reads the clock twice. Ticks are converted to nanoseconds on the
 //! background thread, against `Instant`, so the caller's thread never pays for a
 //! calibration. Everywhere else the reading is `Instant` nanoseconds.
 
