@@ -1,4 +1,4 @@
-//! Configuration: [`Config`], from the pinned environment variables ([`env`], the one
+//! Configuration: [`Config`], from the pinned environment variables ([`env`](mod@env), the one
 //! reader of them) or built in code (the OTLP part in [`otlp`] and [`otlp_builder`]); where
 //! the token and headers may be sent ([`address`]); what the environment says about the CI
 //! job and the repository ([`detect`]).

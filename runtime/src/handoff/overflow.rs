@@ -1,8 +1,8 @@
-//! The senders' overflow: records a recording thread cannot hand over because the channel is at its bound (the
-//! background thread is behind, e.g. descheduled on a busy machine) are kept here, compact,
-//! in memory and then on disk, instead of being dropped; the background thread takes them
-//! from here when it catches up. Off the hot path: one lock per chunk of records, taken only
-//! past the bound; never a network call.
+//! The senders' overflow: records a recording thread cannot hand over because the channel
+//! is at its bound (the background thread is behind, e.g. descheduled on a busy machine)
+//! are kept here, compact, in memory and then on disk, instead of being dropped; the
+//! background thread takes them from here when it catches up. Off the hot path: one lock
+//! per chunk of records, taken only past the bound; never a network call.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};

@@ -1,8 +1,9 @@
 //! The overflow: finished records kept for later as compact bytes ([`codec`]) in a
-//! first-in first-out queue ([`fifo`]) bounded in memory, then on disk. Keeping a record here costs a fraction
-//! of encoding and sending it: a burst the sinks cannot take at once waits here rather
-//! than being dropped — on the background thread (its overflow) or, when the hand-off is
-//! at its bound, on the recording thread (`handoff::overflow`).
+//! first-in first-out queue ([`fifo`]) bounded in memory, then on disk. Keeping a record
+//! here costs a fraction of encoding and sending it: a burst the sinks cannot take at once
+//! waits here rather than being dropped — on the background thread (its overflow) or, when
+//! the hand-off is at its bound, on the recording thread (the senders' overflow,
+//! `handoff::overflow`).
 
 mod codec;
 mod fifo;

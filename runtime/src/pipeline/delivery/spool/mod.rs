@@ -15,8 +15,8 @@
 //! - Bounded: past the byte limit (all partitions together) the oldest ready files are evicted
 //!   and their events counted as dropped.
 //!
-//! Here the spool's state and its directory; writing and eviction in [`write`], claiming in
-//! [`claim`], the file names (which `diagnose` reads too) in [`file_name`].
+//! Here the spool's state and its directory; writing and eviction in [`write`](mod@write),
+//! claiming in [`claim`], the file names (which `diagnose` reads too) in [`file_name`].
 
 mod claim;
 pub(crate) mod file_name;
