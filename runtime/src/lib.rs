@@ -7,6 +7,8 @@
 //! channel (`handoff`) to one background thread (`pipeline`), where everything slow happens.
 
 #![deny(missing_docs)]
+// One module style: a module with children is a folder with its `mod.rs`.
+#![warn(clippy::self_named_module_files)]
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
 // The platform: OS calls, clock, logging, signals, owner-only files, directories.
