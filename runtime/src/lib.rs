@@ -2,15 +2,17 @@
 //! the wire model and the background uploader. Depend on the `trunk-ci-analytics` facade
 //! crate, which re-exports everything here together with the `#[track_event]` macro.
 //!
-//! Layout (ARCHITECTURE.md at the repository root has the map): the hot path (`stack`,
-//! `event`, `future`) does no I/O and no formatting; it hands finished records through one
-//! channel (`handoff`) to one background thread (`pipeline`), where everything slow happens.
+//! Layout (ARCHITECTURE.md at the repository root has the map): one folder per layer. The
+//! hot path (`hot_path`: the context stack, event start and finish, futures) does no I/O and
+//! no formatting; it hands finished records through one channel (`handoff`) to one
+//! background thread (`pipeline`), where everything slow happens.
 
 #![deny(missing_docs)]
 // One module style: a module with children is a folder with its `mod.rs`.
 #![warn(clippy::self_named_module_files)]
 
-// Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
+// Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md;
+// runtime/layers.txt declares them for modcycles.py).
 // The platform: OS calls, clock, logging, signals, owner-only files, directories.
 #[macro_use]
 mod platform;
