@@ -2,98 +2,80 @@
 //! the wire model and the background uploader. Depend on the `trunk-ci-analytics` facade
 //! crate, which re-exports everything here together with the `#[track_event]` macro.
 //!
-//! Layout (ARCHITECTURE.md at the repository root has the map): the hot path (`stack`,
-//! `event`, `future`) does no I/O and no formatting; it hands finished records through one
-//! channel (`handoff`) to one background thread (`pipeline`), where everything slow happens.
+//! Layout (ARCHITECTURE.md at the repository root has the map): one folder per layer. The
+//! hot path (`hot_path`: the context stack, event start and finish, futures) does no I/O and
+//! no formatting; it hands finished records through one channel (`handoff`) to one
+//! background thread (`pipeline`), where everything slow happens.
 
 #![deny(missing_docs)]
+// One module style: a module with children is a folder with its `mod.rs`.
+#![warn(clippy::self_named_module_files)]
 
-// Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md).
-// Bottom: the wire model, values, clock, ids (ours, OpenTelemetry's and the W3C trace
-// context), error text, logging, detection, validation.
+// Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md;
+// runtime/layers.txt declares them for modcycles.py).
+// The platform: OS calls, clock, logging, signals, owner-only files, directories.
 #[macro_use]
-#[doc(hidden)]
-pub mod log;
-mod address;
-mod bounds;
-mod clock;
-mod conclusion;
-pub mod detect;
-mod error_text;
-mod id;
-mod otel_ids;
-mod report;
-mod signals;
-mod site;
-mod sys;
-mod trace_context;
-pub mod validate;
-mod values;
-pub mod wire;
-// Lineage, and the record that crosses to the background thread.
-mod lineage;
+mod platform;
+// The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
+// (ours, OpenTelemetry's and the W3C trace context), error text, the flush report.
+mod model;
+// The record that crosses to the background thread, its lineage, the events running now
+// (visible to the background thread), and the overflow of records kept for later.
 mod record;
-// The events running now, visible to the background thread.
-mod open;
-// Records kept compact, in memory then on disk, when they come faster than they are sent.
-mod compact;
-// The on/off gate and the configuration.
+// The configuration (from the environment or built in code) and detection.
 mod config;
-mod config_env;
-mod config_otlp;
-mod gate;
-mod otlp_settings;
 // The hand-off from recording threads to the background thread.
 mod handoff;
-// The hot path: the context stack, event start and finish, futures.
-mod event;
-mod future;
-mod stack;
+// The hot path: the on/off gate, the context stack, event start and finish, futures.
+mod hot_path;
 // The slow path: the background thread and its sinks.
 mod pipeline;
 // The top: process-wide setup, and the public API built on it.
-mod global;
-mod manual;
-mod propagation;
+mod api;
 
-pub use conclusion::{Conclusion, IntoConclusion};
+pub use api::global::{InitGuard, exit, flush, flush_spool, init};
+pub use api::manual::{EventBuilder, ManualEvent};
+pub use api::propagation::{CommandExt, FutureExt, current_context};
+pub use config::detect;
+pub use config::otlp::OtlpProtocol;
 pub use config::{Config, DEFAULT_API_ADDRESS, DEFAULT_FLUSH_TIMEOUT, Token, Tuning};
-pub use event::{metric, set_conclusion, tag};
-pub use future::WithContext;
-pub use global::{InitGuard, exit, flush, flush_spool, init};
-pub use lineage::EventContext;
-pub use log::LogLevel;
-pub use manual::{EventBuilder, ManualEvent};
-pub use otlp_settings::OtlpProtocol;
+pub use hot_path::event::{metric, set_conclusion, tag};
+pub use hot_path::future::WithContext;
+pub use model::conclusion::{Conclusion, IntoConclusion};
+pub use model::flush_report::FlushReport;
+pub use model::values::MetricValue;
+pub use model::{validate, wire};
 pub use pipeline::diagnose;
-pub use propagation::{CommandExt, FutureExt, current_context};
-pub use report::FlushReport;
-pub use values::MetricValue;
+#[doc(hidden)]
+pub use platform::log;
+pub use platform::log::LogLevel;
+pub use record::lineage::EventContext;
 
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::Conclusion;
-    pub use crate::conclusion::{Probe, ViaFallback, ViaIntoConclusion};
-    pub use crate::error_text::ErrorText;
-    pub use crate::event::{AsyncEvent, SyncGuard};
-    pub use crate::future::{Finisher, Instrumented, instrument};
-    pub use crate::global::set_recording;
-    pub use crate::site::Site;
-    pub use crate::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
-    pub use crate::wire::TagValue;
+    pub use crate::api::global::set_recording;
+    pub use crate::hot_path::event::{AsyncEvent, SyncGuard};
+    pub use crate::hot_path::future::{Finisher, Instrumented, instrument};
+    // `Probe` in the expansion (`diagnose::Probe` is another thing).
+    pub use crate::model::conclusion::{ConclusionProbe as Probe, ViaFallback, ViaIntoConclusion};
+    pub use crate::model::error_text::ErrorText;
+    pub use crate::model::site::Site;
+    pub use crate::model::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
+    pub use crate::model::wire::TagValue;
 
     /// Whether analytics is known to be off: the disabled path of every sync tracked call
     /// is this load and one compare (not yet set up counts as not off).
     #[inline(always)]
     pub fn off() -> bool {
-        crate::gate::off()
+        crate::hot_path::gate::off()
     }
 
     /// Whether events are recorded, setting the runtime up on first use.
     #[inline(always)]
     pub fn enabled() -> bool {
-        crate::global::enabled()
+        crate::api::global::enabled()
     }
 
     /// Starts an event of `site` if analytics is on (setting the runtime up on first use).
@@ -104,7 +86,7 @@ pub mod __private {
 
     /// Flushes with the configured exit timeout (`flush` argument, `fn main`).
     pub fn flush_at_exit() {
-        crate::global::flush_at_exit();
+        crate::api::global::flush_at_exit();
     }
 
     /// The body of a sync function as a closure the compiler infers as `FnOnce` (bound to a

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::LOCAL_BATCH;
 use crate::Conclusion;
-use crate::open::mirror::Mirror;
+use crate::record::running::mirror::Mirror;
 use crate::record::{Entry, Frame, Record};
 
 /// Slots filled in order by one [`Writer`], emptied by [`take`](Chunk::take).
@@ -42,8 +42,8 @@ unsafe impl Send for Chunk {}
 
 impl Chunk {
     fn new() -> Arc<Chunk> {
-        // Built in place: `Arc::new(Chunk { .. })` would copy the 6.6 KB of (uninitialized)
-        // slots from the stack.
+        // Built in place: `Arc::new(Chunk { .. })` would copy every (uninitialized) slot
+        // from the stack.
         let mut chunk = Arc::<Chunk>::new_uninit();
         match Arc::get_mut(&mut chunk) {
             Some(uninit) => {
@@ -244,7 +244,7 @@ impl Writer {
 
     /// A chunk holding `record` alone, for a thread that has no outbox (it is exiting).
     pub(crate) fn single(record: Record) -> Arc<Chunk> {
-        let thread = crate::sys::thread_id();
+        let thread = crate::platform::sys::thread_id();
         let chunk = Chunk::new();
         chunk.thread.store(thread, Ordering::Relaxed);
         let mut writer = Writer {
@@ -275,13 +275,13 @@ fn prefetch_for_write(p: *const u8) {
 }
 
 /// Chunks the background thread emptied, for the recording threads to fill again: while
-/// it keeps up, a thread's next chunk is one that is already mapped, not a 6.6 KB
-/// allocation on the hot path (freed on the other thread). A burst larger than the pool
+/// it keeps up, a thread's next chunk is one that is already mapped, not a fresh allocation
+/// of a whole chunk on the hot path (freed on the other thread). A burst larger than the pool
 /// allocates; the pool is small so that it never holds much memory idle.
 #[derive(Debug, Default)]
 pub(crate) struct Pool(Mutex<Vec<Arc<Chunk>>>);
 
-/// Most chunks a pool keeps (about 420 KB).
+/// Most chunks a pool keeps (each holds [`LOCAL_BATCH`] record slots).
 const POOL_CHUNKS: usize = 64;
 
 impl Pool {
@@ -371,8 +371,8 @@ mod tests {
     fn every_record_is_dropped_once_whether_taken_or_left_in_the_chunk() {
         // Each record holds a reference on `site`: a leak leaves the count high, a double
         // drop (or a slot read twice) brings it below one or crashes.
-        let site = Arc::new(crate::site::DynSite::default());
-        let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
+        let site = Arc::new(crate::model::site::DynSite::default());
+        let meta = || crate::model::site::Meta::Dynamic(Arc::clone(&site));
         let mailbox = Mailbox::default();
         let pool = Pool::default();
         let mut w = Writer::new(&mailbox, &pool, 7);
@@ -397,12 +397,12 @@ mod tests {
     #[test]
     fn an_event_moves_from_the_top_of_its_stack_into_a_slot_once() {
         use crate::record::Entry;
-        let site = Arc::new(crate::site::DynSite::default());
-        let meta = || crate::site::Meta::Dynamic(Arc::clone(&site));
+        let site = Arc::new(crate::model::site::DynSite::default());
+        let meta = || crate::model::site::Meta::Dynamic(Arc::clone(&site));
         let mailbox = Mailbox::default();
         let pool = Pool::default();
         let mut w = Writer::new(&mailbox, &pool, 7);
-        let mirror = crate::open::mirror::acquire();
+        let mirror = crate::record::running::mirror::acquire();
         let mut stack: Vec<Entry> = [1, 2]
             .into_iter()
             .map(|id| Entry::Event(record_of(id, meta()).frame))

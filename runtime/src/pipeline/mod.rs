@@ -1,19 +1,21 @@
 //! The slow path. Finished records come through the hand-off to one background thread
-//! ([`worker`]), which hands each to every configured sink ([`sink`]): the Trunk
-//! `trackEvents` uploader ([`trunk`]) and the OTLP/HTTP trace exporter ([`otlp`]), each on
-//! its own instance of the delivery machinery of [`delivery`], the events file and the tree
-//! summary ([`local`]).
+//! ([`worker`]), which hands each to every configured sink (the [`sink`] trait), one module
+//! per destination in [`sinks`]: the Trunk `trackEvents` uploader and the OTLP/HTTP trace
+//! exporter, each on its own instance of the delivery machinery of [`delivery`], the events
+//! file, the trace file and the tree summary. [`json`] writes the wire JSON straight from a
+//! record, [`upload_status`] tells the summary what became of uploading, and [`diagnose`]
+//! holds the read-only views `doctor` shows.
 //!
 //! Choices worth knowing:
 //! - **Memory bound.** `Tuning::memory_events` bounds what a remote sink holds (encoded,
 //!   waiting for the network): past it, sealed batches go to the spool at once. It also
 //!   bounds the records waiting in the hand-off. A burst the sinks cannot take at once is
-//!   kept compact (`compact`), in memory up to a byte bound and then in a file beside the
-//!   spool: by the background thread while the hand-off backs up (its overflow), and by the
-//!   senders themselves when the hand-off is at its bound (the hand-off's spill); senders
-//!   never block. Only past those bounds is a record dropped and counted. With no usable
-//!   spool, the hand-off takes nothing more while a sink's memory is full. A full spool
-//!   evicts its oldest files (counted as dropped too).
+//!   kept compact in an overflow (`record::overflow`), in memory up to a byte bound and then
+//!   in a file beside the spool: by the background thread while the hand-off backs up, and
+//!   by the senders themselves when the hand-off is at its bound (the senders' overflow);
+//!   senders never block. Only past those bounds is a record dropped and counted. With no
+//!   usable spool, the hand-off takes nothing more while a sink's memory is full. A full
+//!   spool evicts its oldest files (counted as dropped too).
 //! - **No repository.** With a token but no repository (`TRUNK_REPO`, CI variables, git
 //!   origin), no request body can be formed, nor a spool file: one error line says so, the
 //!   events still reach `TRUNK_EVENTS_FILE`, and flushes count them as dropped.
@@ -21,8 +23,8 @@
 //!   endpoint, so a token only ever sends the events its own repository's runs recorded; for
 //!   OTLP per endpoint and encoding. Each remote sink has its own breaker marker too, so one
 //!   dead endpoint never delays the other sink.
-//! - **Replay.** Spool files (from earlier runs, or this one's overflow) are sent when no own
-//!   batch waits. A flush at exit also keeps replaying until the spool is empty or its
+//! - **Replay.** Spool files (from earlier runs, or written by this one) are sent when no
+//!   own batch waits. A flush at exit also keeps replaying until the spool is empty or its
 //!   deadline passes — the last chance for short-lived processes such as build scripts —
 //!   while a plain flush returns once this process's own events are settled.
 //! - **Breaker.** Two connection failures in a row, or a request still unanswered when an
@@ -32,16 +34,9 @@
 mod delivery;
 pub mod diagnose;
 mod json;
-mod local;
-mod otlp;
-mod process;
-mod running;
 mod sink;
-mod status;
-mod trunk;
-// The owned form, the reference the direct encoder is tested against.
-#[cfg(test)]
-mod wire_event;
+mod sinks;
+mod upload_status;
 mod worker;
 
 use crate::config::Config;

@@ -3,12 +3,12 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::model::flush_report::FlushReport;
 use crate::record::{Frame, Record};
-use crate::report::FlushReport;
 
 /// A flush as a sink sees it: everything it took before is the flush's business.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Flush {
+pub(crate) struct SinkFlush {
     /// Names the flush in [`Sink::answered`].
     pub(crate) ticket: u64,
     pub(crate) deadline: Instant,
@@ -52,12 +52,12 @@ pub(crate) trait Sink {
 
     /// Registers a flush. `Some` answers it at once; `None` means the sink answers later,
     /// through [`answered`](Self::answered).
-    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
+    fn begin_flush(&mut self, flush: SinkFlush, now: Instant) -> Option<FlushReport> {
         let _ = (flush, now);
         Some(FlushReport::default())
     }
 
-    /// Does what is due now (seal, spill, send, settle flushes).
+    /// Does what is due now (seal, spool, send, settle flushes).
     fn step(&mut self, now: Instant) {
         let _ = now;
     }
@@ -93,14 +93,14 @@ pub(crate) trait Sink {
         false
     }
 
-    /// Whether memory is over its bound with nowhere to spill: the hand-off should then
+    /// Whether memory is over its bound with nowhere to spool: the hand-off should then
     /// drop new events.
     fn refuses(&self) -> bool {
         false
     }
 
     /// Whether events the network cannot take have somewhere to go.
-    fn can_spill(&self) -> bool {
+    fn can_spool(&self) -> bool {
         true
     }
 }

@@ -114,7 +114,7 @@ impl Batch {
 
 /// Writes the header of an envelope around events that take `inner` bytes; it must fit in
 /// the room the builder keeps for it.
-pub(crate) type Envelope = Rc<dyn Fn(usize, &mut Vec<u8>)>;
+pub(crate) type WriteHeader = Rc<dyn Fn(usize, &mut Vec<u8>)>;
 
 /// The batch being filled.
 pub(crate) struct BatchBuilder {
@@ -124,7 +124,7 @@ pub(crate) struct BatchBuilder {
     opened: Option<Instant>,
     separator: &'static [u8],
     tail: &'static [u8],
-    envelope: Option<Envelope>,
+    envelope: Option<WriteHeader>,
     /// The buffer of a delivered batch, for the next body: its pages are mapped and warm
     /// in the cache, where a new one would fault every page in again.
     spare: Option<Vec<u8>>,
@@ -174,7 +174,7 @@ impl BatchBuilder {
 
     /// Bodies of the events one after the other, behind the header `envelope` writes at
     /// sealing (at most `room` bytes).
-    pub(crate) fn enveloped(room: usize, envelope: Envelope) -> BatchBuilder {
+    pub(crate) fn enveloped(room: usize, envelope: WriteHeader) -> BatchBuilder {
         let mut b = BatchBuilder::framed(&vec![0; room], b"", b"");
         b.envelope = Some(envelope);
         b
@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn an_envelope_header_goes_right_before_the_events() {
-        let envelope: Envelope = Rc::new(|inner, out| {
+        let envelope: WriteHeader = Rc::new(|inner, out| {
             out.extend_from_slice(format!("<{inner}>").as_bytes());
         });
         let mut b = BatchBuilder::enveloped(16, envelope);
@@ -395,7 +395,7 @@ mod tests {
         b.push(b"f", Instant::now());
         assert_eq!(&b.seal(2, Origin::Own).body[..], b"<1>f");
 
-        let tight: Envelope = Rc::new(|_, out| out.extend_from_slice(b"[long header]"));
+        let tight: WriteHeader = Rc::new(|_, out| out.extend_from_slice(b"[long header]"));
         let mut b = BatchBuilder::enveloped(2, tight);
         b.push(b"xy", Instant::now());
         let sealed = b.seal(3, Origin::Own);

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
-use super::private::write_private;
-use crate::clock::wall_ms;
+use crate::platform::clock::wall_ms;
+use crate::platform::owner_only::write_private;
 
 /// How long a read of the marker is trusted.
 const RECHECK: Duration = Duration::from_secs(1);

@@ -7,10 +7,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::uploader::Uploader;
-use crate::pipeline::sink::{Flush, Sink};
-use crate::pipeline::status::UploadStatus;
+use crate::model::flush_report::FlushReport;
+use crate::pipeline::sink::{Sink, SinkFlush};
+use crate::pipeline::upload_status::UploadStatus;
 use crate::record::{Frame, Record};
-use crate::report::FlushReport;
 
 /// How one protocol writes a record into a batch body.
 pub(crate) trait Encode {
@@ -91,7 +91,7 @@ impl<E: Encode> Sink for RemoteSink<E> {
         });
     }
 
-    fn begin_flush(&mut self, flush: Flush, now: Instant) -> Option<FlushReport> {
+    fn begin_flush(&mut self, flush: SinkFlush, now: Instant) -> Option<FlushReport> {
         self.uploader.add_flush(flush, now);
         None
     }
@@ -123,7 +123,7 @@ impl<E: Encode> Sink for RemoteSink<E> {
         self.uploader.over_memory() && !self.uploader.spool_usable()
     }
 
-    fn can_spill(&self) -> bool {
+    fn can_spool(&self) -> bool {
         self.uploader.spool_usable()
     }
 }

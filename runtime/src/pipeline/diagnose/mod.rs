@@ -27,10 +27,10 @@ pub use probe::{Endpoint, Probe, probe};
 pub use spool_state::{BreakerState, Partition, SpoolState, spool};
 
 use crate::config::Config;
-use crate::lineage::EventContext;
-use crate::log::LogLevel;
-use crate::pipeline::delivery::spool::default_root;
-use crate::wire::{Repo, TRACK_EVENTS_PATH};
+use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
+use crate::platform::dirs::default_spool_root;
+use crate::platform::log::LogLevel;
+use crate::record::lineage::EventContext;
 
 /// The configuration as the runtime reads it, with defaults filled in; everything but the
 /// token's value.
@@ -92,7 +92,7 @@ pub fn settings(config: &Config) -> Settings {
         track_events_url: format!("{}{TRACK_EVENTS_PATH}", config.api_address),
         repo: config.repo.clone(),
         events_file: config.events_file.clone(),
-        spool_root: config.spool_dir.clone().unwrap_or_else(default_root),
+        spool_root: config.spool_dir.clone().unwrap_or_else(default_spool_root),
         spool_root_is_default: config.spool_dir.is_none(),
         flush_timeout: config.flush_timeout,
         log_level: config.log_level,
@@ -101,6 +101,6 @@ pub fn settings(config: &Config) -> Settings {
         otlp_partition: config
             .otlp
             .endpoint()
-            .map(|url| crate::pipeline::otlp::partition(url, config.otlp.protocol)),
+            .map(|url| crate::pipeline::sinks::otlp::partition(url, config.otlp.protocol)),
     }
 }

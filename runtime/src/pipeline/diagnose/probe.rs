@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::config::Config;
-use crate::otlp_settings::OtlpProtocol;
+use crate::config::otlp::OtlpProtocol;
+use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::pipeline::delivery::http::Http;
 use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
-use crate::pipeline::{otlp, trunk};
-use crate::wire::{Repo, TRACK_EVENTS_PATH};
+use crate::pipeline::sinks::{otlp, trunk};
 
 /// What an endpoint said to a request carrying no events.
 ///
@@ -155,16 +155,16 @@ pub fn probe(config: &Config, repo: Option<&Repo>, timeout: Duration) -> Vec<End
     let mut asked = Vec::new();
     if let (Some(token), Some(repo)) = (config.token.as_ref(), repo) {
         let url = format!("{}{TRACK_EVENTS_PATH}", config.api_address);
-        let protocol = &trunk::answer::TRACK_EVENTS;
-        let http = trunk::answer::headers(token)
+        let protocol = &trunk::protocol::TRACK_EVENTS;
+        let http = trunk::protocol::headers(token)
             .and_then(|h| Http::new(url.clone(), h, timeout, protocol.judge, false));
         let body = serde_json::json!({ "repo": repo, "events": [] }).to_string();
         asked.push(ask("trackEvents", url, protocol, http, Bytes::from(body)));
     }
     if config.enabled {
         if let Some(url) = config.otlp.endpoint() {
-            let protocol = &otlp::answer::OTLP;
-            let headers = otlp::answer::headers(config.otlp.protocol, &config.otlp.headers);
+            let protocol = &otlp::protocol::OTLP;
+            let headers = otlp::protocol::headers(config.otlp.protocol, &config.otlp.headers);
             let http = Http::new(url.to_owned(), headers, timeout, protocol.judge, false);
             // No resource spans: an empty message is zero bytes in protobuf.
             let body = match config.otlp.protocol {

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::Settings;
+use crate::model::wire::Repo;
 use crate::pipeline::delivery::breaker::{marker_name, read_marker};
-use crate::pipeline::delivery::spool::{Name, partition};
-use crate::wire::Repo;
+use crate::pipeline::delivery::spool::file_name::Name;
+use crate::pipeline::sinks::trunk::partition;
 
 /// The spool as found on disk.
 ///
@@ -186,7 +187,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!(
             "tca-diagnose-{}-{}",
             std::process::id(),
-            crate::clock::wall_ms()
+            crate::platform::clock::wall_ms()
         ));
         let address = "http://127.0.0.1:9";
         let settings =

@@ -1,15 +1,15 @@
-//! A finished [`Record`] as the JSON of one wire [`Event`](crate::wire::Event), written
+//! A finished [`Record`] as the JSON of one wire [`Event`](crate::model::wire::Event), written
 //! straight into the buffer it goes out in (a batch body, the events file): nothing owned
 //! is built per event. The tags every event of the process carries are encoded once.
 
 use super::text;
-use crate::clock::{self, EventTimes};
-use crate::lineage::{Chain, ParentRef, inherited};
-use crate::pipeline::process::ProcessInfo;
+use crate::config::detect::process_info::ProcessInfo;
+use crate::model::site::{Meta, Site};
+use crate::model::values::Extras;
+use crate::model::wire::TagValue;
+use crate::platform::clock::{self, EventTimes};
+use crate::record::lineage::{Chain, ParentRef, inherited};
 use crate::record::{Frame, Record};
-use crate::site::{Meta, Site};
-use crate::values::Extras;
-use crate::wire::TagValue;
 
 /// Writes records as wire events for one process.
 #[derive(Debug, Default)]
@@ -289,12 +289,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::lineage::EventContext;
-    use crate::pipeline::wire_event::wire_event;
+    use crate::model::site::DynSite;
+    use crate::model::values::Extras;
+    use crate::model::wire::Event;
+    use crate::pipeline::json::wire_event::wire_event;
+    use crate::record::lineage::EventContext;
     use crate::record::tests::record_of;
-    use crate::site::DynSite;
-    use crate::values::Extras;
-    use crate::wire::Event;
 
     static STATIC: Site = Site::new(
         "tricky \"name\"",
@@ -465,7 +465,7 @@ mod tests {
         let metrics: Vec<&str> = payload.metrics.iter().map(|m| m.k.as_str()).collect();
         assert_eq!(metrics, ["duration_ms", "big", "whole", "neg"]);
         assert!(payload.tags.iter().all(|t| t.k != "nan"));
-        assert!(payload.tags.contains(&crate::wire::Tag {
+        assert!(payload.tags.contains(&crate::model::wire::Tag {
             k: format!("k{TRICKY}"),
             v: TagValue::UInt(u64::MAX)
         }));
@@ -489,7 +489,7 @@ mod tests {
             let mut buf = Vec::new();
             encoder.encode(&record, &mut buf);
             let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-            let checked = crate::validate::validate_event(&value, "event");
+            let checked = crate::model::validate::validate_event(&value, "event");
             assert!(checked.is_ok(), "{checked:?}: {value}");
         }
     }
@@ -509,7 +509,7 @@ mod tests {
             encoder.encode(&record, &mut finished);
             let started: serde_json::Value = serde_json::from_slice(&started).unwrap();
             let finished: serde_json::Value = serde_json::from_slice(&finished).unwrap();
-            let checked = crate::validate::validate_event(&started, "event");
+            let checked = crate::model::validate::validate_event(&started, "event");
             assert!(checked.is_ok(), "{checked:?}: {started}");
             for absent in ["finishedAt", "conclusion"] {
                 assert!(started.get(absent).is_none(), "{started}");

@@ -2,7 +2,7 @@
 //! (quote, backslash and control characters; everything else as is), integers through
 //! `itoa`, floats through `zmij` (both are what serde_json uses).
 
-use crate::wire::TagValue;
+use crate::model::wire::TagValue;
 
 /// Whether byte `b` needs an escape inside a JSON string.
 const fn needs_escape(b: u8) -> bool {
@@ -254,7 +254,10 @@ mod tests {
     #[test]
     fn ids_are_sixteen_hex_digits() {
         for id in [0, 1, 0xab, u64::MAX, 0x0123_4567_89ab_cdef] {
-            assert_eq!(ours(|b| hex_id(b, id)), serde(&crate::id::format(id)));
+            assert_eq!(
+                ours(|b| hex_id(b, id)),
+                serde(&crate::model::id::format(id))
+            );
         }
     }
 
@@ -355,7 +358,7 @@ mod tests {
             9_007_199_254_740_993.0,
         ] {
             assert_eq!(ours(|b| float(b, v)), serde(&v));
-            let m = crate::wire::Metric {
+            let m = crate::model::wire::Metric {
                 k: String::new(),
                 v,
             };

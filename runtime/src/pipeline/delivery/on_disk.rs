@@ -1,0 +1,36 @@
+//! A remote sink's own place on disk: its spool partition and its breaker marker, both in
+//! the spool directory every process of a pipeline shares.
+
+use super::breaker::Breaker;
+use super::retry::Jitter;
+use super::spool::Spool;
+use crate::config::Config;
+use crate::platform::dirs::default_spool_root;
+
+/// The spool partition `partition` (`None`, said once on stderr, when it cannot be used) and
+/// the breaker of `address`.
+pub(crate) fn open(config: &Config, partition: &str, address: &str) -> (Option<Spool>, Breaker) {
+    let tuning = &config.tuning;
+    let tag = format!("{:x}{:04x}", std::process::id(), Jitter::new().tag());
+    let root = config.spool_dir.clone().unwrap_or_else(default_spool_root);
+    let mut spool = Spool::new(root, partition, tuning.spool_bytes, tag.clone());
+    let spool = match spool.ensure_dir() {
+        Ok(()) => Some(spool),
+        Err(e) => {
+            crate::log_once!(
+                Error,
+                "cannot use the spool directory ({e}); events the network cannot take are \
+                 dropped (set TRUNK_SPOOL_DIR to a writable directory)"
+            );
+            None
+        }
+    };
+    let breaker = Breaker::new(
+        spool.as_ref().map(|s| s.root().to_owned()),
+        address,
+        tag,
+        tuning.breaker_cooldown,
+        tuning.request_timeout,
+    );
+    (spool, breaker)
+}

@@ -1,0 +1,89 @@
+//! What the summaries keep of one finished event, from this process or (through the chain
+//! file) from a process under it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Conclusion;
+use crate::model::id;
+use crate::model::wire::TagValue;
+use crate::platform::clock;
+use crate::record::Record;
+use crate::record::lineage::{ParentRef, inherited};
+
+/// Longest error text kept per event.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// One finished event, in the compact form the chain file carries (one JSON line each).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Node {
+    #[serde(rename = "i")]
+    pub(crate) id: u64,
+    /// The parent's id; `None` for a root.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) parent: Option<u64>,
+    #[serde(rename = "n")]
+    pub(crate) name: String,
+    #[serde(rename = "k")]
+    pub(crate) kind: String,
+    #[serde(rename = "c")]
+    pub(crate) conclusion: Conclusion,
+    #[serde(rename = "d")]
+    pub(crate) duration_ms: f64,
+    /// Start, in µs since the Unix epoch: comparable across processes.
+    #[serde(rename = "s")]
+    pub(crate) start_us: f64,
+    #[serde(rename = "x")]
+    pub(crate) pid: u32,
+    /// The `error.message` tag, when the event has one.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+impl Node {
+    pub(crate) fn of(record: &Record) -> Node {
+        let frame = &record.frame;
+        let parent = match &frame.parent {
+            None => None,
+            Some(ParentRef::Local { id, .. }) => Some(*id),
+            // Ids on the wire are our ids in hex; another producer's may not be: then the
+            // event hangs at the top of its tree.
+            Some(ParentRef::Remote(r)) => Some(parse_id(&r.event_id)),
+            Some(ParentRef::Inherited) => Some(inherited().map_or(0, |c| parse_id(&c.event_id()))),
+        };
+        let error = frame.extras.as_deref().and_then(|e| {
+            e.tags
+                .iter()
+                .find(|(k, _)| k == "error.message")
+                .map(|(_, v)| {
+                    let text = match v {
+                        TagValue::Str(s) => s.clone(),
+                        TagValue::Int(i) => i.to_string(),
+                        TagValue::UInt(u) => u.to_string(),
+                        TagValue::Float(f) => f.to_string(),
+                    };
+                    text.chars().take(MAX_ERROR_CHARS).collect()
+                })
+        });
+        Node {
+            id: frame.id,
+            parent,
+            name: frame.meta.name().to_owned(),
+            kind: frame.meta.kind().to_owned(),
+            conclusion: record.conclusion,
+            duration_ms: record.duration_ms(),
+            start_us: clock::epoch_us(frame.start),
+            pid: std::process::id(),
+            error,
+        }
+    }
+}
+
+/// An id in its wire form back to the number; 0 (no such event) when it is not ours.
+pub(crate) fn parse_id(wire: &str) -> u64 {
+    u64::from_str_radix(wire, 16).unwrap_or(0)
+}
+
+/// The wire form of a chain id.
+pub(crate) fn chain_name(chain: u64) -> String {
+    id::format(chain)
+}

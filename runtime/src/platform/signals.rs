@@ -1,0 +1,80 @@
+//! A cancelled job (CI sends SIGINT, then SIGTERM): its open events are recorded as
+//! `CANCELLED` and flushed before the process ends the way the signal would have ended it.
+//!
+//! The handler only records which signal arrived (an atomic store, async-signal-safe); the
+//! background thread, which looks a few times a second, concludes the open events, flushes
+//! within the flush timeout, restores the default action and raises the signal again, so
+//! the exit status is the signal's (130 for SIGINT, 143 for SIGTERM).
+//!
+//! It is installed only for a signal whose disposition is the default when the runtime is
+//! set up: a program that handles or ignores SIGINT or SIGTERM keeps that. A program that
+//! installs a handler later replaces ours, and if it calls ours in turn (as tokio's
+//! `signal` and `signal-hook` do with the handler they found), ours sees it is no longer
+//! the installed one and does nothing: the program decides how to end, and its normal end
+//! (a tracked `main`, the `init` guard, `exit`, the exit hook) flushes.
+//!
+//! A second signal while the first is handled, or a signal with no background thread to
+//! handle it, ends the process at once, as if this handler were not there.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
+
+#[cfg(unix)]
+use crate::platform::sys;
+
+/// The signal to end the process with, once one arrived; 0 before.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// Whether the background thread is there to act on a signal.
+static WATCHED: AtomicBool = AtomicBool::new(false);
+
+/// The signals a CI cancellation sends.
+#[cfg(unix)]
+const SIGNALS: [i32; 2] = [libc::SIGINT, libc::SIGTERM];
+
+#[cfg(unix)]
+extern "C" fn on_signal(sig: i32) {
+    if !sys::is_handler(sig, on_signal) {
+        // Called by the program's own handler, which replaced this one: its call.
+        return;
+    }
+    if PENDING.swap(sig, SeqCst) != 0 || !WATCHED.load(SeqCst) {
+        sys::raise_default(sig);
+    }
+}
+
+/// Installs the handler for each cancellation signal still at its default action. Only
+/// `global` calls it, once the background thread runs.
+pub(crate) fn install() {
+    #[cfg(unix)]
+    for sig in SIGNALS {
+        if !sys::handle_if_default(sig, on_signal) {
+            crate::log!(
+                Debug,
+                "signal {sig} has a handler or is ignored: the program's choice is kept"
+            );
+        }
+    }
+}
+
+/// The background thread is there (or gone, `false`) to act on a signal.
+pub(crate) fn set_watched(on: bool) {
+    WATCHED.store(on, SeqCst);
+}
+
+/// The signal that arrived, if one did (it stays pending: the process ends on it).
+pub(crate) fn pending() -> Option<i32> {
+    let sig = PENDING.load(SeqCst);
+    (sig != 0).then_some(sig)
+}
+
+/// Ends the process as `sig` does by default.
+pub(crate) fn end_with(sig: i32) -> ! {
+    #[cfg(unix)]
+    {
+        sys::unblock(sig);
+        sys::raise_default(sig);
+    }
+    // Only if the signal did not end the process (it cannot be delivered here): the
+    // status a shell would have shown.
+    std::process::exit(128 + sig)
+}
