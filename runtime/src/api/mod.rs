@@ -1,8 +1,10 @@
 //! The top: [`global`], the only module that installs process-wide state (the first event
 //! or `init` sets the runtime up), and the public API that needs the runtime set up first:
-//! carrying the current event to threads, tasks and child processes ([`propagation`]) and
-//! events that are not one function call ([`manual`]).
+//! carrying the current event to threads, tasks and child processes ([`propagation`]),
+//! events that are not one function call ([`manual`]), and a cargo command's work as events
+//! ([`cargo`]).
 
+pub(crate) mod cargo;
 pub(crate) mod global;
 pub(crate) mod manual;
 pub(crate) mod propagation;
