@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use super::cargo;
 use super::header::header;
 use super::node::Node;
 use super::tree::{self, fmt_duration, thousands};
@@ -108,6 +109,8 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
         );
     }
 
+    cargo_section(&mut out, nodes);
+
     let failed = |n: &Node| n.conclusion == Conclusion::Failure;
     let ids_failed: std::collections::HashSet<u64> =
         nodes.iter().filter(|n| failed(n)).map(|n| n.id).collect();
@@ -159,6 +162,40 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
     }
     let _ = write!(out, "{fence}\n\n</details>\n\n");
     cap(out)
+}
+
+/// The critical paths of the steps that ran cargo, and the slowest crates as a table.
+fn cargo_section(out: &mut String, nodes: &[Node]) {
+    let (paths, more) = cargo::paths(nodes);
+    if !paths.is_empty() {
+        out.push('\n');
+    }
+    for p in &paths {
+        let _ = writeln!(
+            out,
+            "**Critical path** of {} {}: {}  ",
+            escape(&tree::short(p.step)),
+            fmt_duration(p.ms),
+            escape(&p.text)
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(out, "… and the critical paths of {more} more steps");
+    }
+    let crates = cargo::slowest_crates(nodes);
+    if crates.is_empty() {
+        return;
+    }
+    out.push_str("\n| Slowest crates | Units | Compile time |\n|:--|--:|--:|\n");
+    for c in &crates {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            escape(&tree::short(c.name)),
+            c.units,
+            fmt_duration(c.ms)
+        );
+    }
 }
 
 /// Cuts `out` to [`MAX_BYTES`] at a line's end, saying so.
@@ -230,6 +267,7 @@ mod tests {
             start_us: id as f64,
             pid: 1,
             error: (c == Conclusion::Failure).then(|| format!("error {id} `<x>`|")),
+            critical_path: None,
         }
     }
 

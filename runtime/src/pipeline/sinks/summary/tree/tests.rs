@@ -11,6 +11,7 @@ fn node(id: u64, parent: Option<u64>, name: &str, c: Conclusion, ms: f64) -> Nod
         start_us: id as f64,
         pid: 1,
         error: None,
+        critical_path: None,
     }
 }
 
