@@ -71,13 +71,57 @@ fn runner(dir: &Path, config: &HelperConfig, mut args: Vec<OsString>) -> ! {
 fn rustdoc(dir: &Path, config: &HelperConfig, args: Vec<OsString>) -> ! {
     let program = config.rustdoc.clone().unwrap_or_else(|| "rustdoc".into());
     let mut cmd = Command::new(program);
-    cmd.args(&args);
+    cmd.args(users_runtool(args.clone(), config));
     if args.iter().any(|a| a == "--test") {
         restore(&mut cmd, config);
         measured(dir, Role::Rustdoc, cmd, &args, true)
     } else {
         exec(cmd)
     }
+}
+
+/// Cargo hands rustdoc the target's runner for doctests (`--test-runtool RUNNER
+/// --test-runtool-arg ARG…`); ours is there in place of the user's. Rustdoc runs doctests
+/// differently through any runner (merged doctests then share one process), so it gets back
+/// exactly what the user had: their runner, or none.
+fn users_runtool(args: Vec<OsString>, config: &HelperConfig) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut args = args.into_iter().peekable();
+    while let Some(arg) = args.next() {
+        let tool = args.peek().and_then(|t| run_dir::of_helper(t));
+        let is_ours = matches!(tool, Some((_, Role::Runner)));
+        if !(is_ours && (arg == "--test-runtool" || arg == "--runtool")) {
+            out.push(arg);
+            continue;
+        }
+        let arg_flag = if arg == "--runtool" {
+            "--runtool-arg"
+        } else {
+            "--test-runtool-arg"
+        };
+        args.next();
+        let mut tool_args = Vec::new();
+        while args.peek().is_some_and(|a| a == arg_flag) {
+            args.next();
+            tool_args.extend(args.next());
+        }
+        // Ours is `RUNNER TRIPLE`: the triple says whose runner it stands for.
+        let mut tool_args = tool_args.into_iter();
+        let triple = tool_args.next().unwrap_or_default();
+        let chain = config
+            .runners
+            .get(&*triple.to_string_lossy())
+            .map_or(&[][..], Vec::as_slice);
+        if let Some((program, rest)) = chain.split_first() {
+            out.push(arg.clone());
+            out.push(program.into());
+            for a in rest.iter().map(OsString::from).chain(tool_args) {
+                out.push(arg_flag.into());
+                out.push(a);
+            }
+        }
+    }
+    out
 }
 
 /// `chain… args…` as a command.
@@ -249,6 +293,53 @@ mod tests {
         assert_eq!(arg_after(&args, "--crate-name"), Some(OsStr::new("serde")));
         assert_eq!(arg_after(&args, "src/lib.rs"), None);
         assert_eq!(arg_after(&args, "--edition"), None);
+    }
+
+    #[test]
+    fn rustdoc_gets_the_users_runner_back_or_none() {
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let ours = "/tmp/trunk-cargo-1-0-0/trunk-cargo-runner";
+        let args = os(&[
+            "--test",
+            "src/lib.rs",
+            "--test-runtool",
+            ours,
+            "--test-runtool-arg",
+            "x86_64-unknown-linux-gnu",
+            "--crate-name",
+            "a",
+        ]);
+        let mut config = HelperConfig::default();
+        assert_eq!(
+            users_runtool(args.clone(), &config),
+            os(&["--test", "src/lib.rs", "--crate-name", "a"])
+        );
+        config.runners.insert(
+            "x86_64-unknown-linux-gnu".into(),
+            vec!["qemu".into(), "-L".into(), "/x".into()],
+        );
+        assert_eq!(
+            users_runtool(args, &config),
+            os(&[
+                "--test",
+                "src/lib.rs",
+                "--test-runtool",
+                "qemu",
+                "--test-runtool-arg",
+                "-L",
+                "--test-runtool-arg",
+                "/x",
+                "--crate-name",
+                "a",
+            ])
+        );
+        let theirs = os(&[
+            "--test-runtool",
+            "/usr/bin/qemu",
+            "--test-runtool-arg",
+            "-x",
+        ]);
+        assert_eq!(users_runtool(theirs.clone(), &config), theirs);
     }
 
     #[test]
