@@ -301,6 +301,37 @@ mod tests {
     }
 
     #[test]
+    fn steps_that_ran_cargo_show_their_critical_path_and_slowest_crates() {
+        let mut step = node(1, None, "test", Conclusion::Success, 130_000.0);
+        step.critical_path = Some(("syn → serde_derive → app (bin)".into(), 129_000.0));
+        let mut nodes = vec![step];
+        for (i, (name, ms)) in [("syn", 9_000.0), ("a|b", 20_000.0), ("syn", 1_000.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut n = node(i as u64 + 2, Some(1), name, Conclusion::Success, ms);
+            n.kind = "compile".into();
+            nodes.push(n);
+        }
+        let md = render(&nodes, 0, "local mode: not uploaded");
+        assert!(
+            md.contains(
+                "**Critical path** of test 2m09.0s: syn → serde\\_derive → app \\(bin\\)  \n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Slowest crates | Units | Compile time |\n|:--|--:|--:|\n| a\\|b | 1 | 20.00 s |\n| syn | 2 | 10.00 s |\n"),
+            "{md}"
+        );
+        // A step whose compiled units are not here (another process's) still names its
+        // path; without units, no table.
+        let plain = render(&nodes[..1], 0, "local mode: not uploaded");
+        assert!(plain.contains("**Critical path**"));
+        assert!(!plain.contains("Slowest crates"), "{plain}");
+    }
+
+    #[test]
     fn a_long_section_is_cut_at_a_line() {
         let long = "x\n".repeat(MAX_BYTES);
         let out = cap(long);

@@ -105,3 +105,35 @@ pub(crate) fn parse_id(wire: &str) -> u64 {
 pub(crate) fn chain_name(chain: u64) -> String {
     id::format(chain)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_step_s_critical_path_crosses_the_chain_file_and_others_add_nothing() {
+        let mut node = Node {
+            id: 7,
+            parent: Some(1),
+            name: "test".into(),
+            kind: "step".into(),
+            conclusion: Conclusion::Success,
+            duration_ms: 1.5,
+            start_us: 2.0,
+            pid: 3,
+            error: None,
+            critical_path: None,
+        };
+        let plain = serde_json::to_string(&node).unwrap();
+        assert!(!plain.contains("cp"), "{plain}");
+        node.critical_path = Some(("syn → app (bin)".into(), 1234.5));
+        let line = serde_json::to_string(&node).unwrap();
+        assert_eq!(serde_json::from_str::<Node>(&line).unwrap(), node);
+        assert_eq!(
+            serde_json::from_str::<Node>(&plain).unwrap().critical_path,
+            None
+        );
+    }
+}
