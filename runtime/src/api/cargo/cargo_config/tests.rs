@@ -131,7 +131,10 @@ fn what_cannot_be_read_for_sure_is_unknown() {
     assert_eq!(s.runner("x86_64-unknown-linux-gnu"), set(&["mine"]));
     // A file it cannot read is unknown for the keys it mentions, out of the way for others.
     assert!(matches!(s.rustdoc(), Setting::Unknown(why) if why.contains("cannot be read")));
-    assert!(matches!(s.runner("x86_64-unknown-linux-gnu"), Setting::Set(_)));
+    assert!(matches!(
+        s.runner("x86_64-unknown-linux-gnu"),
+        Setting::Set(_)
+    ));
 }
 
 #[test]

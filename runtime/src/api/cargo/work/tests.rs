@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::*;
 use crate::api::cargo::message::now_ns;
 
-
 fn start(id: u64, role: Role, at_ns: u64, args: &[&str], env: &[(&str, &str)]) -> String {
     let line = Line::Start {
         id,
