@@ -300,8 +300,17 @@ fn a_users_rustc_wrapper_and_runner_still_run_chained() {
             .unwrap();
         }
         run_ok(&mut cmd);
-        let _ = std::fs::remove_file(&config);
         let events = events(&file);
+        // The user's wrapper stays, the recording goes: nothing is rebuilt.
+        let mut plain = ws.cargo(&["test", "--no-run"], &target);
+        if how == "environment" {
+            plain
+                .env("RUSTC_WRAPPER", &sccache)
+                .env(&runner_var, &runner);
+        }
+        let out = run_ok(&mut plain);
+        assert_eq!(compiling(&out.stderr), Vec::<String>::new(), "{how}");
+        let _ = std::fs::remove_file(&config);
 
         // Every unit went through the user's wrapper, and every test binary through their
         // runner.
@@ -478,4 +487,15 @@ fn nextest_runs_are_recorded_test_by_test() {
         assert_eq!(metric(run, "passed"), Some(1.0), "{run:#}");
     }
     assert!(!of_kind(&events, "compile").is_empty());
+}
+
+#[test]
+fn no_cargo_records_the_step_alone() {
+    let ws = workspace("cargo-off");
+    let (target, file) = (ws.target("t"), ws.dir.join("events.jsonl"));
+    let out = run_ok(&mut ws.exec_with(&["--no-cargo"], &["build"], &target, &file));
+    assert!(compiling(&out.stderr).len() >= 4, "{}", text(&out.stderr));
+    let events = events(&file);
+    assert_eq!(events.len(), 1, "the step alone: {events:#?}");
+    assert_eq!(metric(&events[0], "compiled_units"), None);
 }

@@ -370,3 +370,45 @@ fn assert_tree(log: &str, header: &str, count: &str, rows: &[&str]) {
         assert!(!row, "extra row {next:?} in:\n{log}");
     }
 }
+
+/// Turning the recording on (the example's `record_cargo`) and off again makes cargo rebuild
+/// nothing in the real fixture, whose dependency tree is this workspace's own.
+#[test]
+fn recording_the_fixtures_cargo_rebuilds_nothing_either_way() {
+    let fixture = harness::fixture();
+    let plain = || {
+        harness::run(
+            &mut fixture.cargo(&["build", "--workspace"]),
+            COLD_BUILD_LIMIT,
+        )
+    };
+    let first = plain();
+    assert!(first.status.success(), "{}", harness::stderr(&first));
+
+    let events = harness::temp_dir("xtask-fresh").join("events.jsonl");
+    let mut cmd = harness::example("xtask");
+    cmd.arg("build")
+        .env("CARGO_TARGET_DIR", harness::target_root())
+        .env("TRUNK_EVENTS_FILE", &events);
+    let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let recorded = crate::support::read(&events);
+    let compiled: Vec<&str> = recorded
+        .0
+        .iter()
+        .filter(|e| e["sequence"]["kind"] == "compile")
+        .map(name)
+        .collect();
+    assert_eq!(compiled, Vec::<&str>::new(), "recording rebuilt");
+    let build = recorded.one("build");
+    assert_eq!(conclusion(build), "SUCCESS");
+    assert_eq!(metric_of(build, "compiled_units"), Some(0.0), "{build:#}");
+
+    let again = plain();
+    let log = harness::stderr(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        !log.contains("Compiling"),
+        "no longer recording rebuilt:\n{log}"
+    );
+}

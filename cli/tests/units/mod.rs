@@ -64,8 +64,23 @@ impl Workspace {
 
     /// `trunk-ci-analytics exec -- cargo ARGS`, its events in `events`.
     pub fn exec(&self, args: &[&str], target: &Path, events: &Path) -> Command {
+        self.exec_with(&[], args, target, events)
+    }
+
+    /// `trunk-ci-analytics exec FLAGS -- cargo ARGS`, its events in `events`.
+    pub fn exec_with(
+        &self,
+        flags: &[&str],
+        args: &[&str],
+        target: &Path,
+        events: &Path,
+    ) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.arg("exec").arg("--").arg(cargo()).args(args);
+        cmd.arg("exec")
+            .args(flags)
+            .arg("--")
+            .arg(cargo())
+            .args(args);
         self.prepare(&mut cmd, target);
         cmd.env("TRUNK_EVENTS_FILE", events)
             .env("TRUNK_SPOOL_DIR", self.dir.join("spool"));
@@ -221,7 +236,7 @@ pub fn cargo_part(stderr: &[u8]) -> Vec<u8> {
         .rfind("trunk-ci-analytics: cargo ")
         .filter(|&at| at == 0 || text.as_bytes()[at - 1] == b'\n')
         .unwrap_or(text.len());
-    text[..cut].as_bytes().to_vec()
+    text.as_bytes()[..cut].to_vec()
 }
 
 /// The units cargo said it compiled (`Compiling name vX (path)`).

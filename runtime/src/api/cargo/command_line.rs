@@ -62,6 +62,40 @@ impl CargoArgs {
         parsed
     }
 
+    /// Whether the subcommand is one of cargo's own that compiles and runs nothing (`fmt`,
+    /// `clean`, `metadata`, …): there is nothing to record.
+    pub(crate) fn builds_nothing(&self) -> bool {
+        matches!(
+            self.subcommand.as_deref(),
+            None | Some(
+                "fmt"
+                    | "clean"
+                    | "fetch"
+                    | "metadata"
+                    | "tree"
+                    | "update"
+                    | "generate-lockfile"
+                    | "locate-project"
+                    | "pkgid"
+                    | "search"
+                    | "new"
+                    | "init"
+                    | "add"
+                    | "remove"
+                    | "version"
+                    | "help"
+                    | "login"
+                    | "logout"
+                    | "owner"
+                    | "yank"
+                    | "vendor"
+                    | "verify-project"
+                    | "read-manifest"
+                    | "info"
+            )
+        )
+    }
+
     /// The profile cargo builds with, as its `Finished` line names it.
     pub(crate) fn profile(&self) -> String {
         if let Some(p) = &self.profile {
@@ -115,6 +149,13 @@ mod tests {
         assert_eq!(parse("t").profile(), "test");
         assert_eq!(parse("bench --profile=perf").profile(), "perf");
         assert_eq!(parse("--version").subcommand, None);
+        assert!(parse("--version").builds_nothing());
+        assert!(parse("fmt --all --check").builds_nothing());
+        assert!(!parse("clippy --workspace").builds_nothing());
+        assert!(
+            !parse("xtask ci").builds_nothing(),
+            "an alias may build anything"
+        );
         assert_eq!(parse("run --bin app").subcommand.as_deref(), Some("run"));
     }
 

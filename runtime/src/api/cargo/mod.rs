@@ -33,8 +33,8 @@ use command_line::CargoArgs;
 use run_dir::RunDir;
 
 use crate::api::global;
-use crate::api::propagation::current_context;
 use crate::hot_path::event::{metric, tag};
+use crate::hot_path::stack;
 use crate::model::cargo::{METRIC_CRITICAL_PATH_MS, TAG_CRITICAL_PATH};
 use crate::record::lineage::EventContext;
 
@@ -159,7 +159,8 @@ impl CargoRecording {
         let bench = matches!(active.args.subcommand.as_deref(), Some("bench" | "b"));
         let work = work::read(&log, active.since, &active.args.profile(), bench);
         let facts = record::record(&work, &active.parent, ended);
-        let inside = current_context().is_some_and(|c| c.event_id() == active.parent.event_id());
+        // The current event (the recording exists only with analytics on).
+        let inside = stack::current().is_some_and(|c| c.event_id() == active.parent.event_id());
         if inside {
             metric("compiled_units", facts.compiled as u64);
             metric("fresh_units", facts.fresh as u64);
@@ -184,7 +185,7 @@ impl Active {
         if !cfg!(unix) || !global::enabled() {
             return None;
         }
-        let parent = current_context()?;
+        let parent = stack::current()?;
         if !SERVED.load(Ordering::Relaxed) {
             crate::warn_once!(
                 "cargo's units are not recorded: this program must call \
@@ -213,6 +214,9 @@ impl Active {
             None => std::env::var_os(name),
         };
         let args = CargoArgs::parse(cmd.get_args());
+        if args.builds_nothing() {
+            return None;
+        }
         let plan = setup::Plan::new(cmd, &args, &cwd, &env);
         let dir = match RunDir::create(&exe, &plan.config) {
             Ok(dir) => dir,

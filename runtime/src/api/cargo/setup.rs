@@ -11,8 +11,7 @@ use super::command_line::CargoArgs;
 use super::message::{HelperConfig, Role};
 use super::run_dir::{self, RunDir};
 
-/// The helpers' configuration and the variables to set for cargo (`None`: cannot be set, the
-/// run directory decides; see [`Plan::apply`]).
+/// The helpers' configuration and the variables to set for cargo.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub(crate) config: HelperConfig,
@@ -67,6 +66,13 @@ impl Plan {
         } else {
             args.targets.clone()
         };
+        // A custom target given as a JSON file goes by its file name's stem.
+        let targets = targets.into_iter().map(|t| match t.strip_suffix(".json") {
+            Some(path) => Path::new(path)
+                .file_name()
+                .map_or(t.clone(), |n| n.to_string_lossy().into_owned()),
+            None => t,
+        });
         for triple in targets {
             match sources.runner(&triple) {
                 Setting::Unknown(why) => skipped("test binaries", &why),

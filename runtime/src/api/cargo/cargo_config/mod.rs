@@ -158,7 +158,7 @@ impl<'e> Sources<'e> {
     }
 
     /// A variable's value as a program (split at whitespace for runners, as cargo does).
-    fn from_env(&self, name: &str, split: bool) -> Option<Setting> {
+    fn variable(&self, name: &str, split: bool) -> Option<Setting> {
         let value = (self.env)(name)?.to_string_lossy().into_owned();
         let words = if split {
             value.split_whitespace().map(str::to_owned).collect()
@@ -176,9 +176,9 @@ impl<'e> Sources<'e> {
     /// files).
     pub(crate) fn rustc_wrapper(&self) -> Setting {
         let key = ["build", "rustc-wrapper"];
-        self.from_env("RUSTC_WRAPPER", false)
+        self.variable("RUSTC_WRAPPER", false)
             .or_else(|| self.program(0..self.cli, &key, false))
-            .or_else(|| self.from_env("CARGO_BUILD_RUSTC_WRAPPER", false))
+            .or_else(|| self.variable("CARGO_BUILD_RUSTC_WRAPPER", false))
             .or_else(|| self.program(self.files(), &key, false))
             .unwrap_or(Setting::Unset)
     }
@@ -186,9 +186,9 @@ impl<'e> Sources<'e> {
     /// `RUSTDOC`, else `build.rustdoc`.
     pub(crate) fn rustdoc(&self) -> Setting {
         let key = ["build", "rustdoc"];
-        self.from_env("RUSTDOC", false)
+        self.variable("RUSTDOC", false)
             .or_else(|| self.program(0..self.cli, &key, false))
-            .or_else(|| self.from_env("CARGO_BUILD_RUSTDOC", false))
+            .or_else(|| self.variable("CARGO_BUILD_RUSTDOC", false))
             .or_else(|| self.program(self.files(), &key, false))
             .unwrap_or(Setting::Unset)
     }
@@ -222,7 +222,7 @@ impl<'e> Sources<'e> {
         let key = ["target", triple, "runner"];
         let found = self
             .program(0..self.cli, &key, true)
-            .or_else(|| self.from_env(&runner_var(triple), true))
+            .or_else(|| self.variable(&runner_var(triple), true))
             .or_else(|| self.program(self.files(), &key, true));
         if let Some(found) = found {
             return found;
