@@ -51,6 +51,13 @@ pub use platform::log;
 pub use platform::log::LogLevel;
 pub use record::lineage::EventContext;
 
+/// `tracing` spans as events of the same tree (feature `tracing`): add [`layer()`] to a
+/// `tracing_subscriber::registry()`.
+#[cfg(feature = "tracing")]
+pub mod tracing {
+    pub use crate::api::tracing_layer::{Layer, layer};
+}
+
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
