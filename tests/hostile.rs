@@ -28,6 +28,10 @@ mod files;
 mod fork;
 #[path = "hostile/proxy.rs"]
 mod proxy;
+#[path = "hostile/recorder.rs"]
+mod recorder;
+#[path = "hostile/signal_edges.rs"]
+mod signal_edges;
 #[path = "hostile/signals.rs"]
 mod signals;
 #[path = "hostile/teardown.rs"]

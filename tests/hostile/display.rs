@@ -5,6 +5,8 @@ use std::fmt;
 use serde_json::Value;
 use trunk_ci_analytics::{Config, track_event};
 
+use trunk_ci_analytics_testkit::Scratch;
+
 use crate::hostile_support::{child_command, field, run};
 
 /// Formats as an error, as a buggy or deliberately failing `Display` may.
@@ -24,9 +26,8 @@ fn tagged(n: u32) -> u32 {
 
 #[test]
 fn a_failing_display_drops_the_tag_and_warns_once() {
-    let events =
-        std::env::temp_dir().join(format!("tca-hostile-display-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&events);
+    let dir = Scratch::new("display");
+    let events = dir.join("events.jsonl");
     let mut cmd = child_command("display_err");
     cmd.env("TRUNK_EVENTS_FILE", &events);
     let (out, stdout, stderr) = run(&mut cmd);
@@ -39,7 +40,6 @@ fn a_failing_display_drops_the_tag_and_warns_once() {
     let warnings = stderr.lines().filter(|l| l.contains("Display")).count();
     assert_eq!(warnings, 1, "{stderr}");
     let text = std::fs::read_to_string(&events).unwrap();
-    let _ = std::fs::remove_file(&events);
     let recorded: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
