@@ -30,6 +30,8 @@ mod fork;
 mod proxy;
 #[path = "hostile/recorder.rs"]
 mod recorder;
+#[path = "hostile/secrets.rs"]
+mod secrets;
 #[path = "hostile/signal_edges.rs"]
 mod signal_edges;
 #[path = "hostile/signals.rs"]

@@ -35,6 +35,7 @@ pub fn child_main() {
         "early_signal" => crate::signal_edges::early_signal_child(),
         "started_then_spooled" => crate::signals::started_then_spooled_child(),
         "big_tags" => crate::bytes::big_tags_child(),
+        "secrets" => crate::secrets::secrets_child(),
         "live_tag_bytes" => crate::bytes::live_tag_bytes_child(),
         "display_err" => crate::display::display_err_child(),
         "huge_timeouts" => crate::timeouts::huge_timeouts_child(),
