@@ -27,17 +27,39 @@ pub fn keep<'c>(cmd: &'c mut Command, names: &[&str]) -> &'c mut Command {
     cmd
 }
 
-/// Whether `name` belongs to the Rust toolchain rather than to the program under test: the
-/// variables cargo and rustup read, and those cargo gives a process it runs. A child that runs
-/// cargo needs them to find the same toolchain and to see the same package variables as
-/// `cargo run` gives, so that build scripts tracking them do not rebuild.
+/// Whether `name` configures a build rather than the program under test: the variables
+/// cargo and rustup read, those cargo gives a process it runs, and the C toolchain's that
+/// build scripts read (`cc`, `pkg-config`). A child that runs cargo needs them to find the
+/// same toolchain, and to build the way `cargo run` from the same shell does, so that build
+/// scripts tracking them do not run again.
 fn is_toolchain(name: &str) -> bool {
-    const PREFIXES: [&str; 4] = ["CARGO", "RUSTUP", "RUSTC", "RUSTDOC"];
-    const NAMES: [&str; 3] = ["RUSTFLAGS", "RUSTDOCFLAGS", "LD_LIBRARY_PATH"];
+    const PREFIXES: [&str; 8] = [
+        "CARGO",
+        "RUSTUP",
+        "RUSTC",
+        "RUSTDOC",
+        "PKG_CONFIG",
+        "CC_",
+        "CFLAGS_",
+        "CXX_",
+    ];
+    const NAMES: [&str; 11] = [
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "LD_LIBRARY_PATH",
+        "CC",
+        "CXX",
+        "AR",
+        "CFLAGS",
+        "CXXFLAGS",
+        "CPPFLAGS",
+        "LDFLAGS",
+        "SOURCE_DATE_EPOCH",
+    ];
     PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
-/// Copies the toolchain's variables of this process into `cmd`, for a child that runs cargo.
+/// Copies the build's variables of this process into `cmd`, for a child that runs cargo.
 pub fn keep_toolchain(cmd: &mut Command) -> &mut Command {
     for (name, value) in std::env::vars_os() {
         if name.to_str().is_some_and(is_toolchain) {
@@ -100,6 +122,8 @@ mod tests {
             "RUSTC_WRAPPER",
             "RUSTFLAGS",
             "LD_LIBRARY_PATH",
+            "CC",
+            "PKG_CONFIG_PATH",
         ] {
             assert!(is_toolchain(name), "{name}");
         }
@@ -110,6 +134,7 @@ mod tests {
             "TRACEPARENT",
             "CI",
             "RUST_BACKTRACE",
+            "CI_COMMIT_SHA",
         ] {
             assert!(!is_toolchain(name), "{name}");
         }

@@ -7,7 +7,8 @@
 //! - [`rerun`] and [`assert_selected`]: this test binary started again for one `#[ignore]`d
 //!   entry test, and proof that the child really ran it (a renamed entry selects nothing and
 //!   exits 0).
-//! - [`Scratch`]: a directory no other run shares, removed when the test ends.
+//! - [`Scratch`]: a directory no other run shares, removed when the test ends
+//!   ([`process_scratch`]: when the process does).
 //! - [`wait_within`] and [`output_within`]: every wait on a child has a watchdog.
 //! - [`require`]: a test that needs what a machine may lack skips loudly, and fails under CI,
 //!   where every capability is expected.
@@ -21,5 +22,5 @@ mod watchdog;
 pub use capability::require;
 pub use env::{clean_command, keep, keep_toolchain, reduce_own_env};
 pub use rerun::{assert_selected, rerun};
-pub use scratch::Scratch;
+pub use scratch::{Scratch, process_scratch};
 pub use watchdog::{output_within, wait_within};

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once, PoisonError};
 
 /// A fresh directory under the temp dir, unique to this process and call (`tca-<label>-<pid>-
 /// <n>`), removed on drop. A test that fails keeps it, and says where, for a look at what
@@ -35,6 +36,31 @@ impl Scratch {
     pub fn join(&self, part: impl AsRef<Path>) -> PathBuf {
         self.path.join(part)
     }
+}
+
+/// A [`Scratch`] for the rest of this process, for what lives as long as it does (the
+/// runtime a test binary sets up once, and its files): removed when the process exits, after
+/// the exit hooks registered later (the runtime's exit flush among them) have run.
+pub fn process_scratch(label: &str) -> PathBuf {
+    static DIRS: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+    static HOOK: Once = Once::new();
+    extern "C" fn remove_all() {
+        let dirs = std::mem::take(&mut *DIRS.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(dirs);
+    }
+    unsafe extern "C" {
+        fn atexit(hook: extern "C" fn()) -> std::ffi::c_int;
+    }
+    HOOK.call_once(|| {
+        // SAFETY: registers a plain function without arguments, as `atexit` expects.
+        unsafe { atexit(remove_all) };
+    });
+    let dir = Scratch::new(label);
+    let path = dir.path().to_owned();
+    DIRS.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(dir);
+    path
 }
 
 impl AsRef<Path> for Scratch {
