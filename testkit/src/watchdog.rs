@@ -23,7 +23,7 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", shown(cmd)));
     // Drained on threads of their own, so a chatty child never blocks on a full pipe.
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
@@ -35,11 +35,22 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
     };
     assert!(
         status.is_some(),
-        "{cmd:?} still ran after {limit:?}: killed; stdout:\n{}\nstderr:\n{}",
+        "{} still ran after {limit:?}: killed; stdout:\n{}\nstderr:\n{}",
+        shown(cmd),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// The program and its arguments, not the environment: a test's secrets stay out of its
+/// failure messages.
+fn shown(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The child's status once it ended, or `None` once it was killed at `limit`.
