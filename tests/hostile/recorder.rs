@@ -13,10 +13,13 @@ use std::time::Duration;
 /// Longest wait for the listener's thread to take the test's own closing connection.
 const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
+/// What one connection sent so far, filled by its reading thread.
+type Bytes = Arc<Mutex<Vec<u8>>>;
+
 #[derive(Default)]
 struct Seen {
     /// Each accepted connection's peer, and its bytes as read so far, in accept order.
-    connections: Vec<(Option<SocketAddr>, Arc<Mutex<Vec<u8>>>)>,
+    connections: Vec<(Option<SocketAddr>, Bytes)>,
     /// Peers of the connections [`Recorder::connections`] made itself.
     markers: HashSet<SocketAddr>,
 }
