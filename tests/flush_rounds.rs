@@ -16,12 +16,6 @@ use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::TestServer;
 use upload_support::{Child, Run, assert_all_delivered};
 
-#[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
-
 const ROUNDS: usize = 20;
 const PER_ROUND: u64 = 1_000;
 const DEADLINE: Duration = Duration::from_secs(60);

@@ -16,12 +16,6 @@ use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::trace::v1::status
 use trunk_ci_analytics_testserver::{ClosedPort, Fault, RetryAfter, TestServer};
 use upload_support::{Run, files, secret_token};
 
-#[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
-
 /// A run exporting spans to `server` only (no token).
 fn otlp_run(server: &TestServer, tmp: &Scratch) -> Run {
     Run::new(server, &tmp.join("spool"))

@@ -15,12 +15,6 @@ use trunk_ci_analytics_testserver::{Fault, TestServer};
 use upload_support::{Run, assert_all_delivered, secret_token, spooled_events};
 
 #[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
-
-#[test]
 fn two_live_processes_claiming_one_spool_deliver_each_event_once() {
     let server = TestServer::start_with_token(&secret_token());
     let tmp = Scratch::new("claims-race");

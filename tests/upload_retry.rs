@@ -13,12 +13,6 @@ use trunk_ci_analytics_testserver::{Fault, RetryAfter, TestServer};
 use upload_support::{Run, assert_all_delivered, secret_token, spooled_events};
 
 #[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
-
-#[test]
 fn server_errors_are_retried_until_delivered() {
     let server = TestServer::start_with_token(&secret_token());
     server.inject(Fault::Status(500), 2);

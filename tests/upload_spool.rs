@@ -16,12 +16,6 @@ use upload_support::{
 };
 
 #[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
-
-#[test]
 fn a_refused_token_stops_uploading_and_the_next_run_delivers_the_spool() {
     let server = TestServer::start_with_token(&secret_token());
     let wrong = secret_token();

@@ -2,11 +2,9 @@
 //! counted, whichever way it was set; and past 64 MiB of tag bytes alive in the process,
 //! finished events are dropped at the hand-off, counted, until the bytes are freed again.
 
-use serde_json::Value;
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder, ManualEvent, track_event};
-use trunk_ci_analytics_testkit::Scratch;
 
-use crate::hostile_support::{child_command, field, run};
+use crate::hostile_support::{field, recording};
 
 const MARKER: &str = "…[truncated]";
 
@@ -15,33 +13,20 @@ fn tagged_by_macro(huge: &str) {
     trunk_ci_analytics::tag("by_call", huge.to_owned());
 }
 
-/// The events file's events, parsed.
-fn recorded(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn a_64_kib_tag_is_cut_with_a_marker_and_counted() {
-    let dir = Scratch::new("bytes");
-    let events = dir.join("events.jsonl");
-    let mut cmd = child_command("big_tags");
-    cmd.env("TRUNK_EVENTS_FILE", &events);
-    let (out, stdout, stderr) = run(&mut cmd);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let run = recording("big_tags");
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     // Three values cut: the macro's, `tag`'s and the manual event's.
     assert_eq!(
-        field(&stdout, "BYTES", "truncated").as_deref(),
+        field(stdout, "BYTES", "truncated").as_deref(),
         Some("3"),
         "{stdout}"
     );
     let warnings = stderr.lines().filter(|l| l.contains("truncated")).count();
     assert_eq!(warnings, 1, "{stderr}");
     let mut cut = 0;
-    for event in recorded(&events) {
+    for event in run.events() {
         for tag in event["payload"]["tags"].as_array().unwrap() {
             let Some(v) = tag["v"].as_str() else { continue };
             assert!(v.len() <= 4096, "{} bytes in {}", v.len(), tag["k"]);
@@ -69,19 +54,15 @@ pub fn big_tags_child() {
 
 #[test]
 fn past_64_mib_of_live_tag_bytes_finished_events_are_dropped_and_counted() {
-    let dir = Scratch::new("live-bytes");
-    let events = dir.join("events.jsonl");
-    let mut cmd = child_command("live_tag_bytes");
-    cmd.env("TRUNK_EVENTS_FILE", &events);
-    let (out, stdout, stderr) = run(&mut cmd);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let run = recording("live_tag_bytes");
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     let dropped = |phase: &str| -> u64 {
-        field(&stdout, "LIVE", phase)
+        field(stdout, "LIVE", phase)
             .unwrap_or_else(|| panic!("no {phase} in {stdout}"))
             .parse()
             .unwrap()
     };
-    let written = recorded(&events);
+    let written = run.events();
     let probes = |phase: &str| {
         written
             .iter()

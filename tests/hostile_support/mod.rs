@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use trunk_ci_analytics_testkit::{assert_selected, output_within, rerun};
+use serde_json::Value;
+use trunk_ci_analytics_testkit::{Scratch, assert_selected, output_within, rerun};
 
 /// Env var naming the scenario a child runs.
 pub const SCENARIO: &str = "TCA_HOSTILE";
@@ -83,6 +84,43 @@ pub fn run(cmd: &mut Command) -> (Output, String, String) {
     assert!(!stdout.contains(TOKEN), "token on stdout:\n{stdout}");
     assert!(!stderr.contains(TOKEN), "token on stderr:\n{stderr}");
     (out, stdout, stderr)
+}
+
+/// What a scenario run with an events file of its own printed and recorded.
+pub struct Recorded {
+    dir: Scratch,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Recorded {
+    /// The events file as written.
+    pub fn text(&self) -> String {
+        let path = self.dir.join("events.jsonl");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The events it recorded, parsed.
+    pub fn events(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Runs `scenario` with an events file of its own; fails unless it succeeded.
+pub fn recording(scenario: &str) -> Recorded {
+    let dir = Scratch::new(scenario);
+    let mut cmd = child_command(scenario);
+    cmd.env("TRUNK_EVENTS_FILE", dir.join("events.jsonl"));
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    Recorded {
+        dir,
+        stdout,
+        stderr,
+    }
 }
 
 /// The value of `key=` on the child's line starting with `tag`.

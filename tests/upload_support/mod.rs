@@ -1,7 +1,8 @@
 //! Shared by the `upload_*` tests: each scenario runs the real runtime in a fresh child process
 //! (the runtime is process-global), against the real loopback server.
 //!
-//! The child is this same test binary, re-run with only the ignored `child` test selected and
+//! The child is this same test binary, re-run with only the ignored `upload_support::child`
+//! test (defined here, so every binary that includes this module has it) selected and
 //! `TCA_CHILD` set. It records events through the public manual-event API from `TCA_THREADS`
 //! threads, writes their ids to `TCA_IDS`, ends the way `TCA_MODE` says and prints its flush
 //! report as one `REPORT …` line.
@@ -21,8 +22,14 @@ use trunk_ci_analytics_testserver::TestServer;
 /// bound).
 const CHILD_LIMIT: Duration = Duration::from_secs(300);
 
-/// The child's side. Call it from an `#[ignore]`d test named `child`.
-pub fn child_main() {
+#[test]
+#[ignore = "entry point of the child processes the other tests run"]
+fn child() {
+    child_main();
+}
+
+/// The child's side.
+fn child_main() {
     if std::env::var_os("TCA_CHILD").is_none() {
         return;
     }
@@ -258,7 +265,7 @@ impl Run {
     }
 
     pub fn run(self) -> Child {
-        let mut cmd: Command = rerun("child");
+        let mut cmd: Command = rerun("upload_support::child");
         cmd.env("TCA_CHILD", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
@@ -295,12 +302,16 @@ impl Run {
 }
 
 impl Child {
-    pub fn report(&self) -> Report {
-        let line = self
-            .stdout
+    /// What follows `tag` on the child's stdout line that holds it.
+    fn after(&self, tag: &str) -> &str {
+        self.stdout
             .lines()
-            .find_map(|l| l.find("REPORT ").map(|i| &l[i + 7..]))
-            .unwrap_or_else(|| panic!("no report in:\n{}\n{}", self.stdout, self.stderr));
+            .find_map(|l| l.find(tag).map(|i| &l[i + tag.len()..]))
+            .unwrap_or_else(|| panic!("no {tag:?} in:\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    pub fn report(&self) -> Report {
+        let line = self.after("REPORT ");
         let mut r = Report::default();
         for field in line.split_whitespace() {
             let (k, v) = field.split_once('=').unwrap();
@@ -320,12 +331,7 @@ impl Child {
 
     /// How long the exit through the `init` guard took, timed in the child (`TCA_MODE=guard`).
     pub fn exit_time(&self) -> Duration {
-        let ms = self
-            .stdout
-            .lines()
-            .find_map(|l| l.find("EXIT ms=").map(|i| &l[i + 8..]))
-            .unwrap_or_else(|| panic!("no exit time in:\n{}\n{}", self.stdout, self.stderr));
-        Duration::from_millis(ms.trim().parse().unwrap())
+        Duration::from_millis(self.after("EXIT ms=").trim().parse().unwrap())
     }
 
     /// The `ROUND` lines of a [`flush_rounds`] child: (flush time, delivered, timed out).

@@ -264,6 +264,6 @@ fn an_events_file_line_is_judged_as_one_event() {
     );
     assert_eq!(
         event_violations(&json!("not an event")),
-        ["body: must be an object, not a string"]
+        ["body: must be an object, not \"not an event\""]
     );
 }
