@@ -28,6 +28,12 @@ mod files;
 mod fork;
 #[path = "hostile/proxy.rs"]
 mod proxy;
+#[path = "hostile/recorder.rs"]
+mod recorder;
+#[path = "hostile/secrets.rs"]
+mod secrets;
+#[path = "hostile/signal_edges.rs"]
+mod signal_edges;
 #[path = "hostile/signals.rs"]
 mod signals;
 #[path = "hostile/teardown.rs"]

@@ -19,6 +19,7 @@ use tracing::{Instrument, error, info_span, instrument, warn};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 use trunk_ci_analytics::{CommandExt, track_event};
+use trunk_ci_analytics_testkit::{Scratch, wait_within};
 
 /// The analytics runtime (events file, local mode) and the global subscriber, once.
 fn setup() {
@@ -304,13 +305,13 @@ fn cancelled_child() {
 fn a_running_span_is_sent_as_started_and_cancelled_on_sigterm() {
     use std::os::unix::process::ExitStatusExt;
     let server = trunk_ci_analytics_testserver::TestServer::start();
-    let scratch = support::temp_file("tracing-cancel");
-    let mut cmd = support::child("child", "cancelled", &scratch);
+    let scratch = Scratch::new("tracing-cancel");
+    let mut cmd = support::child("child", "cancelled", &scratch.join("events.jsonl"));
     cmd.env_remove("TRUNK_EVENTS_FILE")
         .env("TRUNK_API_TOKEN", server.token())
         .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
         .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", scratch.with_extension("spool"))
+        .env("TRUNK_SPOOL_DIR", scratch.join("spool"))
         .stdout(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let is_started = |e: &serde_json::Value| e.get("finishedAt").is_none();
@@ -332,7 +333,7 @@ fn a_running_span_is_sent_as_started_and_cancelled_on_sigterm() {
     };
     // SAFETY: signals the child this test spawned and has not reaped yet.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = child.wait().unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(60));
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 
     let finished = Events(
@@ -353,13 +354,13 @@ fn a_running_span_is_sent_as_started_and_cancelled_on_sigterm() {
         conclusion(finished.one("job_with_hanging_span")),
         "CANCELLED"
     );
-    let _ = std::fs::remove_dir_all(scratch.with_extension("spool"));
 }
 
 #[test]
 fn a_child_process_started_inside_a_span_is_its_child() {
     setup();
-    let child_events = support::temp_file("tracing-child");
+    let dir = Scratch::new("tracing-child");
+    let child_events = dir.join("events.jsonl");
     {
         let root = info_span!("root_process");
         let _entered = root.enter();
