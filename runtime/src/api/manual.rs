@@ -3,10 +3,11 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::Conclusion;
 use crate::api::global;
-use crate::hot_path::event::finish_now;
+use crate::hot_path::event::{finish, finish_now};
 use crate::hot_path::stack::{self, FrameScope};
 use crate::model::site::{DynSite, Meta, shorten_key};
 use crate::model::values::{Extras, MetricValue};
@@ -52,6 +53,7 @@ pub struct EventBuilder {
     parent: ParentChoice,
     extras: Extras,
     sequence_tags: Vec<(Cow<'static, str>, TagValue)>,
+    started_at: Option<SystemTime>,
 }
 
 impl std::fmt::Debug for EventBuilder {
@@ -79,6 +81,7 @@ impl EventBuilder {
             parent: ParentChoice::Current,
             extras: Extras::default(),
             sequence_tags: Vec::new(),
+            started_at: None,
         }
     }
 
@@ -191,7 +194,32 @@ impl EventBuilder {
         self
     }
 
-    /// Starts the event now. With analytics off the handle does nothing.
+    /// Makes the event start at `time` rather than when [`start`](Self::start) is called:
+    /// for work measured elsewhere (by another process, a log, a tool's report) and recorded
+    /// afterwards, with [`ManualEvent::finish_at`] for its end. The time is the wall clock's,
+    /// kept as given (to the nanosecond); it may be before this process started.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
+    /// // A unit of work another process reported: it ran for 1.5 s, ending 2 s ago.
+    /// let ended = SystemTime::now() - Duration::from_secs(2);
+    /// let started = ended - Duration::from_millis(1500);
+    /// EventBuilder::new("compile serde")
+    ///     .kind("compile")
+    ///     .started_at(started)
+    ///     .start()
+    ///     .finish_at(ended, Conclusion::Success);
+    /// ```
+    pub fn started_at(mut self, time: SystemTime) -> Self {
+        self.started_at = Some(time);
+        self
+    }
+
+    /// Starts the event now (or at the time given to [`started_at`](Self::started_at)).
+    /// With analytics off the handle does nothing.
     ///
     /// ```
     /// use trunk_ci_analytics::{Conclusion, EventBuilder};
@@ -213,7 +241,7 @@ impl EventBuilder {
             sequence_tags: self.sequence_tags,
         }));
         let extras = Some(Box::new(self.extras));
-        let start = clock::now();
+        let start = self.started_at.map_or_else(clock::now, clock::reading_at);
         let frame = match self.parent {
             ParentChoice::Current => {
                 stack::with_stack(|s| Frame::new_at(s, meta.clone(), false, None, start))
@@ -341,6 +369,26 @@ impl ManualEvent {
         if let Some(frame) = self.frame.take() {
             registry::release(frame.id);
             finish_now(frame, conclusion);
+        }
+    }
+
+    /// Ends the event with `conclusion` at `time` (the wall clock's) rather than now: the
+    /// end of work measured elsewhere, as [`EventBuilder::started_at`] is its start. An end
+    /// before the start counts as the start (the event lasted no time).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
+    /// let run = EventBuilder::new("integration tests").kind("test_binary").start();
+    /// // ... learn later that the tests ended 300 ms ago ...
+    /// run.finish_at(SystemTime::now() - Duration::from_millis(300), Conclusion::Failure);
+    /// ```
+    pub fn finish_at(mut self, time: SystemTime, conclusion: Conclusion) {
+        if let Some(frame) = self.frame.take() {
+            registry::release(frame.id);
+            finish(frame, clock::reading_at(time), conclusion);
         }
     }
 }
