@@ -30,8 +30,12 @@ mod fork;
 mod proxy;
 #[path = "hostile/recorder.rs"]
 mod recorder;
+#[path = "hostile/second_round.rs"]
+mod second_round;
 #[path = "hostile/secrets.rs"]
 mod secrets;
+#[path = "hostile/shared_dirs.rs"]
+mod shared_dirs;
 #[path = "hostile/signal_edges.rs"]
 mod signal_edges;
 #[path = "hostile/signals.rs"]
@@ -44,5 +48,7 @@ mod timeouts;
 #[test]
 #[ignore = "entry point of the child processes the other tests run"]
 fn child() {
-    hostile_support::child_main();
+    if !second_round::child_main() {
+        hostile_support::child_main();
+    }
 }

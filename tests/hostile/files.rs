@@ -128,17 +128,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_temp_spool_dir_others_can_write_to_is_refused() {
     // No HOME nor XDG_CACHE_HOME: the spool falls back to the temp dir, where another user
-    // may have made `trunk-ci-analytics-<user>` first. Simulated with a world-writable,
+    // may have made `trunk-ci-analytics-<uid>` first. Simulated with a world-writable,
     // non-sticky directory of that name.
     let tmp = Scratch::new("tmp-fallback");
-    let planted = tmp.join("trunk-ci-analytics-victim");
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let planted = tmp.join(format!("trunk-ci-analytics-{uid}"));
     std::fs::create_dir(&planted).unwrap();
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
     let down = ClosedPort::new();
     let mut cmd = uploading("one_event", &down.url(), Path::new(""));
     cmd.env_remove("TRUNK_SPOOL_DIR")
         .env_remove("HOME")
-        .env("USER", "victim")
         .env("TMPDIR", tmp.path());
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");

@@ -33,12 +33,12 @@ const SIGNALS: [i32; 2] = [libc::SIGINT, libc::SIGTERM];
 
 #[cfg(unix)]
 extern "C" fn on_signal(sig: i32) {
-    if !sys::is_handler(sig, on_signal) {
+    if !sys::signals::is_handler(sig, on_signal) {
         // Called by the program's own handler, which replaced this one: its call.
         return;
     }
     if PENDING.swap(sig, SeqCst) != 0 || !WATCHED.load(SeqCst) {
-        sys::raise_default(sig);
+        sys::signals::raise_default(sig);
     }
 }
 
@@ -47,7 +47,7 @@ extern "C" fn on_signal(sig: i32) {
 pub(crate) fn install() {
     #[cfg(unix)]
     for sig in SIGNALS {
-        if !sys::handle_if_default(sig, on_signal) {
+        if !sys::signals::handle_if_default(sig, on_signal) {
             crate::log!(
                 Debug,
                 "signal {sig} has a handler or is ignored: the program's choice is kept"
@@ -71,8 +71,8 @@ pub(crate) fn pending() -> Option<i32> {
 pub(crate) fn end_with(sig: i32) -> ! {
     #[cfg(unix)]
     {
-        sys::unblock(sig);
-        sys::raise_default(sig);
+        sys::signals::unblock(sig);
+        sys::signals::raise_default(sig);
     }
     // Only if the signal did not end the process (it cannot be delivered here): the
     // status a shell would have shown.

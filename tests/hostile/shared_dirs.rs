@@ -1,0 +1,146 @@
+//! Files in directories other users can write to (issue 26, findings 1–3): another local
+//! user plants links and directories where the runtime keeps its per-user files, and the
+//! victim's files stay as they were.
+
+use std::ffi::OsStr;
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, SystemTime};
+
+use trunk_ci_analytics::{Conclusion, Config, EventBuilder};
+
+use crate::second_round::{
+    as_user, attacker, clean_child, fresh_dir, my_uid, run, set_mode, unprotected_symlinks,
+    unreachable_upload, walk,
+};
+
+/// One root event, flushed at the end (its summary collects and prunes chain files).
+pub fn root_event_child() {
+    let guard = trunk_ci_analytics::init(Config::from_env());
+    EventBuilder::new("step")
+        .start()
+        .finish(Conclusion::Success);
+    drop(guard);
+}
+
+/// Waits for a line on stdin (the parent plants what it needs meanwhile), then records one
+/// event.
+pub fn wait_then_event_child() {
+    println!("PID {}", std::process::id());
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    root_event_child();
+}
+
+/// `R2_EVENTS` events named with `R2_NAME_LEN` characters, under one root.
+pub fn many_events_child() {
+    let count: usize = std::env::var("R2_EVENTS").unwrap().parse().unwrap();
+    let len: usize = std::env::var("R2_NAME_LEN").map_or(8, |v| v.parse().unwrap());
+    let guard = trunk_ci_analytics::init(Config::from_env());
+    let root = EventBuilder::new("many").start();
+    let name = "n".repeat(len);
+    for _ in 0..count {
+        EventBuilder::new(name.clone())
+            .start()
+            .finish(Conclusion::Success);
+    }
+    root.finish(Conclusion::Success);
+    drop(guard);
+}
+
+/// The names another user would plant for the victim's per-user directory in the temp dir:
+/// by user id, and the names `USER` (unset, or root) used to give.
+fn per_user_names() -> Vec<String> {
+    ["user".to_owned(), "root".to_owned(), my_uid().to_string()]
+        .iter()
+        .map(|label| format!("trunk-ci-analytics-{label}"))
+        .collect()
+}
+
+#[test]
+fn links_and_directories_another_user_plants_in_tmp_change_nothing_of_the_victims() {
+    let Some(other) = attacker("finding 1 (links in /tmp)") else {
+        return;
+    };
+    let _unprotected = unprotected_symlinks();
+
+    // A temp dir like /tmp: root's, sticky, everyone may create entries.
+    let tmp = fresh_dir("planted-links");
+    set_mode(&tmp, 0o1777);
+    // A directory of the victim's, with a `chains` folder holding a file two days old.
+    let victim = fresh_dir("victims-files");
+    std::fs::create_dir(victim.join("chains")).unwrap();
+    let precious = victim.join("chains").join("notes.jsonl");
+    std::fs::write(&precious, "the victim's\n").unwrap();
+    let old = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&precious)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    for name in per_user_names() {
+        as_user(
+            other,
+            "ln",
+            &[
+                "-s".as_ref(),
+                victim.as_os_str(),
+                tmp.join(name).as_os_str(),
+            ],
+        );
+    }
+    // No HOME: the spool falls back to the temp dir too.
+    let mut cmd = clean_child("r2_root_event");
+    unreachable_upload(&mut cmd).env("TMPDIR", &tmp);
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        precious.exists(),
+        "the victim's file behind a planted link was deleted\n{stderr}"
+    );
+    assert_eq!(
+        walk(&victim),
+        std::slice::from_ref(&precious),
+        "written into the victim's directory\n{stderr}"
+    );
+    assert!(
+        stderr.contains("symbolic link made by user id"),
+        "the refusal is said: {stderr}"
+    );
+
+    // Another user's run made the shared name first (with `USER` unset, everyone's was
+    // `trunk-ci-analytics-user`): the victim's own directory is another one.
+    let tmp = fresh_dir("planted-dirs");
+    set_mode(&tmp, 0o1777);
+    for name in per_user_names()
+        .iter()
+        .filter(|n| !n.ends_with(&format!("-{}", my_uid())))
+    {
+        as_user(
+            other,
+            "mkdir",
+            &["-m".as_ref(), "700".as_ref(), tmp.join(name).as_os_str()],
+        );
+    }
+    let mut cmd = clean_child("r2_root_event");
+    unreachable_upload(&mut cmd).env("TMPDIR", &tmp);
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("cannot use"), "locked out: {stderr}");
+    let own = tmp.join(format!("trunk-ci-analytics-{}", my_uid()));
+    let spooled = walk(&own)
+        .into_iter()
+        .filter(|p| p.extension() == Some(OsStr::new("json")))
+        .count();
+    assert_eq!(
+        spooled, 1,
+        "the event is in the victim's own spool\n{stderr}"
+    );
+    assert_eq!(
+        std::fs::metadata(&own).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(&victim);
+}
