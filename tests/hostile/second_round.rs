@@ -7,6 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::hostile_support::{SCENARIO, TOKEN, child_args};
 
@@ -175,6 +176,22 @@ pub fn unreachable_upload(cmd: &mut Command) -> &mut Command {
         .env("TRUNK_REPO", "acme/widgets")
         .env("TRUNK_PUBLIC_API_ADDRESS", "http://127.0.0.1:1")
         .env("TRUNK_FLUSH_TIMEOUT_MS", "500")
+}
+
+/// Waits for `child` to end, at most a minute (a liveness bound, not a timing assertion).
+pub fn wait(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: the child did not end within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Every file under `dir`, recursively, links not followed.

@@ -3,15 +3,16 @@
 //! victim's files stay as they were.
 
 use std::ffi::OsStr;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder};
 
 use crate::second_round::{
     as_user, attacker, clean_child, fresh_dir, my_uid, run, set_mode, unprotected_symlinks,
-    unreachable_upload, walk,
+    unreachable_upload, wait, walk,
 };
 
 /// One root event, flushed at the end (its summary collects and prunes chain files).
@@ -143,4 +144,89 @@ fn links_and_directories_another_user_plants_in_tmp_change_nothing_of_the_victim
     );
     let _ = std::fs::remove_dir_all(&tmp);
     let _ = std::fs::remove_dir_all(&victim);
+}
+
+#[test]
+fn the_trace_file_never_follows_a_link_planted_in_its_directory() {
+    let Some(other) = attacker("finding 2 (the trace file's temporary file)") else {
+        return;
+    };
+    // A directory everyone may write to, not sticky: the kernel's link protection never
+    // applies there, whatever `fs.protected_symlinks` says.
+    let shared = fresh_dir("trace-shared");
+    set_mode(&shared, 0o777);
+    let victim = fresh_dir("trace-victim");
+    let precious = victim.join("precious");
+    std::fs::write(&precious, "the victim's\n").unwrap();
+    let tmp = fresh_dir("trace-tmp");
+
+    // Links planted at the temporary file's name for the process about to write the trace.
+    let trace = shared.join("trace.json");
+    let mut cmd = clean_child("r2_wait_then_event");
+    cmd.env("TRUNK_TRACE_FILE", &trace)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let pid = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "no PID line");
+        // libtest prints `test child ... ` on the same line first.
+        if let Some((_, pid)) = line.trim().split_once("PID ") {
+            break pid.to_owned();
+        }
+    };
+    for name in [format!("trace.tmp-{pid}"), format!("trace.json.tmp-{pid}")] {
+        as_user(
+            other,
+            "ln",
+            &[
+                "-s".as_ref(),
+                precious.as_os_str(),
+                shared.join(name).as_os_str(),
+            ],
+        );
+    }
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let status = wait(&mut child, "the traced child");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "the victim's\n",
+        "a planted link's target was overwritten\n{stderr}"
+    );
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&format!("{text}]")).unwrap();
+    assert!(json.as_array().is_some_and(|a| a.len() >= 2), "{text}");
+    let mode = std::fs::metadata(&trace).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the trace file is the owner's alone: {mode:o}"
+    );
+
+    // A link planted at the trace file's own name is not followed either.
+    let planted = shared.join("planted.json");
+    as_user(
+        other,
+        "ln",
+        &["-s".as_ref(), precious.as_os_str(), planted.as_os_str()],
+    );
+    let mut cmd = clean_child("r2_root_event");
+    cmd.env("TRUNK_TRACE_FILE", &planted).env("TMPDIR", &tmp);
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "the victim's\n",
+        "appended through a planted link\n{stderr}"
+    );
+    assert!(stderr.contains("TRUNK_TRACE_FILE"), "{stderr}");
+    for dir in [shared, victim, tmp] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
