@@ -230,3 +230,67 @@ fn the_trace_file_never_follows_a_link_planted_in_its_directory() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// The chain files under `tmp` (whatever the per-user directory is called), and their
+/// total size.
+fn chain_files(tmp: &std::path::Path) -> (Vec<std::path::PathBuf>, u64) {
+    let files: Vec<_> = walk(tmp)
+        .into_iter()
+        .filter(|p| p.parent().and_then(|d| d.file_name()) == Some(OsStr::new("chains")))
+        .collect();
+    let bytes = files
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    (files, bytes)
+}
+
+#[test]
+fn chain_files_are_bounded_and_written_only_for_a_root_that_reads_them() {
+    const MIB: u64 = 1024 * 1024;
+    // A `TRACEPARENT` from outside: the chain's root is not a process of ours, nothing
+    // would ever read or remove the file.
+    let tmp = fresh_dir("chains-traceparent");
+    let mut cmd = clean_child("r2_many_events");
+    cmd.env("TMPDIR", &tmp)
+        .env(
+            "TRACEPARENT",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .env("R2_EVENTS", "20000");
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (files, bytes) = chain_files(&tmp);
+    assert!(files.is_empty(), "{bytes} bytes nobody reads: {files:?}");
+
+    // A chain of ours: its root reads at most 8 MiB, so no more is written.
+    let tmp = fresh_dir("chains-capped");
+    let mut cmd = clean_child("r2_many_events");
+    cmd.env("TMPDIR", &tmp)
+        .env("TRUNK_CHAIN_ID", "0123456789abcdef")
+        .env("TRUNK_PARENT_EVENT_ID", "0123456789abcdef")
+        .env("TRUNK_PARENT_SEQUENCE_KEY", "parent")
+        .env("R2_EVENTS", "20000")
+        .env("R2_NAME_LEN", "1000");
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (files, bytes) = chain_files(&tmp);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(bytes <= 8 * MIB + 64 * 1024, "{bytes} bytes in {files:?}");
+
+    // Files no root collected are pruned by size too, not only once a day old.
+    let chains = tmp
+        .join(format!("trunk-ci-analytics-{}", my_uid()))
+        .join("chains");
+    for i in 0..6 {
+        let f = std::fs::File::create(chains.join(format!("{i:016x}.jsonl"))).unwrap();
+        f.set_len(8 * MIB).unwrap();
+    }
+    let mut cmd = clean_child("r2_root_event");
+    cmd.env("TMPDIR", &tmp);
+    let (out, stdout, stderr) = run(&mut cmd);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (files, bytes) = chain_files(&tmp);
+    assert!(bytes <= 32 * MIB, "{bytes} bytes left in {files:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
