@@ -38,6 +38,8 @@ mod secrets;
 mod shared_dirs;
 #[path = "hostile/signal_edges.rs"]
 mod signal_edges;
+#[path = "hostile/signal_mask.rs"]
+mod signal_mask;
 #[path = "hostile/signals.rs"]
 mod signals;
 #[path = "hostile/teardown.rs"]

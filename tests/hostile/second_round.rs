@@ -20,6 +20,7 @@ pub fn child_main() -> bool {
         "r2_root_event" => crate::shared_dirs::root_event_child(),
         "r2_wait_then_event" => crate::shared_dirs::wait_then_event_child(),
         "r2_many_events" => crate::shared_dirs::many_events_child(),
+        "r2_sigwait" => crate::signal_mask::sigwait_child(),
         _ => return false,
     }
     true

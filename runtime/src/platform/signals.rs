@@ -7,7 +7,10 @@
 //! the exit status is the signal's (130 for SIGINT, 143 for SIGTERM).
 //!
 //! It is installed only for a signal whose disposition is the default when the runtime is
-//! set up: a program that handles or ignores SIGINT or SIGTERM keeps that. A program that
+//! set up, and that the thread setting it up has not blocked: a program that handles or
+//! ignores SIGINT or SIGTERM keeps that, and one that blocks it means to take it with
+//! `sigwait`. Every thread the runtime starts blocks both ([`spawn`]), so the kernel never
+//! hands one of them a signal the program's threads are waiting for. A program that
 //! installs a handler later replaces ours, and if it calls ours in turn (as tokio's
 //! `signal` and `signal-hook` do with the handler they found), ours sees it is no longer
 //! the installed one and does nothing: the program decides how to end, and its normal end
@@ -42,18 +45,44 @@ extern "C" fn on_signal(sig: i32) {
     }
 }
 
-/// Installs the handler for each cancellation signal still at its default action. Only
-/// `global` calls it, once the background thread runs.
+/// Installs the handler for each cancellation signal still at its default action and not
+/// blocked by the calling thread. Only `global` calls it, once the background thread runs.
 pub(crate) fn install() {
     #[cfg(unix)]
     for sig in SIGNALS {
-        if !sys::signals::handle_if_default(sig, on_signal) {
+        if sys::signals::is_blocked(sig) {
+            crate::log!(
+                Debug,
+                "signal {sig} is blocked: the program takes it itself (sigwait)"
+            );
+        } else if !sys::signals::handle_if_default(sig, on_signal) {
             crate::log!(
                 Debug,
                 "signal {sig} has a handler or is ignored: the program's choice is kept"
             );
         }
     }
+}
+
+/// Starts a thread of the runtime (named `name`) with SIGINT and SIGTERM blocked in it, so
+/// that they always reach a thread of the program (or its `sigwait`).
+pub(crate) fn spawn(
+    name: &str,
+    stack: Option<usize>,
+    f: impl FnOnce() + Send + 'static,
+) -> std::io::Result<()> {
+    #[cfg(unix)]
+    let saved = sys::signals::block(&SIGNALS);
+    let mut builder = std::thread::Builder::new().name(name.into());
+    if let Some(bytes) = stack {
+        builder = builder.stack_size(bytes);
+    }
+    let spawned = builder.spawn(f).map(drop);
+    #[cfg(unix)]
+    if let Some(saved) = saved {
+        sys::signals::restore(saved);
+    }
+    spawned
 }
 
 /// The background thread is there (or gone, `false`) to act on a signal.

@@ -52,11 +52,50 @@ pub(crate) fn raise_default(sig: i32) {
 
 /// Unblocks `sig` on the calling thread, so that raising it there takes effect at once.
 pub(crate) fn unblock(sig: i32) {
-    // SAFETY: builds a signal set on the stack and changes only this thread's mask.
+    let _ = set_mask(libc::SIG_UNBLOCK, &[sig]);
+}
+
+/// Whether `sig` is blocked on the calling thread: the program means to take it with
+/// `sigwait` (or to hold it off) rather than through a handler.
+pub(crate) fn is_blocked(sig: i32) -> bool {
+    // SAFETY: a null new set only reads this thread's mask into `now`, a zeroed set on the
+    // stack; `sigismember` reads it.
+    unsafe {
+        let mut now: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut now) == 0
+            && libc::sigismember(&now, sig) == 1
+    }
+}
+
+/// The calling thread's signal mask as it was before [`block`], to put back.
+pub(crate) struct SavedMask(libc::sigset_t);
+
+/// Blocks `signals` on the calling thread; returns the mask to restore. A thread spawned
+/// meanwhile starts with them blocked (a new thread inherits its creator's mask), so no
+/// signal is ever delivered to it.
+pub(crate) fn block(signals: &[i32]) -> Option<SavedMask> {
+    set_mask(libc::SIG_BLOCK, signals)
+}
+
+/// Puts back the mask [`block`] replaced.
+pub(crate) fn restore(saved: SavedMask) {
+    // SAFETY: `saved.0` is a mask `pthread_sigmask` filled in; only this thread's mask
+    // changes.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &saved.0, std::ptr::null_mut());
+    }
+}
+
+fn set_mask(how: i32, signals: &[i32]) -> Option<SavedMask> {
+    // SAFETY: builds a signal set on the stack, changes only this thread's mask, and reads
+    // the previous one into a zeroed set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        for &sig in signals {
+            libc::sigaddset(&mut set, sig);
+        }
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        (libc::pthread_sigmask(how, &set, &mut old) == 0).then_some(SavedMask(old))
     }
 }
