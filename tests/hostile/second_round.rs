@@ -21,6 +21,8 @@ pub fn child_main() -> bool {
         "r2_wait_then_event" => crate::shared_dirs::wait_then_event_child(),
         "r2_many_events" => crate::shared_dirs::many_events_child(),
         "r2_sigwait" => crate::signal_mask::sigwait_child(),
+        "r2_stuck_stderr" => crate::signal_mask::stuck_stderr_child(),
+        "r2_stuck_sink" => crate::signal_mask::stuck_sink_child(),
         _ => return false,
     }
     true

@@ -132,12 +132,12 @@ fn sigterm(child: &Child) {
 fn sigterm_the_program_blocked_to_sigwait_for_is_left_to_it() {
     // Blocked before analytics is set up: no handler of ours for it.
     let (mut child, said) = start_blocked("r2_sigwait", &[]);
+    sigterm(&child);
+    let status = wait(&mut child, "sigwait, blocked before setup");
     assert!(
         said.contains("HANDLER default"),
         "a handler was installed for a signal the program blocked: {said}"
     );
-    sigterm(&child);
-    let status = wait(&mut child, "sigwait, blocked before setup");
     assert_eq!(
         status.code(),
         Some(0),
@@ -153,4 +153,111 @@ fn sigterm_the_program_blocked_to_sigwait_for_is_left_to_it() {
         (Some(0), None),
         "SIGTERM was taken from the program: {status:?}"
     );
+}
+
+/// A program whose stderr nobody reads: a thread of it writes until the pipe is full, and
+/// then waits forever inside std's stderr lock. A job event is open.
+pub fn stuck_stderr_child() {
+    let _guard = trunk_ci_analytics::init(Config::from_env());
+    let _job = EventBuilder::new("job").start();
+    // A flush answered: the background thread runs and watches for signals.
+    trunk_ci_analytics::flush(std::time::Duration::from_secs(30));
+    std::thread::spawn(|| {
+        let line = "x".repeat(1000);
+        loop {
+            eprintln!("{line}");
+        }
+    });
+    println!("READY");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn sigterm_ends_the_process_even_when_stderr_is_a_full_pipe_nobody_reads() {
+    let tmp = fresh_dir("stuck-stderr");
+    let mut cmd = clean_child("r2_stuck_stderr");
+    cmd.env("TMPDIR", &tmp)
+        .env("TRUNK_FLUSH_TIMEOUT_MS", "300")
+        .stdout(Stdio::piped())
+        // Held open, never read.
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(lines.read_line(&mut line).unwrap() > 0, "no READY");
+        if line.contains("READY") {
+            break;
+        }
+    }
+    // The program's writer fills the pipe at once; wait until it is blocked in a write.
+    for _ in 0..3_000 {
+        if blocked_in(&child, "pipe") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    sigterm(&child);
+    let status = wait(&mut child, "a process with a stuck stderr");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    drop(child.stderr.take());
+
+    // The background thread stuck for good: its events file is a FIFO nobody opens for
+    // reading, where opening it to write never returns. The deadline holds all the same.
+    let fifo = tmp.join("events.fifo");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `c_path` is a NUL-terminated path that lives across the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let mut cmd = clean_child("r2_stuck_sink");
+    cmd.env("TMPDIR", &tmp)
+        .env("TRUNK_FLUSH_TIMEOUT_MS", "300")
+        .env("TRUNK_EVENTS_FILE", &fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(lines.read_line(&mut line).unwrap() > 0, "no READY");
+        if line.contains("READY") {
+            break;
+        }
+    }
+    for _ in 0..3_000 {
+        if blocked_in(&child, "partner") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    sigterm(&child);
+    let status = wait(&mut child, "a process whose background thread is stuck");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Whether a thread of `child` waits in a kernel function whose name holds `what`.
+fn blocked_in(child: &Child, what: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", child.id())) else {
+        return false;
+    };
+    tasks
+        .flatten()
+        .any(|t| std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains(what)))
+}
+
+/// An event ends, so the background thread opens the events file (a FIFO: it blocks for
+/// good), while a job event stays open.
+pub fn stuck_sink_child() {
+    let _guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    trunk_ci_analytics::flush(std::time::Duration::from_secs(30));
+    let _job = EventBuilder::new("job").start();
+    EventBuilder::new("step")
+        .start()
+        .finish(trunk_ci_analytics::Conclusion::Success);
+    println!("READY");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }

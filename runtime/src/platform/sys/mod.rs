@@ -1,7 +1,8 @@
 //! The operating system calls the runtime makes through `libc`, each behind a safe
 //! function: every `unsafe` block that talks to the OS is in this module, one file per kind
 //! of call: here the process (exit hook, ids, `flock`, `fork`), [`files`] (directories and
-//! files by descriptor), [`signals`] (actions and masks).
+//! files by descriptor), [`signals`] (actions, masks, the handler's pipe), [`stderr`] (a
+//! bounded write to descriptor 2).
 //!
 //! The exit hook: a flush at a normal process exit, for programs that never flush
 //! themselves (no `#[track_event] fn main`, no `init` guard, no `exit`), so that a build
@@ -24,6 +25,7 @@
 pub(crate) mod files;
 #[cfg(unix)]
 pub(crate) mod signals;
+pub(crate) mod stderr;
 
 use std::sync::OnceLock;
 

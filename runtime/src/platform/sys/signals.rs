@@ -1,4 +1,7 @@
-//! Signal actions and this thread's signal mask.
+//! Signal actions, this thread's signal mask, and the pipe through which a handler wakes a
+//! thread (writing to a pipe is one of the few things a handler may do).
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// Installs `handler` for signal `sig` if the process has not set its disposition (it is
 /// the default); returns whether it did. A program that handles or ignores the signal keeps
@@ -21,6 +24,15 @@ pub(crate) fn handle_if_default(sig: i32, handler: extern "C" fn(i32)) -> bool {
         new.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut new.sa_mask);
         libc::sigaction(sig, &new, std::ptr::null_mut()) == 0
+    }
+}
+
+/// Whether the action of `sig` is the default one (no handler, not ignored).
+pub(crate) fn is_default(sig: i32) -> bool {
+    // SAFETY: reads the current action into a zeroed struct.
+    unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut now) == 0 && now.sa_sigaction == libc::SIG_DFL
     }
 }
 
@@ -98,4 +110,99 @@ fn set_mask(how: i32, signals: &[i32]) -> Option<SavedMask> {
         let mut old: libc::sigset_t = std::mem::zeroed();
         (libc::pthread_sigmask(how, &set, &mut old) == 0).then_some(SavedMask(old))
     }
+}
+
+/// A pipe for a signal handler to wake a thread: the read end, and the write end as a raw
+/// descriptor that stays open for the life of the process (a handler may run at any time).
+/// Both close on exec; writing never blocks (a full pipe already holds a wake-up).
+pub(crate) fn wake_pipe() -> std::io::Result<(OwnedFd, RawFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fds[0]` is a descriptor `pipe` just opened, owned by nothing else.
+    let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+    for fd in fds {
+        // SAFETY: `fd` is open (just made by `pipe`); the flags only change how it behaves.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: as above, for the write end.
+    unsafe {
+        let flags = libc::fcntl(fds[1], libc::F_GETFL);
+        libc::fcntl(fds[1], libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    Ok((read, fds[1]))
+}
+
+/// Writes one byte to `fd` from a signal handler, leaving `errno` as it was (the code the
+/// handler interrupted may be about to read it). Async-signal-safe.
+pub(crate) fn write_byte(fd: RawFd, byte: u8) {
+    let saved = errno::get();
+    // SAFETY: `write` is async-signal-safe; `byte` lives across the call. A failure (a full
+    // pipe) loses nothing: a wake-up is already waiting there.
+    unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    errno::set(saved);
+}
+
+mod errno {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn location() -> *mut libc::c_int {
+        // SAFETY: no preconditions; the location is the calling thread's.
+        unsafe { libc::__errno_location() }
+    }
+
+    #[cfg(any(
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    fn location() -> *mut libc::c_int {
+        // SAFETY: no preconditions; the location is the calling thread's.
+        unsafe { libc::__error() }
+    }
+
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    pub(super) fn get() -> libc::c_int {
+        // SAFETY: the calling thread's errno is valid to read.
+        unsafe { *location() }
+    }
+
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    pub(super) fn set(value: libc::c_int) {
+        // SAFETY: the calling thread's errno is valid to write.
+        unsafe { *location() = value };
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    )))]
+    pub(super) fn get() -> libc::c_int {
+        0
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    )))]
+    pub(super) fn set(_: libc::c_int) {}
 }
