@@ -50,6 +50,9 @@ pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;
 pub use platform::log::LogLevel;
+/// Secrets taken out of text before it is printed (for the command line; not a stable API).
+#[doc(hidden)]
+pub use platform::redact;
 pub use record::lineage::EventContext;
 
 /// `tracing` spans as events of the same tree (feature `tracing`): add [`layer()`] to a

@@ -76,7 +76,8 @@ pub fn emit(level: LogLevel, args: std::fmt::Arguments<'_>) {
     };
     // One write per line so concurrent processes sharing a terminal do not interleave; never
     // through std's stderr lock, never waiting long (`sys::stderr`).
-    let mut line = printable(format!("trunk-ci-analytics: {label}: {args}"));
+    let line = format!("trunk-ci-analytics: {label}: {args}");
+    let mut line = printable(crate::platform::redact::text(&line).into_owned());
     line.push('\n');
     crate::platform::sys::stderr::write(line.as_bytes());
 }
