@@ -42,6 +42,8 @@ mod signal_edges;
 mod signal_mask;
 #[path = "hostile/signals.rs"]
 mod signals;
+#[path = "hostile/summaries.rs"]
+mod summaries;
 #[path = "hostile/teardown.rs"]
 mod teardown;
 #[path = "hostile/timeouts.rs"]

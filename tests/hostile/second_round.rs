@@ -23,6 +23,7 @@ pub fn child_main() -> bool {
         "r2_sigwait" => crate::signal_mask::sigwait_child(),
         "r2_stuck_stderr" => crate::signal_mask::stuck_stderr_child(),
         "r2_stuck_sink" => crate::signal_mask::stuck_sink_child(),
+        "r2_hostile_names" => crate::summaries::hostile_names_child(),
         _ => return false,
     }
     true
