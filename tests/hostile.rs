@@ -18,6 +18,8 @@ mod answers;
 mod bytes;
 #[path = "hostile/claims.rs"]
 mod claims;
+#[path = "hostile/disk_full.rs"]
+mod disk_full;
 #[path = "hostile/display.rs"]
 mod display;
 #[path = "hostile/exit_budget.rs"]

@@ -24,6 +24,7 @@ pub fn child_main() -> bool {
         "r2_stuck_stderr" => crate::signal_mask::stuck_stderr_child(),
         "r2_stuck_sink" => crate::signal_mask::stuck_sink_child(),
         "r2_hostile_names" => crate::summaries::hostile_names_child(),
+        "r2_full_disk" => crate::disk_full::many_for_a_full_disk_child(),
         _ => return false,
     }
     true

@@ -2,7 +2,8 @@
 //! (`TRUNK_EVENTS_FILE`, `TRUNK_TRACE_FILE`).
 //!
 //! Each `write` goes to an `O_APPEND` descriptor and holds whole lines only, so lines of
-//! concurrent writers never interleave or break.
+//! concurrent writers never interleave or break; a line a full disk cut is blanked, so it
+//! never joins the next writer's.
 //!
 //! The path may be in a directory everyone can write to (`/tmp`), where another user may
 //! have planted a link or a file of their own at that name, or at the name of a temporary
@@ -117,7 +118,7 @@ fn unpredictable() -> u64 {
 }
 
 /// Writes `buf` (whole lines) to `file` in writes of at most [`CHUNK`] bytes, each ending
-/// at a line's end.
+/// at a line's end; each line is written whole or not at all ([`write_whole`]).
 pub(crate) fn write_lines(file: &mut File, buf: &[u8]) -> io::Result<()> {
     let mut rest = buf;
     while !rest.is_empty() {
@@ -133,10 +134,66 @@ pub(crate) fn write_lines(file: &mut File, buf: &[u8]) -> io::Result<()> {
                     .map_or(rest.len(), |i| i + 1),
             }
         };
-        file.write_all(&rest[..cut])?;
+        write_whole(file, &rest[..cut])?;
         rest = &rest[cut..];
     }
     Ok(())
+}
+
+/// Appends `chunk` (whole lines). When the disk is full (or a file size limit is reached)
+/// part way, the part of its last line that got written is blanked in place (spaces, then a
+/// newline): it reads as an empty line, which JSON lines readers skip and JSON allows
+/// between the trace's values, so no torn line is left for the next writer's line to join.
+fn write_whole(file: &mut File, chunk: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    // Where in `chunk` the last write that wrote anything began.
+    let mut last_start = 0;
+    while written < chunk.len() {
+        match file.write(&chunk[written..]) {
+            Ok(0) => {
+                blank_torn(file, chunk, last_start, written);
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            Ok(n) => {
+                last_start = written;
+                written += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                blank_torn(file, chunk, last_start, written);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Blanks what was written of the last line of `chunk[..written]`, if it is not whole. The
+/// file's position is the end of the last write (an append leaves it there), and the bytes
+/// from `last_start` lie just before it, whatever other writers appended since.
+fn blank_torn(file: &mut File, chunk: &[u8], last_start: usize, written: usize) {
+    let line_start = chunk[..written]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let from = line_start.max(last_start);
+    if from >= written {
+        return;
+    }
+    let Ok(end) = io::Seek::stream_position(file) else {
+        return;
+    };
+    let torn = written - from;
+    let mut blank = vec![b' '; torn];
+    blank[torn - 1] = b'\n';
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let at = end.saturating_sub(torn as u64);
+        let _ = crate::platform::sys::files::overwrite_at(file.as_fd(), &blank, at);
+    }
+    #[cfg(not(unix))]
+    let _ = (end, blank);
 }
 
 /// Whether a pending buffer is large enough to write out before the hand-off catches up.

@@ -221,3 +221,27 @@ pub(crate) fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
     unsafe { libc::closedir(stream) };
     Ok(names)
 }
+/// Rewrites `bytes` at `offset` of the file `fd` even if it was opened to append (where a
+/// positioned write would append instead), then puts the append mode back.
+pub(crate) fn overwrite_at(fd: BorrowedFd<'_>, bytes: &[u8], offset: u64) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    let offset = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset"))?;
+    // SAFETY: `fcntl` reads and sets the descriptor's status flags; `pwrite` reads
+    // `bytes.len()` bytes from a live slice.
+    unsafe {
+        let flags = check(libc::fcntl(raw, libc::F_GETFL))?;
+        check(libc::fcntl(raw, libc::F_SETFL, flags & !libc::O_APPEND))?;
+        let written = libc::pwrite(raw, bytes.as_ptr().cast(), bytes.len(), offset);
+        let error = io::Error::last_os_error();
+        libc::fcntl(raw, libc::F_SETFL, flags);
+        if usize::try_from(written).ok() != Some(bytes.len()) {
+            return Err(if written < 0 {
+                error
+            } else {
+                io::ErrorKind::WriteZero.into()
+            });
+        }
+    }
+    Ok(())
+}

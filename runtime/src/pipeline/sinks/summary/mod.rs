@@ -148,8 +148,8 @@ impl Summary {
     }
 
     fn render(&self, nodes: &[Node], overflow: usize) -> String {
-        let mode = self.status.get().describe();
-        let mut out = header(nodes, overflow, mode);
+        let mode = header::upload_text(&self.status);
+        let mut out = header(nodes, overflow, &mode);
         let drawn = tree::draw(nodes);
         out.push_str(&tree::to_text(&drawn.lines));
         let hidden = drawn.hidden + overflow;
@@ -206,7 +206,7 @@ impl Sink for Summary {
                 print(&text);
             }
             if let Some(job) = &mut self.job {
-                job.write(self.status.get().describe());
+                job.write(&header::upload_text(&self.status));
             }
         }
         Some(FlushReport::default())
