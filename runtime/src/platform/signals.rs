@@ -35,6 +35,7 @@ static PENDING: AtomicI32 = AtomicI32::new(0);
 static WATCHED: AtomicBool = AtomicBool::new(false);
 
 /// The write end of the watchdog's pipe; -1 while there is no watchdog.
+#[cfg(unix)]
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 
 /// The signals a CI cancellation sends.

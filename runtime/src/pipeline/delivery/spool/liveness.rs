@@ -6,10 +6,13 @@
 //! Where `flock` is missing (not Unix) or the lock file cannot be made, claims fall back to
 //! their age alone.
 
+#[cfg(unix)]
 use std::ffi::OsStr;
 use std::fs::File;
 
-use crate::platform::owner_only::{Access, PrivateDir};
+#[cfg(unix)]
+use crate::platform::owner_only::Access;
+use crate::platform::owner_only::PrivateDir;
 
 /// The lock file's name of the process tagged `tag`.
 fn lock_name(tag: &str) -> String {
