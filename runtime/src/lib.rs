@@ -13,7 +13,7 @@
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md;
 // runtime/layers.txt declares them for modcycles.py).
-// The platform: OS calls, clock, logging, signals, owner-only files, directories.
+// The platform: OS calls, clock, logging, signals, owner-only files, directories, redaction.
 #[macro_use]
 mod platform;
 // The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
