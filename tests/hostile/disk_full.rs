@@ -6,8 +6,10 @@
 use std::os::unix::process::CommandExt;
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder};
+use trunk_ci_analytics_testkit::Scratch;
+use trunk_ci_analytics_testserver::ClosedPort;
 
-use crate::second_round::{clean_child, fresh_dir, run, unreachable_upload};
+use crate::hostile_support::{child_command, run, uploading};
 
 /// Bytes any file of the limited process may reach.
 const LIMIT: u64 = 256 * 1024;
@@ -28,13 +30,13 @@ pub fn many_for_a_full_disk_child() {
 
 #[test]
 fn a_full_disk_leaves_whole_lines_and_a_truthful_summary() {
-    let dir = fresh_dir("disk-full");
+    let dir = Scratch::new("disk-full");
     let events = dir.join("events.jsonl");
     let trace = dir.join("trace.json");
-    let mut cmd = clean_child("r2_full_disk");
-    unreachable_upload(&mut cmd)
-        .env("TMPDIR", &dir)
-        .env("TRUNK_SPOOL_DIR", dir.join("spool"))
+    // Nothing listens there: what is not written to the files goes to the spool, or not.
+    let down = ClosedPort::new();
+    let mut cmd = uploading("r2_full_disk", &down.url(), &dir.join("spool"));
+    cmd.env("TMPDIR", dir.path())
         .env("TRUNK_EVENTS_FILE", &events)
         .env("TRUNK_TRACE_FILE", &trace)
         .env("TRUNK_FLUSH_TIMEOUT_MS", "1000")
@@ -59,8 +61,8 @@ fn a_full_disk_leaves_whole_lines_and_a_truthful_summary() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
 
     // The next writer: a process of the same run, with room again.
-    let mut next = clean_child("r2_full_disk");
-    next.env("TMPDIR", &dir)
+    let mut next = child_command("r2_full_disk");
+    next.env("TMPDIR", dir.path())
         .env("TRUNK_EVENTS_FILE", &events)
         .env("TRUNK_TRACE_FILE", &trace)
         .env("R2_EVENTS", "1");
@@ -102,5 +104,4 @@ fn a_full_disk_leaves_whole_lines_and_a_truthful_summary() {
         !header.contains("events spooled"),
         "spooled, says the header, though the spool could not be written: {header}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

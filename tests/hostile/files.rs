@@ -62,7 +62,8 @@ fn an_existing_events_file_keeps_its_mode_and_its_lines() {
 }
 
 /// Spool files holding events under `dir`.
-fn spooled(dir: &Path) -> Vec<PathBuf> {
+/// The spool files (`*.json`) under `dir`.
+pub fn spooled(dir: &Path) -> Vec<PathBuf> {
     walk(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -112,11 +113,13 @@ fn without_a_spool_dir_the_spool_is_in_the_users_cache() {
     );
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, recursively; links are listed, not followed (a test may plant
+/// one that points anywhere).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             out.extend(walk(&path));
         } else {
             out.push(path);

@@ -5,15 +5,26 @@
 use std::ffi::OsStr;
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder};
+use trunk_ci_analytics_testkit::{Scratch, wait_within};
+use trunk_ci_analytics_testserver::ClosedPort;
 
-use crate::second_round::{
-    as_user, attacker, clean_child, fresh_dir, my_uid, run, set_mode, unprotected_symlinks,
-    unreachable_upload, wait, walk,
-};
+use crate::files::{spooled, walk};
+use crate::hostile_support::{child_command, run, uploading};
+use crate::second_round::{as_user, attacker, my_uid, set_mode, unprotected_symlinks};
+
+/// A child uploading to `down` with the spool where it would be with no configuration and
+/// no `HOME`: in the temp dir `tmp`.
+fn uploading_from_tmp(scenario: &str, down: &ClosedPort, tmp: &Scratch) -> Command {
+    let mut cmd = uploading(scenario, &down.url(), tmp.path());
+    cmd.env_remove("TRUNK_SPOOL_DIR")
+        .env_remove("HOME")
+        .env("TMPDIR", tmp.path());
+    cmd
+}
 
 /// One root event, flushed at the end (its summary collects and prunes chain files).
 pub fn root_event_child() {
@@ -60,16 +71,17 @@ fn per_user_names() -> Vec<String> {
 
 #[test]
 fn links_and_directories_another_user_plants_in_tmp_change_nothing_of_the_victims() {
-    let Some(other) = attacker("finding 1 (links in /tmp)") else {
+    let Some(other) = attacker() else {
         return;
     };
     let _unprotected = unprotected_symlinks();
+    let down = ClosedPort::new();
 
     // A temp dir like /tmp: root's, sticky, everyone may create entries.
-    let tmp = fresh_dir("planted-links");
-    set_mode(&tmp, 0o1777);
+    let tmp = Scratch::new("planted-links");
+    set_mode(tmp.path(), 0o1777);
     // A directory of the victim's, with a `chains` folder holding a file two days old.
-    let victim = fresh_dir("victims-files");
+    let victim = Scratch::new("victims-files");
     std::fs::create_dir(victim.join("chains")).unwrap();
     let precious = victim.join("chains").join("notes.jsonl");
     std::fs::write(&precious, "the victim's\n").unwrap();
@@ -86,22 +98,19 @@ fn links_and_directories_another_user_plants_in_tmp_change_nothing_of_the_victim
             "ln",
             &[
                 "-s".as_ref(),
-                victim.as_os_str(),
+                victim.path().as_os_str(),
                 tmp.join(name).as_os_str(),
             ],
         );
     }
-    // No HOME: the spool falls back to the temp dir too.
-    let mut cmd = clean_child("r2_root_event");
-    unreachable_upload(&mut cmd).env("TMPDIR", &tmp);
-    let (out, stdout, stderr) = run(&mut cmd);
+    let (out, stdout, stderr) = run(&mut uploading_from_tmp("r2_root_event", &down, &tmp));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
         precious.exists(),
         "the victim's file behind a planted link was deleted\n{stderr}"
     );
     assert_eq!(
-        walk(&victim),
+        walk(victim.path()),
         std::slice::from_ref(&precious),
         "written into the victim's directory\n{stderr}"
     );
@@ -112,8 +121,8 @@ fn links_and_directories_another_user_plants_in_tmp_change_nothing_of_the_victim
 
     // Another user's run made the shared name first (with `USER` unset, everyone's was
     // `trunk-ci-analytics-user`): the victim's own directory is another one.
-    let tmp = fresh_dir("planted-dirs");
-    set_mode(&tmp, 0o1777);
+    let tmp = Scratch::new("planted-dirs");
+    set_mode(tmp.path(), 0o1777);
     for name in per_user_names()
         .iter()
         .filter(|n| !n.ends_with(&format!("-{}", my_uid())))
@@ -124,47 +133,40 @@ fn links_and_directories_another_user_plants_in_tmp_change_nothing_of_the_victim
             &["-m".as_ref(), "700".as_ref(), tmp.join(name).as_os_str()],
         );
     }
-    let mut cmd = clean_child("r2_root_event");
-    unreachable_upload(&mut cmd).env("TMPDIR", &tmp);
-    let (out, stdout, stderr) = run(&mut cmd);
+    let (out, stdout, stderr) = run(&mut uploading_from_tmp("r2_root_event", &down, &tmp));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!stderr.contains("cannot use"), "locked out: {stderr}");
     let own = tmp.join(format!("trunk-ci-analytics-{}", my_uid()));
-    let spooled = walk(&own)
-        .into_iter()
-        .filter(|p| p.extension() == Some(OsStr::new("json")))
-        .count();
     assert_eq!(
-        spooled, 1,
+        spooled(&own).len(),
+        1,
         "the event is in the victim's own spool\n{stderr}"
     );
     assert_eq!(
         std::fs::metadata(&own).unwrap().permissions().mode() & 0o777,
         0o700
     );
-    let _ = std::fs::remove_dir_all(&tmp);
-    let _ = std::fs::remove_dir_all(&victim);
 }
 
 #[test]
 fn the_trace_file_never_follows_a_link_planted_in_its_directory() {
-    let Some(other) = attacker("finding 2 (the trace file's temporary file)") else {
+    let Some(other) = attacker() else {
         return;
     };
     // A directory everyone may write to, not sticky: the kernel's link protection never
     // applies there, whatever `fs.protected_symlinks` says.
-    let shared = fresh_dir("trace-shared");
-    set_mode(&shared, 0o777);
-    let victim = fresh_dir("trace-victim");
+    let shared = Scratch::new("trace-shared");
+    set_mode(shared.path(), 0o777);
+    let victim = Scratch::new("trace-victim");
     let precious = victim.join("precious");
     std::fs::write(&precious, "the victim's\n").unwrap();
-    let tmp = fresh_dir("trace-tmp");
+    let tmp = Scratch::new("trace-tmp");
 
     // Links planted at the temporary file's name for the process about to write the trace.
     let trace = shared.join("trace.json");
-    let mut cmd = clean_child("r2_wait_then_event");
+    let mut cmd = child_command("r2_wait_then_event");
     cmd.env("TRUNK_TRACE_FILE", &trace)
-        .env("TMPDIR", &tmp)
+        .env("TMPDIR", tmp.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -190,7 +192,7 @@ fn the_trace_file_never_follows_a_link_planted_in_its_directory() {
         );
     }
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    let status = wait(&mut child, "the traced child");
+    let status = wait_within(&mut child, Duration::from_secs(60));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(status.success(), "{stderr}");
@@ -216,8 +218,9 @@ fn the_trace_file_never_follows_a_link_planted_in_its_directory() {
         "ln",
         &["-s".as_ref(), precious.as_os_str(), planted.as_os_str()],
     );
-    let mut cmd = clean_child("r2_root_event");
-    cmd.env("TRUNK_TRACE_FILE", &planted).env("TMPDIR", &tmp);
+    let mut cmd = child_command("r2_root_event");
+    cmd.env("TRUNK_TRACE_FILE", &planted)
+        .env("TMPDIR", tmp.path());
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(
@@ -226,9 +229,6 @@ fn the_trace_file_never_follows_a_link_planted_in_its_directory() {
         "appended through a planted link\n{stderr}"
     );
     assert!(stderr.contains("TRUNK_TRACE_FILE"), "{stderr}");
-    for dir in [shared, victim, tmp] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 /// The chain files under `tmp` (whatever the per-user directory is called), and their
@@ -250,9 +250,9 @@ fn chain_files_are_bounded_and_written_only_for_a_root_that_reads_them() {
     const MIB: u64 = 1024 * 1024;
     // A `TRACEPARENT` from outside: the chain's root is not a process of ours, nothing
     // would ever read or remove the file.
-    let tmp = fresh_dir("chains-traceparent");
-    let mut cmd = clean_child("r2_many_events");
-    cmd.env("TMPDIR", &tmp)
+    let tmp = Scratch::new("chains-traceparent");
+    let mut cmd = child_command("r2_many_events");
+    cmd.env("TMPDIR", tmp.path())
         .env(
             "TRACEPARENT",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -260,13 +260,13 @@ fn chain_files_are_bounded_and_written_only_for_a_root_that_reads_them() {
         .env("R2_EVENTS", "20000");
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let (files, bytes) = chain_files(&tmp);
+    let (files, bytes) = chain_files(tmp.path());
     assert!(files.is_empty(), "{bytes} bytes nobody reads: {files:?}");
 
     // A chain of ours: its root reads at most 8 MiB, so no more is written.
-    let tmp = fresh_dir("chains-capped");
-    let mut cmd = clean_child("r2_many_events");
-    cmd.env("TMPDIR", &tmp)
+    let tmp = Scratch::new("chains-capped");
+    let mut cmd = child_command("r2_many_events");
+    cmd.env("TMPDIR", tmp.path())
         .env("TRUNK_CHAIN_ID", "0123456789abcdef")
         .env("TRUNK_PARENT_EVENT_ID", "0123456789abcdef")
         .env("TRUNK_PARENT_SEQUENCE_KEY", "parent")
@@ -274,7 +274,7 @@ fn chain_files_are_bounded_and_written_only_for_a_root_that_reads_them() {
         .env("R2_NAME_LEN", "1000");
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let (files, bytes) = chain_files(&tmp);
+    let (files, bytes) = chain_files(tmp.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(bytes <= 8 * MIB + 64 * 1024, "{bytes} bytes in {files:?}");
 
@@ -286,11 +286,10 @@ fn chain_files_are_bounded_and_written_only_for_a_root_that_reads_them() {
         let f = std::fs::File::create(chains.join(format!("{i:016x}.jsonl"))).unwrap();
         f.set_len(8 * MIB).unwrap();
     }
-    let mut cmd = clean_child("r2_root_event");
-    cmd.env("TMPDIR", &tmp);
+    let mut cmd = child_command("r2_root_event");
+    cmd.env("TMPDIR", tmp.path());
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let (files, bytes) = chain_files(&tmp);
+    let (files, bytes) = chain_files(tmp.path());
     assert!(bytes <= 32 * MIB, "{bytes} bytes left in {files:?}");
-    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -4,7 +4,9 @@
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder};
 
-use crate::second_round::{clean_child, fresh_dir, run};
+use trunk_ci_analytics_testkit::Scratch;
+
+use crate::hostile_support::{child_command, run};
 
 /// A run whose events have names with a newline, escape sequences and math, and kinds far
 /// longer than any line.
@@ -29,11 +31,12 @@ pub fn hostile_names_child() {
 
 #[test]
 fn names_are_printed_as_text_and_the_job_summary_stays_well_formed() {
-    let dir = fresh_dir("hostile-names");
+    let dir = Scratch::new("hostile-names");
     let summary = dir.join("step_summary.md");
     std::fs::write(&summary, "BEFORE\n").unwrap();
-    let mut cmd = clean_child("r2_hostile_names");
-    cmd.env("TMPDIR", &dir).env("GITHUB_STEP_SUMMARY", &summary);
+    let mut cmd = child_command("r2_hostile_names");
+    cmd.env("TMPDIR", dir.path())
+        .env("GITHUB_STEP_SUMMARY", &summary);
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
 
@@ -88,5 +91,4 @@ fn names_are_printed_as_text_and_the_job_summary_stays_well_formed() {
     }
     assert!(!in_code, "the code block is left open: {section}");
     assert!(section.contains(r"price \$x^2\$"), "{section}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
