@@ -135,74 +135,10 @@ pub(crate) fn wake_pipe() -> std::io::Result<(OwnedFd, RawFd)> {
     Ok((read, fds[1]))
 }
 
-/// Writes one byte to `fd` from a signal handler, leaving `errno` as it was (the code the
-/// handler interrupted may be about to read it). Async-signal-safe.
+/// Writes one byte to `fd` from a signal handler. Async-signal-safe. It leaves `errno` as it
+/// was for the code the handler interrupted: it is called once per process (a second signal
+/// ends the process instead), on a fresh pipe, where a one-byte write cannot fail.
 pub(crate) fn write_byte(fd: RawFd, byte: u8) {
-    let saved = errno::get();
-    // SAFETY: `write` is async-signal-safe; `byte` lives across the call. A failure (a full
-    // pipe) loses nothing: a wake-up is already waiting there.
+    // SAFETY: `write` is async-signal-safe; `byte` lives across the call.
     unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
-    errno::set(saved);
-}
-
-mod errno {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn location() -> *mut libc::c_int {
-        // SAFETY: no preconditions; the location is the calling thread's.
-        unsafe { libc::__errno_location() }
-    }
-
-    #[cfg(any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    ))]
-    fn location() -> *mut libc::c_int {
-        // SAFETY: no preconditions; the location is the calling thread's.
-        unsafe { libc::__error() }
-    }
-
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    ))]
-    pub(super) fn get() -> libc::c_int {
-        // SAFETY: the calling thread's errno is valid to read.
-        unsafe { *location() }
-    }
-
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    ))]
-    pub(super) fn set(value: libc::c_int) {
-        // SAFETY: the calling thread's errno is valid to write.
-        unsafe { *location() = value };
-    }
-
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    )))]
-    pub(super) fn get() -> libc::c_int {
-        0
-    }
-
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    )))]
-    pub(super) fn set(_: libc::c_int) {}
 }
