@@ -13,7 +13,7 @@
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md;
 // runtime/layers.txt declares them for modcycles.py).
-// The platform: OS calls, clock, logging, signals, owner-only files, directories.
+// The platform: OS calls, clock, logging, signals, owner-only files, directories, redaction.
 #[macro_use]
 mod platform;
 // The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
@@ -50,6 +50,9 @@ pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;
 pub use platform::log::LogLevel;
+/// Secrets taken out of text before it is printed (for the command line; not a stable API).
+#[doc(hidden)]
+pub use platform::redact;
 pub use record::lineage::EventContext;
 
 /// `tracing` spans as events of the same tree (feature `tracing`): add [`layer()`] to a

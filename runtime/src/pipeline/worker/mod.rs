@@ -58,10 +58,7 @@ const OVERFLOW_BYTES_PER_EVENT: usize = 64;
 const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn spawn(config: Config, consumer: Consumer) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("trunk-ci-analytics".into())
-        .spawn(move || run(config, consumer))
-        .map(drop)
+    signals::spawn("trunk-ci-analytics", None, move || run(config, consumer))
 }
 
 fn run(config: Config, consumer: Consumer) {
