@@ -9,6 +9,9 @@
 //!   `opentelemetry-otlp` (HTTP protobuf) to the same server's `POST /v1/traces`, then a
 //!   force-flush. Its queue is raised to the burst (`OTEL_BSP_MAX_QUEUE_SIZE`) so that it
 //!   delivers the same spans rather than dropping most (a second row keeps the default 2048);
+//! - the same `#[instrument]` spans through our `tracing` layer (`trunk_ci_analytics::tracing::
+//!   layer()`), uploading like ours, and through a bare registry with no layer (what `tracing`
+//!   itself costs; nothing delivered);
 //! - paced: rounds of 20,000 calls of ours, then of fastrace, timed, with no pause between
 //!   rounds, so our uploader is busy with earlier rounds while the caller is timed.
 //!
@@ -62,6 +65,8 @@ fn main() {
         let ours = run(&server, &spool, "ours", n, None);
         let otel = run(&server, &spool, "otel", n, Some(n));
         let otel_default = run(&server, &spool, "otel", n, None);
+        let layer = run(&server, &spool, "layer", n, None);
+        let bare = run(&server, &spool, "registry", n, None);
         let replayed = if ours.spooled > 0 {
             run(&server, &spool, "replay", 0, None).delivered
         } else {
@@ -80,8 +85,21 @@ fn main() {
             ours.caller_ns,
             otel.caller_ns
         );
+        println!(
+            "  `tracing` spans through our layer, CPU per delivered span: ours / \
+             tracing-opentelemetry = {:.3} ({:.0} ns / {:.0} ns; a bare registry alone: {:.0} \
+             ns per span); caller {:.1} ns / {:.1} ns (bare registry {:.1} ns)",
+            layer.cpu_per_delivered() / otel.cpu_per_delivered(),
+            layer.cpu_per_delivered(),
+            otel.cpu_per_delivered(),
+            bare.cpu_per_delivered(),
+            layer.caller_ns,
+            otel.caller_ns,
+            bare.caller_ns
+        );
         for (name, r) in [
             ("ours", &ours),
+            ("ours, tracing layer", &layer),
             ("OpenTelemetry, queue = burst", &otel),
             ("OpenTelemetry, default queue", &otel_default),
         ] {
@@ -153,6 +171,10 @@ fn run(server: &TestServer, spool: &Path, mode: &str, n: u64, queue: Option<u64>
     let delivered = match mode {
         "otel" => server.span_count() as u64 - 1,
         "ours" => server.event_count() as u64 - 1,
+        // The warm-up's tracked call and span.
+        "layer" => server.event_count() as u64 - 2,
+        // Nothing is delivered: the cost per span recorded.
+        "registry" => n,
         _ => server.event_count() as u64,
     };
     Outcome {
@@ -252,6 +274,8 @@ fn child(mode: &str) {
     match mode {
         "ours" => ours(n),
         "otel" => otel(n),
+        "layer" => layer(n),
+        "registry" => registry(n),
         "replay" => {
             let guard =
                 trunk_ci_analytics::init(trunk_ci_analytics::Config::from_env().summary(false));
@@ -321,6 +345,42 @@ fn otel(n: u64) {
     println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
     println!("SPOOLED 0");
     let _ = provider.shutdown();
+}
+
+/// `#[instrument]` spans through our `tracing` layer, uploading like `ours`.
+fn layer(n: u64) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let guard = init_ours();
+    let subscriber = tracing_subscriber::registry().with(trunk_ci_analytics::tracing::layer());
+    let _default = tracing::subscriber::set_default(subscriber);
+    b::traced(0);
+    trunk_ci_analytics::flush(Duration::from_secs(10));
+    let (cpu, main) = (process_cpu_ns(), thread_cpu_ns());
+    let caller = b::timed(|| b::calls(n, b::traced));
+    let main = thread_cpu_ns() - main;
+    let report = trunk_ci_analytics::flush(Duration::from_secs(120));
+    let cpu = process_cpu_ns() - cpu;
+    println!("CPU_NS {cpu}");
+    println!("MAIN_NS {main}");
+    println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
+    println!("SPOOLED {}", report.spooled);
+    println!("REPORT {report:?}");
+    drop(guard);
+}
+
+/// The same spans with a bare registry and no layer: what `tracing` itself costs, nothing
+/// delivered.
+fn registry(n: u64) {
+    let _default = tracing::subscriber::set_default(tracing_subscriber::registry());
+    b::traced(0);
+    let (cpu, main) = (process_cpu_ns(), thread_cpu_ns());
+    let caller = b::timed(|| b::calls(n, b::traced));
+    let main = thread_cpu_ns() - main;
+    let cpu = process_cpu_ns() - cpu;
+    println!("CPU_NS {cpu}");
+    println!("MAIN_NS {main}");
+    println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
+    println!("SPOOLED 0");
 }
 
 fn paced(n: u64) {

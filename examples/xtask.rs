@@ -9,7 +9,8 @@
 //! `tests/fixtures/buildscripts`, whose build scripts are tracked too: with
 //! `record_cargo()` they become children of the step that ran cargo, and so does cargo's own
 //! work: every compiled crate, build-script run and test binary, and the build's critical
-//! path. Without
+//! path (`XTASK_FIXTURE` names a copy of the fixture to use instead, as the end-to-end tests
+//! do). Without
 //! `TRUNK_API_TOKEN` the tree of the whole run, build scripts included, is printed on
 //! stderr when `main` returns; add `TRUNK_EVENTS_FILE=events.jsonl` to see every event as
 //! JSON, or `TRUNK_TRACE_FILE=trace.json` to open the run in ui.perfetto.dev.
@@ -67,7 +68,8 @@ fn build() -> Result<(), String> {
 /// recorded under it.
 fn cargo(args: &[&str]) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let fixture = root.join("tests/fixtures/buildscripts");
+    let fixture = std::env::var_os("XTASK_FIXTURE")
+        .map_or_else(|| root.join("tests/fixtures/buildscripts"), PathBuf::from);
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))

@@ -257,6 +257,27 @@
 //! fan_out();
 //! ```
 //!
+//! # Code instrumented with `tracing`
+//!
+//! With the `tracing` feature, [`tracing::layer()`] is a `tracing_subscriber::Layer`: every
+//! span it sees (its filters decide which) becomes an event in the same tree, nested both ways
+//! with tracked calls, `FAILURE` when an `ERROR` event was emitted in it (as
+//! `#[instrument(err)]` does).
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt;
+//! # let _guard = trunk_ci_analytics::init(Default::default());
+//!
+//! #[trunk_ci_analytics::track_event]
+//! fn checkout() {}
+//!
+//! let subscriber = tracing_subscriber::registry().with(trunk_ci_analytics::tracing::layer());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("ci", runner = "linux");
+//!     span.in_scope(checkout); // `checkout` is a child of the span `ci`
+//! });
+//! ```
+//!
 //! # Configuration
 //!
 //! Without [`init`], the first event configures everything from these variables; with it,

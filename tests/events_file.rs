@@ -10,12 +10,13 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use trunk_ci_analytics::validate::validate_event;
 use trunk_ci_analytics::wire::{Event, TagValue};
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder, flush, init};
+use trunk_ci_analytics_testkit::{Scratch, rerun};
+use trunk_ci_analytics_testserver::event_violations;
 
 const WRITERS: usize = 4;
 /// Each round is a root with two children and a grandchild under each: 5 events.
@@ -32,12 +33,12 @@ const START_ENV: &str = "EVENTS_FILE_TEST_START";
 
 #[test]
 fn concurrent_processes_append_one_whole_event_per_line() {
-    let dir = fresh_dir();
+    let dir = Scratch::new("events-file");
     let events_file = dir.join("events.jsonl");
     let start = dir.join("start");
 
     let mut writers: Vec<(Child, PathBuf, PathBuf)> = (0..WRITERS)
-        .map(|i| spawn_writer(i, &dir, &events_file, &start))
+        .map(|i| spawn_writer(i, dir.path(), &events_file, &start))
         .collect();
     // Every writer is up (or nearly) and polling: release them together.
     File::create(&start).expect("start file");
@@ -61,9 +62,12 @@ fn concurrent_processes_append_one_whole_event_per_line() {
     for (n, line) in text.lines().enumerate() {
         let value: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("line {} is not one JSON value ({e}): {line}", n + 1));
-        if let Err(violations) = validate_event(&value, &format!("line {}", n + 1)) {
-            panic!("line {} breaks the wire contract: {violations:#?}", n + 1);
-        }
+        let violations = event_violations(&value);
+        assert!(
+            violations.is_empty(),
+            "line {} breaks the wire contract: {violations:#?}",
+            n + 1
+        );
         let event: Event = serde_json::from_value(value).expect("a wire Event");
         events.push(event);
     }
@@ -175,21 +179,7 @@ fn spawn_writer(
 ) -> (Child, PathBuf, PathBuf) {
     let out = dir.join(format!("writer-{index}.out"));
     let err = dir.join(format!("writer-{index}.err"));
-    let exe = std::env::current_exe().expect("test binary");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        WRITER_TEST,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    // Only what this test sets: no token, parent context or switch from the outer run.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("TRUNK_") {
-            cmd.env_remove(name);
-        }
-    }
+    let mut cmd = rerun(WRITER_TEST);
     cmd.env(WRITER_ENV, index.to_string())
         .env(START_ENV, start)
         .env("TRUNK_EVENTS_FILE", events_file)
@@ -226,14 +216,4 @@ fn tag(e: &Event, key: &str) -> Option<String> {
             TagValue::Int(i) => i.to_string(),
             other => format!("{other:?}"),
         })
-}
-
-fn fresh_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("events-file-{}-{nanos}", std::process::id()));
-    fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }

@@ -12,14 +12,9 @@ mod upload_support;
 
 use std::time::Duration;
 
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::TestServer;
-use upload_support::{Child, Run, TempDir, assert_all_delivered};
-
-#[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
+use upload_support::{Child, Run, assert_all_delivered};
 
 const ROUNDS: usize = 20;
 const PER_ROUND: u64 = 1_000;
@@ -53,9 +48,9 @@ fn assert_answered_promptly(child: &Child) -> Vec<u64> {
 
 #[test]
 fn every_flush_in_local_mode_is_answered_long_before_its_deadline() {
-    let tmp = TempDir::new("rounds-local");
-    let events = tmp.0.join("events.jsonl");
-    let child = rounds(Run::local(&tmp.spool()).env("TRUNK_EVENTS_FILE", events.display()));
+    let tmp = Scratch::new("rounds-local");
+    let events = tmp.join("events.jsonl");
+    let child = rounds(Run::local(&tmp.join("spool")).env("TRUNK_EVENTS_FILE", events.display()));
     assert_answered_promptly(&child);
     // Each flush covered its round: every event is in the file, none waits elsewhere.
     let lines = std::fs::read_to_string(&events).unwrap().lines().count();
@@ -66,8 +61,8 @@ fn every_flush_in_local_mode_is_answered_long_before_its_deadline() {
 #[test]
 fn every_flush_while_uploading_is_answered_once_its_round_is_delivered() {
     let server = TestServer::start();
-    let tmp = TempDir::new("rounds-upload");
-    let child = rounds(Run::new(&server, &tmp.spool()));
+    let tmp = Scratch::new("rounds-upload");
+    let child = rounds(Run::new(&server, &tmp.join("spool")));
     let delivered = assert_answered_promptly(&child);
     // Each report counts exactly its own round: delivered before the flush answered.
     assert_eq!(delivered, vec![PER_ROUND; ROUNDS]);

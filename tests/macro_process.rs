@@ -18,6 +18,7 @@ use support::{conclusion, id, key, parent_id};
 use trunk_ci_analytics::{
     CommandExt, Conclusion, current_context, set_conclusion, tag, track_event,
 };
+use trunk_ci_analytics_testkit::Scratch;
 
 const ENTRY: &str = "child_process_entry";
 
@@ -85,7 +86,8 @@ fn spawns_child(events: &Path) -> ExitStatus {
 #[test]
 fn a_child_process_root_joins_the_parents_chain() {
     support::init();
-    let child_events = support::temp_file("nested-child");
+    let dir = Scratch::new("nested-child");
+    let child_events = dir.join("events.jsonl");
     assert!(spawns_child(&child_events).success());
     let parent = support::flushed();
     let spawner = parent.one("spawns_child");
@@ -153,7 +155,8 @@ fn disabled() {
 
 #[test]
 fn disabled_runs_bodies_as_if_unannotated_and_records_nothing() {
-    let events = support::temp_file("off-child");
+    let dir = Scratch::new("off-child");
+    let events = dir.join("events.jsonl");
     let out = support::run(support::child(ENTRY, "off", &events).env("TRUNK_CI_ANALYTICS", "off"));
     assert!(out.status.success());
     assert!(!events.exists(), "nothing written when off");
@@ -192,7 +195,8 @@ mod exits {
 
 #[test]
 fn a_tracked_main_flushes_when_it_returns() {
-    let events = support::temp_file("main-returns-child");
+    let dir = Scratch::new("main-returns-child");
+    let events = dir.join("events.jsonl");
     let out = support::run(&mut support::child(ENTRY, "main_returns", &events));
     assert!(out.status.success());
     let events = support::read(&events);
@@ -204,7 +208,8 @@ fn a_tracked_main_flushes_when_it_returns() {
 
 #[test]
 fn a_tracked_main_flushes_when_it_panics() {
-    let events = support::temp_file("main-panics-child");
+    let dir = Scratch::new("main-panics-child");
+    let events = dir.join("events.jsonl");
     let out = support::run(&mut support::child(ENTRY, "main_panics", &events));
     assert_eq!(
         out.status.code(),
@@ -221,7 +226,8 @@ fn a_tracked_main_flushes_when_it_panics() {
 
 #[test]
 fn exit_ends_the_open_events_and_flushes() {
-    let events = support::temp_file("exit-child");
+    let dir = Scratch::new("exit-child");
+    let events = dir.join("events.jsonl");
     let out = support::run(&mut support::child(ENTRY, "exit", &events));
     assert_eq!(out.status.code(), Some(3));
     let events = support::read(&events);

@@ -8,23 +8,17 @@
 mod upload_support;
 
 use std::collections::HashSet;
-use std::net::TcpListener;
 
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::common::v1::any_value::Value;
 use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use trunk_ci_analytics_testserver::{Fault, RetryAfter, TestServer};
-use upload_support::{Run, TempDir, files, secret_token};
-
-#[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
+use trunk_ci_analytics_testserver::{ClosedPort, Fault, RetryAfter, TestServer};
+use upload_support::{Run, files, secret_token};
 
 /// A run exporting spans to `server` only (no token).
-fn otlp_run(server: &TestServer, tmp: &TempDir) -> Run {
-    Run::new(server, &tmp.spool())
+fn otlp_run(server: &TestServer, tmp: &Scratch) -> Run {
+    Run::new(server, &tmp.join("spool"))
         .env("TRUNK_API_TOKEN", "")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", server.url())
 }
@@ -47,8 +41,8 @@ fn str_attr(value: Option<&Value>) -> Option<&str> {
 }
 
 /// Files of spool partitions whose name starts with `prefix`.
-fn partition_files(tmp: &TempDir, otlp: bool) -> Vec<std::path::PathBuf> {
-    files(&tmp.spool())
+fn partition_files(tmp: &Scratch, otlp: bool) -> Vec<std::path::PathBuf> {
+    files(&tmp.join("spool"))
         .into_iter()
         .map(|(p, _)| p)
         .filter(|p| {
@@ -65,7 +59,7 @@ fn partition_files(tmp: &TempDir, otlp: bool) -> Vec<std::path::PathBuf> {
 #[test]
 fn protobuf_spans_follow_the_span_model_and_large_bodies_are_gzipped() {
     let server = TestServer::start();
-    let tmp = TempDir::new("otlp-proto");
+    let tmp = Scratch::new("otlp-proto");
     let run = otlp_run(&server, &tmp)
         .env("OTEL_SERVICE_NAME", "ci-tests")
         .env("OTEL_RESOURCE_ATTRIBUTES", "team=build%20tools")
@@ -128,7 +122,7 @@ fn protobuf_spans_follow_the_span_model_and_large_bodies_are_gzipped() {
 #[test]
 fn json_spans_arrive_uncompressed_when_compression_is_off() {
     let server = TestServer::start();
-    let tmp = TempDir::new("otlp-json");
+    let tmp = Scratch::new("otlp-json");
     let run = otlp_run(&server, &tmp)
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
         .env("OTEL_EXPORTER_OTLP_COMPRESSION", "none")
@@ -153,8 +147,8 @@ fn json_spans_arrive_uncompressed_when_compression_is_off() {
 #[test]
 fn with_both_sinks_each_gets_every_event() {
     let server = TestServer::start();
-    let tmp = TempDir::new("otlp-both");
-    let run = Run::new(&server, &tmp.spool())
+    let tmp = Scratch::new("otlp-both");
+    let run = Run::new(&server, &tmp.join("spool"))
         .env(
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             server.otlp_traces_endpoint(),
@@ -175,7 +169,7 @@ fn headers_arrive_and_the_secret_appears_nowhere() {
         .otlp_require_header("x-otlp-key", &format!("{secret}=,x"))
         .start()
         .unwrap();
-    let tmp = TempDir::new("otlp-headers");
+    let tmp = Scratch::new("otlp-headers");
     let header = format!("x-otlp-key={secret}%3D%2Cx");
     let run = otlp_run(&server, &tmp)
         .env("OTEL_EXPORTER_OTLP_HEADERS", &header)
@@ -196,7 +190,7 @@ fn headers_arrive_and_the_secret_appears_nowhere() {
         .run();
     assert_eq!(down.report().spooled, 20, "{:?}", down.report());
     down.assert_no_token(&secret);
-    let spooled = files(&tmp.spool());
+    let spooled = files(&tmp.join("spool"));
     assert!(!spooled.is_empty());
     for (path, body) in spooled {
         let text = String::from_utf8_lossy(&body);
@@ -209,7 +203,7 @@ fn retries_honour_503_and_429_with_retry_after() {
     let server = TestServer::start();
     server.inject(Fault::Status(503), 1);
     server.inject(Fault::TooManyRequests(RetryAfter::Seconds(1)), 1);
-    let tmp = TempDir::new("otlp-retry");
+    let tmp = Scratch::new("otlp-retry");
     let run = otlp_run(&server, &tmp).events(1, 50).run();
     assert_eq!(run.report().delivered, 50, "{:?}", run.report());
     assert_same_set(&span_ids(&server), &run.ids);
@@ -221,7 +215,7 @@ fn retries_honour_503_and_429_with_retry_after() {
 fn a_400_drops_that_batch_only() {
     let server = TestServer::start();
     server.inject(Fault::Status(400), 1);
-    let tmp = TempDir::new("otlp-400");
+    let tmp = Scratch::new("otlp-400");
     let run = otlp_run(&server, &tmp)
         .env("TCA_BATCH", 10)
         .events(1, 30)
@@ -245,7 +239,7 @@ fn a_partial_success_counts_the_refused_spans_once() {
         .otlp_partial_success(3, "3 spans were too old")
         .start()
         .unwrap();
-    let tmp = TempDir::new("otlp-partial");
+    let tmp = Scratch::new("otlp-partial");
     let run = otlp_run(&server, &tmp).events(1, 10).run();
     let report = run.report();
     assert_eq!((report.delivered, report.rejected), (7, 3), "{report:?}");
@@ -257,22 +251,13 @@ fn a_partial_success_counts_the_refused_spans_once() {
     );
 }
 
-/// A loopback port nothing listens on (for a moment at least).
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_dead_collector_leaves_trackevents_whole_and_a_later_run_replays_its_spans() {
     let trunk = TestServer::start();
-    let port = closed_port();
-    let tmp = TempDir::new("otlp-dead");
-    let collector = format!("http://127.0.0.1:{port}");
-    let run = Run::new(&trunk, &tmp.spool())
+    let down = ClosedPort::new();
+    let tmp = Scratch::new("otlp-dead");
+    let collector = down.url();
+    let run = Run::new(&trunk, &tmp.join("spool"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
         .env("TCA_BREAKER_MS", 100)
         .events(1, 200)
@@ -288,7 +273,8 @@ fn a_dead_collector_leaves_trackevents_whole_and_a_later_run_replays_its_spans()
 
     // The collector is back: the next run sends its own span, then (by its exit at the
     // latest) the spooled ones.
-    let otlp = TestServer::builder().port(port).start().unwrap();
+    let otlp = TestServer::builder().start_on(down).unwrap();
+    // The breaker's cooldown (100 ms) has passed: the next run tries the collector again.
     std::thread::sleep(std::time::Duration::from_millis(150));
     let later = otlp_run(&otlp, &tmp)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
@@ -306,8 +292,8 @@ fn a_dead_trackevents_endpoint_leaves_the_spans_whole() {
     let trunk = TestServer::start();
     trunk.set_persistent(Some(Fault::Reset));
     let otlp = TestServer::start();
-    let tmp = TempDir::new("trunk-dead");
-    let run = Run::new(&trunk, &tmp.spool())
+    let tmp = Scratch::new("trunk-dead");
+    let run = Run::new(&trunk, &tmp.join("spool"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.url())
         .env("TCA_MAX_RETRIES", 1)
         .events(1, 200)
@@ -328,8 +314,8 @@ fn a_hanging_collector_leaves_trackevents_whole() {
     let trunk = TestServer::start();
     let collector = TestServer::start();
     collector.set_persistent(Some(Fault::Stall(std::time::Duration::from_secs(3))));
-    let tmp = TempDir::new("otlp-hang");
-    let run = Run::new(&trunk, &tmp.spool())
+    let tmp = Scratch::new("otlp-hang");
+    let run = Run::new(&trunk, &tmp.join("spool"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
         .env("TRUNK_FLUSH_TIMEOUT_MS", 1500)
         .events(1, 100)

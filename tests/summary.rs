@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails by panicking
 
-use std::process::Command;
+use std::time::Duration;
 
 use trunk_ci_analytics::{current_context, track_event};
+use trunk_ci_analytics_testkit::{assert_selected, output_within, rerun};
 
 const CHILD: &str = "TRUNK_TEST_SUMMARY_CHILD";
 
@@ -87,25 +88,15 @@ fn child_entry() {
     std::process::exit(0);
 }
 
-/// Runs `scenario` in a child process and returns its stderr.
+/// Runs `scenario` in a child process, from a cleared environment, and returns its stderr.
 fn run(scenario: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_entry", "--ignored", "--nocapture"])
-        .env(CHILD, scenario)
-        .env_remove("TRUNK_API_TOKEN")
-        .env_remove("TRUNK_EVENTS_FILE")
-        .env_remove("TRUNK_CI_ANALYTICS")
-        .env_remove("TRUNK_CI_ANALYTICS_LOG")
-        .env_remove("TRUNK_CHAIN_ID")
-        .env_remove("TRUNK_PARENT_EVENT_ID")
-        .env_remove("TRUNK_PARENT_SEQUENCE_KEY")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("TRUNK_TRACE_FILE")
-        .env_remove("TRACEPARENT")
-        .output()
-        .unwrap();
+    let out = output_within(
+        rerun("child_entry").env(CHILD, scenario),
+        Duration::from_secs(120),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
+    assert_selected(&String::from_utf8_lossy(&out.stdout));
     stderr
 }
 

@@ -13,6 +13,7 @@ use std::process::{Command, ExitStatus};
 use serde_json::Value;
 use support::{id, parent_id, tag_of};
 use trunk_ci_analytics::{CommandExt, current_context, tag, track_event};
+use trunk_ci_analytics_testkit::Scratch;
 
 const ENTRY: &str = "child_process_entry";
 /// The example of the W3C specification: an OpenTelemetry-instrumented parent's span.
@@ -90,7 +91,8 @@ fn spawner_of<'a>(parent: &'a support::Events, root: &Value) -> &'a Value {
 #[test]
 fn a_child_process_sees_traceparent_naming_the_span_that_ran_it() {
     support::init();
-    let child_events = support::temp_file("traceparent-out");
+    let dir = Scratch::new("traceparent-out");
+    let child_events = dir.join("events.jsonl");
     // Vendor data of some other trace, inherited by the child: not for its children.
     assert!(runs_child(&child_events, &[("TRACESTATE", "vendor=stray")]).success());
     let child = support::read(&child_events);
@@ -107,7 +109,8 @@ fn a_child_process_sees_traceparent_naming_the_span_that_ran_it() {
 
 #[test]
 fn a_child_process_with_only_traceparent_joins_that_trace() {
-    let events = support::temp_file("traceparent-in");
+    let dir = Scratch::new("traceparent-in");
+    let events = dir.join("events.jsonl");
     let out = support::run(
         support::child(ENTRY, "child", &events)
             .env("TRACEPARENT", foreign_traceparent())
@@ -133,7 +136,8 @@ fn a_child_process_with_only_traceparent_joins_that_trace() {
 #[test]
 fn the_trunk_context_wins_over_a_traceparent() {
     support::init();
-    let child_events = support::temp_file("trunk-wins");
+    let dir = Scratch::new("trunk-wins");
+    let child_events = dir.join("events.jsonl");
     let foreign = foreign_traceparent();
     assert!(runs_child(&child_events, &[("TRACEPARENT", &foreign)]).success());
     let child = support::read(&child_events);

@@ -11,12 +11,13 @@
 #![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 use trunk_ci_analytics::{CommandExt, current_context, tag, track_event};
+use trunk_ci_analytics_testkit::{Scratch, assert_selected, output_within, rerun};
 
 const ROLE: &str = "TRUNK_TEST_TRACE_ROLE";
 const ENTRY: &str = "trace_process_entry";
@@ -111,13 +112,6 @@ fn trace_process_entry() {
     std::process::exit(0);
 }
 
-fn temp(what: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("trace-test-{}-{what}", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    path
-}
-
 fn read_trace(path: &Path) -> Vec<Value> {
     let mut text = std::fs::read_to_string(path).unwrap();
     assert!(
@@ -141,33 +135,22 @@ fn tag_of(event: &Value, key: &str) -> Option<Value> {
 
 #[test]
 fn one_trace_for_the_whole_run() {
-    let (trace, events, job) = (temp("trace.json"), temp("events.jsonl"), temp("summary.md"));
-    let mut root = Command::new(std::env::current_exe().unwrap());
-    root.args([
-        "--exact",
-        ENTRY,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(ROLE, "root")
-    .env("TRUNK_TRACE_FILE", &trace)
-    .env("TRUNK_EVENTS_FILE", &events)
-    .env("GITHUB_STEP_SUMMARY", &job);
-    for var in [
-        "TRUNK_API_TOKEN",
-        "TRUNK_CI_ANALYTICS",
-        "TRUNK_CI_ANALYTICS_LOG",
-        "TRUNK_CHAIN_ID",
-        "TRUNK_PARENT_EVENT_ID",
-        "TRUNK_PARENT_SEQUENCE_KEY",
-    ] {
-        root.env_remove(var);
-    }
-    let out = root.output().unwrap();
+    let dir = Scratch::new("trace-file");
+    let (trace, events, job) = (
+        dir.join("trace.json"),
+        dir.join("events.jsonl"),
+        dir.join("summary.md"),
+    );
+    let mut root = rerun(ENTRY);
+    root.env(ROLE, "root")
+        .env("TRUNK_TRACE_FILE", &trace)
+        .env("TRUNK_EVENTS_FILE", &events)
+        .env("GITHUB_STEP_SUMMARY", &job);
+    let out = output_within(&mut root, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_selected(&stdout);
     let root_pid: u64 = stdout
         .lines()
         .find_map(|l| l.split("pid ").nth(1))

@@ -5,20 +5,13 @@
 
 #[test]
 fn ui() {
-    // The pass binaries run with analytics on: never upload from them, never write into a
-    // file or a chain of whatever runs the tests, and keep their summaries off the output.
+    // The pass binaries run with analytics on, and trybuild starts cargo and them with this
+    // process's environment: leave it nothing but what the toolchain needs (and trybuild's
+    // own switch), so no token, file, context, OTLP endpoint or CI variable of whatever runs
+    // the tests reaches them, and keep their summaries off the output.
     // SAFETY: this binary's only test; nothing else reads the environment concurrently.
     unsafe {
-        for var in [
-            "TRUNK_API_TOKEN",
-            "TRUNK_EVENTS_FILE",
-            "TRUNK_CHAIN_ID",
-            "TRUNK_PARENT_EVENT_ID",
-            "TRUNK_PARENT_SEQUENCE_KEY",
-            "TRACEPARENT",
-        ] {
-            std::env::remove_var(var);
-        }
+        trunk_ci_analytics_testkit::reduce_own_env(&["TRYBUILD"]);
         std::env::set_var("TRUNK_CI_ANALYTICS_LOG", "off");
     }
     let t = trybuild::TestCases::new();

@@ -8,23 +8,18 @@ mod upload_support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::{Fault, RetryAfter, TestServer};
-use upload_support::{Run, TempDir, assert_all_delivered, secret_token, spooled_events};
-
-#[test]
-#[ignore = "entry point of the child processes the other tests run"]
-fn child() {
-    upload_support::child_main();
-}
+use upload_support::{Run, assert_all_delivered, secret_token, spooled_events};
 
 #[test]
 fn server_errors_are_retried_until_delivered() {
     let server = TestServer::start_with_token(&secret_token());
     server.inject(Fault::Status(500), 2);
     server.inject(Fault::Status(503), 1);
-    let tmp = TempDir::new("5xx");
-    let events_file = tmp.0.join("events.jsonl");
-    let child = Run::new(&server, &tmp.spool())
+    let tmp = Scratch::new("5xx");
+    let events_file = tmp.join("events.jsonl");
+    let child = Run::new(&server, &tmp.join("spool"))
         .events(1, 1200)
         .env("TRUNK_EVENTS_FILE", events_file.display())
         .env("TRUNK_CI_ANALYTICS_LOG", "debug")
@@ -48,7 +43,7 @@ fn server_errors_are_retried_until_delivered() {
     assert_eq!((report.delivered, report.spooled), (1200, 0), "{report:?}");
     let dups = assert_all_delivered(&server, &child.ids);
     assert_eq!(dups, 0, "a 5xx is answered before the events are recorded");
-    assert_eq!(spooled_events(&tmp.spool()), 0);
+    assert_eq!(spooled_events(&tmp.join("spool")), 0);
 
     let requests = server.requests();
     let statuses: Vec<Option<u16>> = requests.iter().map(|r| r.status).collect();
@@ -97,8 +92,8 @@ fn too_many_requests_waits_as_retry_after_says_in_both_forms() {
         + (UNIX_EPOCH + Duration::from_secs(whole))
             .duration_since(SystemTime::now())
             .unwrap();
-    let tmp = TempDir::new("429");
-    let child = Run::new(&server, &tmp.spool()).events(1, 10).run();
+    let tmp = Scratch::new("429");
+    let child = Run::new(&server, &tmp.join("spool")).events(1, 10).run();
 
     assert_eq!(child.report().delivered, 10);
     assert_eq!(assert_all_delivered(&server, &child.ids), 0);
@@ -120,8 +115,8 @@ fn too_many_requests_waits_as_retry_after_says_in_both_forms() {
 fn connection_resets_are_retried() {
     let server = TestServer::start_with_token(&secret_token());
     server.inject(Fault::Reset, 2);
-    let tmp = TempDir::new("reset");
-    let child = Run::new(&server, &tmp.spool()).events(2, 300).run();
+    let tmp = Scratch::new("reset");
+    let child = Run::new(&server, &tmp.join("spool")).events(2, 300).run();
 
     assert_eq!(child.report().delivered, 600);
     assert_eq!(assert_all_delivered(&server, &child.ids), 0);
@@ -138,8 +133,8 @@ fn connection_resets_are_retried() {
 fn a_stall_past_the_request_timeout_is_retried() {
     let server = TestServer::start_with_token(&secret_token());
     server.inject(Fault::Stall(Duration::from_secs(5)), 1);
-    let tmp = TempDir::new("stall");
-    let child = Run::new(&server, &tmp.spool())
+    let tmp = Scratch::new("stall");
+    let child = Run::new(&server, &tmp.join("spool"))
         .events(1, 50)
         .env("TCA_REQUEST_TIMEOUT_MS", 400)
         .run();
@@ -156,8 +151,8 @@ fn a_stall_past_the_request_timeout_is_retried() {
 fn slow_responses_deliver_everything() {
     let server = TestServer::start_with_token(&secret_token());
     server.set_persistent(Some(Fault::Slow(Duration::from_millis(150))));
-    let tmp = TempDir::new("slow");
-    let child = Run::new(&server, &tmp.spool()).events(4, 500).run();
+    let tmp = Scratch::new("slow");
+    let child = Run::new(&server, &tmp.join("spool")).events(4, 500).run();
 
     assert_eq!(child.report().delivered, 2000);
     assert_eq!(assert_all_delivered(&server, &child.ids), 0);
@@ -167,8 +162,8 @@ fn slow_responses_deliver_everything() {
 #[test]
 fn a_bad_event_is_dropped_alone_with_the_servers_reason() {
     let server = TestServer::start_with_token(&secret_token());
-    let tmp = TempDir::new("400");
-    let child = Run::new(&server, &tmp.spool())
+    let tmp = Scratch::new("400");
+    let child = Run::new(&server, &tmp.join("spool"))
         .events(1, 40)
         .env("TCA_BAD", 7)
         .run();
@@ -197,5 +192,5 @@ fn a_bad_event_is_dropped_alone_with_the_servers_reason() {
         2,
         "{statuses:?}"
     );
-    assert_eq!(spooled_events(&tmp.spool()), 0);
+    assert_eq!(spooled_events(&tmp.join("spool")), 0);
 }

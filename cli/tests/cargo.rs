@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use runs::{events, named, tag};
 use serde_json::Value;
+use trunk_ci_analytics_testkit::require;
 use units::{cargo_part, compiling, normalized, run, run_ok, text, workspace};
 
 /// The events of `kind` in `events`.
@@ -69,7 +70,7 @@ fn one<'a>(events: &'a [Value], kind: &str, tags: &[(&str, &str)]) -> &'a Value 
 #[test]
 fn every_unit_of_a_cold_build_matches_cargo_s_own_timings() {
     let ws = workspace("cargo-timings");
-    let (target, file) = (ws.target("cold"), ws.dir.join("events.jsonl"));
+    let (target, file) = (ws.target("cold"), ws.dir().join("events.jsonl"));
     // The user asked for cargo's report; the recording runs beside it.
     let out = run_ok(&mut ws.exec(&["build", "--timings"], &target, &file));
     let events = events(&file);
@@ -154,7 +155,7 @@ fn every_unit_of_a_cold_build_matches_cargo_s_own_timings() {
 #[test]
 fn what_cargo_prints_is_unchanged() {
     let ws = workspace("cargo-output");
-    let file = ws.dir.join("events.jsonl");
+    let file = ws.dir().join("events.jsonl");
     let (plain_target, ours_target) = (ws.target("plain"), ws.target("ours"));
     // Each side's own target dir, which cargo names in its `Running` lines, made alike.
     let plain_text = |b: &[u8]| normalized(b, &plain_target);
@@ -205,7 +206,7 @@ fn what_cargo_prints_is_unchanged() {
 #[test]
 fn turning_recording_on_or_off_rebuilds_nothing() {
     let ws = workspace("cargo-fresh");
-    let file = ws.dir.join("events.jsonl");
+    let file = ws.dir().join("events.jsonl");
     for (first_ours, name) in [(false, "off-then-on"), (true, "on-then-off")] {
         let target = ws.target(name);
         for (n, ours) in [first_ours, !first_ours, first_ours]
@@ -253,7 +254,7 @@ fn a_users_rustc_wrapper_and_runner_still_run_chained() {
     let host = units::host();
     let tools = ws.root.join("tools");
     std::fs::create_dir_all(&tools).unwrap();
-    let (wrapped, ran) = (ws.dir.join("wrapped.log"), ws.dir.join("ran.log"));
+    let (wrapped, ran) = (ws.dir().join("wrapped.log"), ws.dir().join("ran.log"));
     // A fake sccache and a fake qemu: each notes what it ran, then runs it.
     let script = |name: &str, log: &Path| {
         let path = tools.join(name);
@@ -278,8 +279,8 @@ fn a_users_rustc_wrapper_and_runner_still_run_chained() {
 
     for how in ["environment", "config file"] {
         let target = ws.target(&how.replace(' ', "-"));
-        let file = ws.dir.join(format!("{how}.jsonl"));
-        let seen = ws.dir.join(format!("{how}-env.txt"));
+        let file = ws.dir().join(format!("{how}.jsonl"));
+        let seen = ws.dir().join(format!("{how}-env.txt"));
         for log in [&wrapped, &ran] {
             let _ = std::fs::remove_file(log);
         }
@@ -379,7 +380,7 @@ fn a_users_rustc_wrapper_and_runner_still_run_chained() {
 #[test]
 fn a_failing_compile_and_a_failing_test_binary_fail_under_their_step() {
     let ws = workspace("cargo-failing");
-    let (target, file) = (ws.target("t"), ws.dir.join("compile.jsonl"));
+    let (target, file) = (ws.target("t"), ws.dir().join("compile.jsonl"));
     let out = run(&mut ws.exec(&["build", "--features", "units-app/broken"], &target, &file));
     assert_eq!(out.status.code(), Some(101), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("units-app is broken on purpose"));
@@ -396,7 +397,7 @@ fn a_failing_compile_and_a_failing_test_binary_fail_under_their_step() {
     let lib = one(&compiled, "compile", &[("crate", "units-base")]);
     assert_eq!(lib["conclusion"], "SUCCESS");
 
-    let file = ws.dir.join("test.jsonl");
+    let file = ws.dir().join("test.jsonl");
     let mut cmd = ws.exec(&["test", "--test", "smoke"], &target, &file);
     let out = run(cmd.env("UNITS_FAIL", "1"));
     assert_eq!(out.status.code(), Some(101), "{}", text(&out.stderr));
@@ -416,8 +417,8 @@ fn a_failing_compile_and_a_failing_test_binary_fail_under_their_step() {
 #[test]
 fn sigterm_to_exec_cancels_the_step_and_the_unit_being_compiled() {
     let ws = workspace("cargo-cancel");
-    let (target, file) = (ws.target("t"), ws.dir.join("events.jsonl"));
-    let marker = ws.dir.join("expanding");
+    let (target, file) = (ws.target("t"), ws.dir().join("events.jsonl"));
+    let marker = ws.dir().join("expanding");
     let mut cmd = ws.exec(&["build"], &target, &file);
     // The derive units-app uses hangs once it has written the marker: units-app is then
     // being compiled.
@@ -456,15 +457,10 @@ fn sigterm_to_exec_cancels_the_step_and_the_unit_being_compiled() {
 fn nextest_runs_are_recorded_test_by_test() {
     let ws = workspace("cargo-nextest");
     let probe = run(&mut ws.cargo(&["nextest", "--version"], &ws.target("probe")));
-    if !probe.status.success() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "cargo-nextest is not installed on this CI machine"
-        );
-        eprintln!("skipped: cargo-nextest is not installed");
+    if !require("cargo-nextest", probe.status.success()) {
         return;
     }
-    let (target, file) = (ws.target("t"), ws.dir.join("events.jsonl"));
+    let (target, file) = (ws.target("t"), ws.dir().join("events.jsonl"));
     run_ok(&mut ws.exec(&["nextest", "run", "--no-fail-fast"], &target, &file));
     let events = events(&file);
     let step = step(&events);
@@ -492,7 +488,7 @@ fn nextest_runs_are_recorded_test_by_test() {
 #[test]
 fn no_cargo_records_the_step_alone() {
     let ws = workspace("cargo-off");
-    let (target, file) = (ws.target("t"), ws.dir.join("events.jsonl"));
+    let (target, file) = (ws.target("t"), ws.dir().join("events.jsonl"));
     let out = run_ok(&mut ws.exec_with(&["--no-cargo"], &["build"], &target, &file));
     assert!(compiling(&out.stderr).len() >= 4, "{}", text(&out.stderr));
     let events = events(&file);

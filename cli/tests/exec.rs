@@ -10,23 +10,24 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use runs::{BIN, alive, cli, events, named, read_when_written, scratch, tag};
+use runs::{BIN, Bounded, LIMIT, alive, cli, events, named, read_when_written, tag};
 use trunk_ci_analytics::track_event;
+use trunk_ci_analytics_testkit::{Scratch, clean_command, wait_within};
 use trunk_ci_analytics_testserver::TestServer;
 
 #[test]
 fn nested_exec_keeps_the_exit_code_and_the_tree() {
-    let dir = scratch("nested");
+    let scratch = Scratch::new("cli-nested");
+    let dir = scratch.path();
     let file = dir.join("events.jsonl");
     for (code, conclusion) in [(0, "SUCCESS"), (3, "FAILURE")] {
         let _ = std::fs::remove_file(&file);
-        let status = cli(&dir)
+        let status = cli(dir)
             .env("TRUNK_EVENTS_FILE", &file)
             .args(["exec", "--name", "outer", "--tag", "team=ci", "--"])
             .args([BIN, "exec", "--name", "inner", "--kind", "test", "--"])
             .args(["sh", "-c", &format!("exit {code}")])
-            .status()
-            .unwrap();
+            .status_within();
         assert_eq!(status.code(), Some(code));
         let events = events(&file);
         let (outer, inner) = (named(&events, "outer"), named(&events, "inner"));
@@ -46,14 +47,14 @@ fn nested_exec_keeps_the_exit_code_and_the_tree() {
 
 #[test]
 fn a_command_killed_by_a_signal_exits_128_plus_the_signal() {
-    let dir = scratch("killed");
+    let scratch = Scratch::new("cli-killed");
+    let dir = scratch.path();
     let file = dir.join("events.jsonl");
-    let status = cli(&dir)
+    let status = cli(dir)
         .env("TRUNK_EVENTS_FILE", &file)
         .args(["exec", "--name", "outer", "--", BIN, "exec", "--"])
         .args(["sh", "-c", "kill -9 $$"])
-        .status()
-        .unwrap();
+        .status_within();
     assert_eq!(status.code(), Some(128 + 9));
     let events = events(&file);
     let (outer, sh) = (named(&events, "outer"), named(&events, "sh"));
@@ -66,13 +67,13 @@ fn a_command_killed_by_a_signal_exits_128_plus_the_signal() {
 
 #[test]
 fn a_missing_command_exits_127_and_says_so() {
-    let dir = scratch("missing");
+    let scratch = Scratch::new("cli-missing");
+    let dir = scratch.path();
     let file = dir.join("events.jsonl");
-    let output = cli(&dir)
+    let output = cli(dir)
         .env("TRUNK_EVENTS_FILE", &file)
         .args(["exec", "--", "no-such-command-tca"])
-        .output()
-        .unwrap();
+        .output_within();
     assert_eq!(output.status.code(), Some(127));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -87,45 +88,51 @@ fn a_missing_command_exits_127_and_says_so() {
 
     let not_executable = dir.join("data.txt");
     std::fs::write(&not_executable, "not a program").unwrap();
-    let status = cli(&dir)
+    let status = cli(dir)
         .args(["exec", "--"])
         .arg(&not_executable)
-        .status()
-        .unwrap();
+        .status_within();
     assert_eq!(status.code(), Some(126));
 }
 
 #[test]
 fn every_byte_goes_through_stdin_and_stdout_unchanged() {
-    let dir = scratch("binary");
+    let scratch = Scratch::new("cli-binary");
+    let dir = scratch.path();
     let bytes: Vec<u8> = (0..=255u8).cycle().take(256 * 64).collect();
-    let mut child = cli(&dir)
+    let mut child = cli(dir)
         .args(["exec", "--", "cat"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let to_write = bytes.clone();
     let writer = std::thread::spawn(move || stdin.write_all(&to_write));
-    let output = child.wait_with_output().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
+    });
+    let status = wait_within(&mut child, LIMIT);
     writer.join().unwrap().unwrap();
-    assert!(output.status.success());
-    assert_eq!(output.stdout, bytes);
+    let stdout = reader.join().unwrap().unwrap();
+    assert!(status.success());
+    assert_eq!(stdout, bytes);
 }
 
 #[test]
 fn a_timeout_stops_the_command_as_timed_out_with_124() {
-    let dir = scratch("timeout");
+    let scratch = Scratch::new("cli-timeout");
+    let dir = scratch.path();
     let file = dir.join("events.jsonl");
     let pid_file = dir.join("pid");
-    let output = cli(&dir)
+    let output = cli(dir)
         .env("TRUNK_EVENTS_FILE", &file)
         .args(["exec", "--timeout", "1s", "--grace", "1s", "--"])
         .args(["sh", "-c", "echo $$ > pid; exec sleep 600"])
-        .output()
-        .unwrap();
+        .output_within();
     assert_eq!(output.status.code(), Some(124));
     assert!(!alive(read_when_written(&pid_file).parse().unwrap()));
     let events = events(&file);
@@ -144,11 +151,12 @@ fn uploading(dir: &std::path::Path, server: &TestServer) -> Command {
 
 #[test]
 fn sigterm_is_forwarded_the_step_is_cancelled_and_nothing_is_left_running() {
-    let dir = scratch("sigterm");
+    let scratch = Scratch::new("cli-sigterm");
+    let dir = scratch.path();
     let server = TestServer::start();
     // The shell waits on a background child: both must be gone afterwards.
     let script = "sleep 600 & echo $! > grandchild; echo $$ > child; wait";
-    let mut exec = uploading(&dir, &server)
+    let mut exec = uploading(dir, &server)
         .args(["exec", "--name", "long step", "--", "sh", "-c", script])
         .stderr(Stdio::piped())
         .spawn()
@@ -158,7 +166,7 @@ fn sigterm_is_forwarded_the_step_is_cancelled_and_nothing_is_left_running() {
     assert!(alive(child) && alive(grandchild));
     // SAFETY: a plain kill of the process this test started.
     unsafe { libc::kill(exec.id() as i32, libc::SIGTERM) };
-    let status = exec.wait().unwrap();
+    let status = wait_within(&mut exec, LIMIT);
     assert_eq!(status.code(), Some(128 + 15));
     assert!(!alive(child), "the command {child} outlived exec");
     assert!(!alive(grandchild), "its child {grandchild} outlived exec");
@@ -170,10 +178,11 @@ fn sigterm_is_forwarded_the_step_is_cancelled_and_nothing_is_left_running() {
 
 #[test]
 fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
-    let dir = scratch("stubborn");
+    let scratch = Scratch::new("cli-stubborn");
+    let dir = scratch.path();
     let file = dir.join("events.jsonl");
     let script = "trap '' TERM INT; echo $$ > child; while :; do sleep 1; done";
-    let mut exec = cli(&dir)
+    let mut exec = cli(dir)
         .env("TRUNK_EVENTS_FILE", &file)
         .args(["exec", "--grace", "500ms", "--", "sh", "-c", script])
         .spawn()
@@ -181,7 +190,7 @@ fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let child: i32 = read_when_written(&dir.join("child")).parse().unwrap();
     // SAFETY: a plain kill of the process this test started.
     unsafe { libc::kill(exec.id() as i32, libc::SIGINT) };
-    assert_eq!(exec.wait().unwrap().code(), Some(128 + 2));
+    assert_eq!(wait_within(&mut exec, LIMIT).code(), Some(128 + 2));
     assert!(!alive(child));
     assert_eq!(named(&events(&file), "sh")["conclusion"], "CANCELLED");
 }
@@ -208,17 +217,17 @@ fn compile() {}
 
 #[test]
 fn a_tracked_program_under_exec_is_a_child_of_its_step() {
-    let dir = scratch("tracked");
+    let scratch = Scratch::new("cli-tracked");
+    let dir = scratch.path();
     let file = dir.join("events.jsonl");
-    let status = cli(&dir)
+    let status = cli(dir)
         .env("TRUNK_EVENTS_FILE", &file)
         .env("TCA_TRACKED_PROGRAM", "1")
         .args(["exec", "--name", "step", "--"])
         .arg(std::env::current_exe().unwrap())
         .args(["tracked_program_entry", "--exact", "--ignored", "--quiet"])
         .stdout(Stdio::null())
-        .status()
-        .unwrap();
+        .status_within();
     assert!(status.success());
     let events = events(&file);
     let step = named(&events, "step");
@@ -232,62 +241,20 @@ fn a_tracked_program_under_exec_is_a_child_of_its_step() {
     }
 }
 
-/// The job step of the README's workflow, word for word.
-const README_EXPORT: &str = r#"env | grep -E "^(TRUNK_(CHAIN_ID|PARENT_EVENT_ID|PARENT_SEQUENCE_KEY)|TRACEPARENT)=" >> "$GITHUB_ENV""#;
-
-#[test]
-fn steps_join_one_tree_through_exported_context() {
-    // What the README's workflow does: a first step exports the context of its event
-    // (through $GITHUB_ENV); later steps, in new shells, run under it.
-    let dir = scratch("job");
-    let file = dir.join("events.jsonl");
-    let github_env = dir.join("github_env");
-    let status = cli(&dir)
-        .env("TRUNK_EVENTS_FILE", &file)
-        .env("GITHUB_ENV", &github_env)
-        .args(["exec", "--name", "job", "--kind", "job", "--"])
-        .args(["sh", "-c", README_EXPORT])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exported = std::fs::read_to_string(&github_env).unwrap();
-    assert!(exported.lines().count() >= 3, "{exported}");
-    let readme = include_str!("../../README.md");
-    assert!(
-        readme.contains(README_EXPORT),
-        "the README's export step changed"
-    );
-    let mut step = cli(&dir);
-    step.env("TRUNK_EVENTS_FILE", &file);
-    for line in exported.lines() {
-        let (k, v) = line.split_once('=').unwrap();
-        step.env(k, v);
-    }
-    let status = step
-        .args(["exec", "--name", "build", "--", "true"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let events = events(&file);
-    let (job, build) = (named(&events, "job"), named(&events, "build"));
-    assert_eq!(build["parent"]["eventId"], job["id"]);
-    assert_eq!(build["chainId"], job["id"]);
-}
-
 #[test]
 fn a_signal_the_caller_ignores_stays_ignored_for_the_command() {
     // A shell's background job runs with SIGINT ignored; `exec` must not change that.
-    let dir = scratch("ignored");
-    let output = Command::new("sh")
+    let scratch = Scratch::new("cli-ignored");
+    let dir = scratch.path();
+    let output = clean_command("sh")
         .args([
             "-c",
             r#"trap '' INT; exec "$0" exec -- sh -c 'kill -INT $$; echo survived'"#,
             BIN,
         ])
         .env("TRUNK_CI_ANALYTICS", "off")
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+        .current_dir(dir)
+        .output_within();
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "survived\n");
 }

@@ -9,8 +9,9 @@ mod runs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use runs::{cli, named, scratch};
-use trunk_ci_analytics_testserver::TestServer;
+use runs::{Bounded, cli, named};
+use trunk_ci_analytics_testkit::Scratch;
+use trunk_ci_analytics_testserver::{ClosedPort, TestServer};
 
 const RIGHT: &str = "tca-right-token-7f3a";
 const WRONG: &str = "tca-wrong-token-91c2";
@@ -27,7 +28,7 @@ fn with_token(dir: &Path, server: &TestServer, token: Option<&str>) -> Command {
 }
 
 fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
+    let output = command.output_within();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     for token in [RIGHT, WRONG] {
@@ -41,11 +42,12 @@ fn run(command: &mut Command) -> (Output, String, String) {
 
 #[test]
 fn flush_delivers_what_a_refused_token_left_in_the_spool() {
-    let dir = scratch("flush-after-401");
+    let scratch = Scratch::new("cli-flush-after-401");
+    let dir = scratch.path();
     let server = TestServer::start_with_token(RIGHT);
 
     let (output, _, stderr) =
-        run(with_token(&dir, &server, Some(WRONG)).args(["exec", "--name", "build", "--", "true"]));
+        run(with_token(dir, &server, Some(WRONG)).args(["exec", "--name", "build", "--", "true"]));
     assert!(
         output.status.success(),
         "analytics changed the exit code: {stderr}"
@@ -54,7 +56,7 @@ fn flush_delivers_what_a_refused_token_left_in_the_spool() {
     assert_eq!(server.event_count(), 0);
 
     // Still the wrong token: a configuration problem, said so, nothing sent.
-    let (output, stdout, stderr) = run(with_token(&dir, &server, Some(WRONG)).arg("flush"));
+    let (output, stdout, stderr) = run(with_token(dir, &server, Some(WRONG)).arg("flush"));
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("spooled events of github.com/acme/app to")
@@ -65,7 +67,7 @@ fn flush_delivers_what_a_refused_token_left_in_the_spool() {
     assert!(stderr.contains("uploading stopped"), "{stderr}");
     assert_eq!(server.event_count(), 0);
 
-    let (output, stdout, stderr) = run(with_token(&dir, &server, Some(RIGHT)).arg("flush"));
+    let (output, stdout, stderr) = run(with_token(dir, &server, Some(RIGHT)).arg("flush"));
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("delivered: 1"), "{stdout}");
     assert!(stdout.contains("still in the spool: 0"), "{stdout}");
@@ -74,7 +76,7 @@ fn flush_delivers_what_a_refused_token_left_in_the_spool() {
     assert_eq!(named(&events, "build")["conclusion"], "SUCCESS");
 
     // Nothing left: a second flush delivers nothing and succeeds.
-    let (output, stdout, _) = run(with_token(&dir, &server, Some(RIGHT)).arg("flush"));
+    let (output, stdout, _) = run(with_token(dir, &server, Some(RIGHT)).arg("flush"));
     assert!(output.status.success());
     assert!(stdout.contains("delivered: 0"), "{stdout}");
     assert_eq!(server.event_count(), 1);
@@ -82,15 +84,16 @@ fn flush_delivers_what_a_refused_token_left_in_the_spool() {
 
 #[test]
 fn flush_without_a_token_fails_only_when_events_wait() {
-    let dir = scratch("flush-no-token");
+    let scratch = Scratch::new("cli-flush-no-token");
+    let dir = scratch.path();
     let server = TestServer::start_with_token(RIGHT);
-    let (output, stdout, _) = run(with_token(&dir, &server, None).arg("flush"));
+    let (output, stdout, _) = run(with_token(dir, &server, None).arg("flush"));
     assert!(output.status.success());
     assert!(stdout.contains("nothing waits"), "{stdout}");
 
-    let (output, _, _) = run(with_token(&dir, &server, Some(WRONG)).args(["exec", "--", "true"]));
+    let (output, _, _) = run(with_token(dir, &server, Some(WRONG)).args(["exec", "--", "true"]));
     assert!(output.status.success());
-    let (output, _, stderr) = run(with_token(&dir, &server, None).arg("flush"));
+    let (output, _, stderr) = run(with_token(dir, &server, None).arg("flush"));
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr.contains("1 event(s) wait in the spool")
@@ -101,10 +104,11 @@ fn flush_without_a_token_fails_only_when_events_wait() {
 
 #[test]
 fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
-    let dir = scratch("doctor");
+    let scratch = Scratch::new("cli-doctor");
+    let dir = scratch.path();
     let server = TestServer::start_with_token(RIGHT);
 
-    let (output, stdout, _) = run(with_token(&dir, &server, None).arg("doctor"));
+    let (output, stdout, _) = run(with_token(dir, &server, None).arg("doctor"));
     assert!(output.status.success(), "{stdout}");
     assert!(
         stdout.contains("not set: nothing is uploaded to trackEvents"),
@@ -116,7 +120,7 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
     );
     assert!(stdout.contains("No problems found."), "{stdout}");
 
-    let (output, stdout, _) = run(with_token(&dir, &server, Some(RIGHT)).arg("doctor"));
+    let (output, stdout, _) = run(with_token(dir, &server, Some(RIGHT)).arg("doctor"));
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("set (value not shown)"), "{stdout}");
     assert!(stdout.contains("the token accepted"), "{stdout}");
@@ -124,7 +128,7 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
     assert_eq!(server.event_count(), 0);
     assert!(server.requests().iter().all(|r| r.n_events == 0));
 
-    let (output, stdout, _) = run(with_token(&dir, &server, Some(WRONG)).arg("doctor"));
+    let (output, stdout, _) = run(with_token(dir, &server, Some(WRONG)).arg("doctor"));
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("HTTP 401: the token refused (check TRUNK_API_TOKEN)"),
@@ -135,21 +139,20 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
 
 #[test]
 fn doctor_shows_the_spool_and_an_unreachable_endpoint() {
-    let dir = scratch("doctor-spool");
+    let scratch = Scratch::new("cli-doctor-spool");
+    let dir = scratch.path();
     let server = TestServer::start_with_token(RIGHT);
-    let (output, _, _) = run(with_token(&dir, &server, Some(WRONG)).args(["exec", "--", "true"]));
+    let (output, _, _) = run(with_token(dir, &server, Some(WRONG)).args(["exec", "--", "true"]));
     assert!(output.status.success());
-    let (_, stdout, _) = run(with_token(&dir, &server, Some(RIGHT)).arg("doctor"));
+    let (_, stdout, _) = run(with_token(dir, &server, Some(RIGHT)).arg("doctor"));
     assert!(
         stdout.contains("1 event(s) waiting in 1 file(s) (used by this configuration)"),
         "{stdout}"
     );
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let (output, stdout, _) = run(cli(&dir)
-        .env("TRUNK_PUBLIC_API_ADDRESS", &address)
+    let down = ClosedPort::new();
+    let (output, stdout, _) = run(cli(dir)
+        .env("TRUNK_PUBLIC_API_ADDRESS", down.url())
         .env("TRUNK_REPO", "acme/app")
         .env("TRUNK_API_TOKEN", RIGHT)
         .arg("doctor"));
@@ -159,13 +162,14 @@ fn doctor_shows_the_spool_and_an_unreachable_endpoint() {
 
 #[test]
 fn doctor_asks_the_otlp_endpoint_with_its_headers_and_never_prints_them() {
-    let dir = scratch("doctor-otlp");
+    let scratch = Scratch::new("cli-doctor-otlp");
+    let dir = scratch.path();
     let server = TestServer::builder()
         .otlp_require_header("x-otlp-secret", RIGHT)
         .start()
         .unwrap();
     let doctor = |secret: &str| {
-        run(cli(&dir)
+        run(cli(dir)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", server.url())
             .env(
                 "OTEL_EXPORTER_OTLP_HEADERS",

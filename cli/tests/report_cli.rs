@@ -3,29 +3,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("report-cli")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use trunk_ci_analytics_testkit::{Scratch, clean_command, output_within};
 
+/// The binary with `args`, from a cleared environment, within a watchdog.
 fn cli(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics"))
-        .args(args)
-        .output()
-        .unwrap()
+    output_within(
+        clean_command(env!("CARGO_BIN_EXE_trunk-ci-analytics")).args(args),
+        Duration::from_secs(60),
+    )
 }
 
 const GOOD: &str = r#"{"id":"a1","chainId":"a1","createdAt":1000,"finishedAt":2000,"conclusion":"SUCCESS","sequence":{"platform":"local","kind":"step","key":"k","name":"only step","payload":{"metrics":[],"tags":[]}}}"#;
 
 #[test]
 fn a_bad_line_is_named_by_file_and_line_and_the_page_is_still_written() {
-    let dir = scratch("bad-line");
+    let dir = Scratch::new("report-cli-bad-line");
     let events = dir.join("events.jsonl");
     std::fs::write(&events, format!("{GOOD}\n{{\"id\": truncated\n")).unwrap();
     let html = dir.join("out.html");
@@ -48,7 +43,7 @@ fn a_bad_line_is_named_by_file_and_line_and_the_page_is_still_written() {
 
 #[test]
 fn a_file_without_events_is_an_error() {
-    let dir = scratch("empty");
+    let dir = Scratch::new("report-cli-empty");
     let events = dir.join("events.jsonl");
     std::fs::write(&events, "\n").unwrap();
     let html = dir.join("out.html");
@@ -66,7 +61,7 @@ fn a_file_without_events_is_an_error() {
 
 #[test]
 fn a_missing_file_is_an_error_naming_it() {
-    let dir = scratch("missing");
+    let dir = Scratch::new("report-cli-missing");
     let events = dir.join("nope.jsonl");
     let html = dir.join("out.html");
     let output = cli(&[
@@ -96,7 +91,7 @@ fn usage_errors_exit_with_2_and_help_lists_report() {
 
 #[test]
 fn the_trace_output_holds_one_slice_per_event_and_parses_as_json() {
-    let dir = scratch("trace");
+    let dir = Scratch::new("report-cli-trace");
     let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small_run.jsonl");
     let trace = dir.join("run.json");
     let html = dir.join("run.html");

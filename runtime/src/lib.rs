@@ -13,7 +13,7 @@
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md;
 // runtime/layers.txt declares them for modcycles.py).
-// The platform: OS calls, clock, logging, signals, owner-only files, directories.
+// The platform: OS calls, clock, logging, signals, owner-only files, directories, redaction.
 #[macro_use]
 mod platform;
 // The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
@@ -35,6 +35,7 @@ mod api;
 
 pub use api::cargo::{CargoRecording, serve_cargo_helper};
 pub use api::global::{InitGuard, exit, flush, flush_spool, init};
+pub use api::handover::{HandOver, HandOverError};
 pub use api::manual::{EventBuilder, ManualEvent};
 pub use api::propagation::{CommandExt, FutureExt, current_context};
 pub use config::detect;
@@ -50,7 +51,17 @@ pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;
 pub use platform::log::LogLevel;
+/// Secrets taken out of text before it is printed (for the command line; not a stable API).
+#[doc(hidden)]
+pub use platform::redact;
 pub use record::lineage::EventContext;
+
+/// `tracing` spans as events of the same tree (feature `tracing`): add [`layer()`] to a
+/// `tracing_subscriber::registry()`.
+#[cfg(feature = "tracing")]
+pub mod tracing {
+    pub use crate::api::tracing_layer::{Layer, layer};
+}
 
 /// What the `#[track_event]` expansion calls. Not a public API: it changes without notice.
 #[doc(hidden)]

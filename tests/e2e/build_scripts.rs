@@ -18,7 +18,8 @@ use trunk_ci_analytics::{
 };
 use trunk_ci_analytics_testserver::TestServer;
 
-use crate::harness::{self, COLD_BUILD_LIMIT, Fixture};
+use crate::fixture::{Fixture, fixture};
+use crate::harness::{self, COLD_BUILD_LIMIT};
 use crate::support::{Events, conclusion, key, parent_id, tag_of};
 
 const CRATES: [&str; 2] = ["fixture-alpha", "fixture-beta"];
@@ -36,7 +37,7 @@ fn here() -> &'static Here {
     static HERE: OnceLock<Here> = OnceLock::new();
     HERE.get_or_init(|| {
         let server = TestServer::start();
-        let spool = harness::temp_dir("here-spool");
+        let spool = trunk_ci_analytics_testkit::process_scratch("e2e-here-spool");
         let (owner, name) = harness::REPO.split_once('/').unwrap();
         let config = Config::default()
             .token(server.token())
@@ -106,7 +107,7 @@ fn fresh_build() -> &'static StepRun {
     static FRESH: OnceLock<StepRun> = OnceLock::new();
     FRESH.get_or_init(|| {
         let here = here();
-        let fixture = harness::fixture();
+        let fixture = fixture();
         fixture.rerun_build_scripts();
         cargo_step(here, &fixture, &["build", "--workspace"])
     })
@@ -210,7 +211,7 @@ fn same_named_build_script_functions_get_distinct_keys_per_crate() {
 #[test]
 fn a_new_context_does_not_make_cargo_rerun_build_scripts() {
     let here = here();
-    let fixture = harness::fixture();
+    let fixture = fixture();
     // Built under one step (running the build scripts or not), then under another: the
     // handed-on variables all differ.
     let first = cargo_step(here, &fixture, &["build", "--workspace"]);

@@ -4,8 +4,9 @@
 //! One test binary on purpose. The fixture's build scripts depend on this crate, so building
 //! the fixture compiles our whole dependency tree; every test that runs cargo on it shares
 //! one target dir (`<target>/xtask-fixture`, the xtask example's own, kept across runs) and
-//! takes its turn through [`harness::fixture`], so that tree is compiled once per CI run. A
-//! test that needs the build scripts to run again cleans only the two fixture crates.
+//! takes its turn through [`fixture::fixture`], so that tree is compiled once per CI run. Each
+//! builds a copy of the fixture of its own, never the source tree. A test that needs the
+//! build scripts to run again cleans only the two fixture crates.
 //!
 //! The examples are the binaries `cargo test` builds; after changing one, run the whole
 //! `cargo test` (or `cargo build --examples`) before `cargo test --test e2e`.
@@ -13,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails by panicking
 
 mod build_scripts;
+mod fixture;
 mod harness;
 mod otlp;
 mod runner;

@@ -3,18 +3,21 @@
 //! `trackEvents`, which gets the same events — and the same with `http/json` alone.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::opentelemetry_proto::tonic::common::v1::any_value::Value as Attr;
 use trunk_ci_analytics_testserver::{ReceivedSpan, TestServer};
 
+use crate::fixture::{Fixture, fixture};
 use crate::harness::{self, COLD_BUILD_LIMIT};
 use crate::support::{Events, id, name, parent_id};
 
 const SHA: &str = "0c5f2a9e6b1d4c3a8f7e6d5c4b3a29180f7e6d5c";
 
-fn xtask_build(server: &TestServer, spool: &str) -> Command {
-    let mut cmd = harness::example("xtask");
+fn xtask_build(fixture: &Fixture, server: &TestServer, spool: &Path) -> Command {
+    let mut cmd = fixture.example("xtask");
     cmd.arg("build")
         .env("CARGO_TARGET_DIR", harness::target_root())
         .env("GITHUB_ACTIONS", "true")
@@ -26,7 +29,7 @@ fn xtask_build(server: &TestServer, spool: &str) -> Command {
         .env("GITHUB_RUN_ID", "31337")
         .env("GITHUB_WORKFLOW", "CI")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", server.url());
-    harness::upload_to(&mut cmd, server, &harness::temp_dir(spool));
+    harness::upload_to(&mut cmd, server, spool);
     cmd
 }
 
@@ -53,11 +56,12 @@ fn one_trace(spans: &[ReceivedSpan]) -> (String, HashMap<String, &ReceivedSpan>)
 
 #[test]
 fn xtask_build_sends_every_event_as_one_trace_beside_track_events() {
-    let fixture = harness::fixture();
+    let fixture = fixture();
     fixture.rerun_build_scripts();
     let server = TestServer::start();
+    let spool = Scratch::new("otlp-xtask-spool");
     let out = harness::run(
-        &mut xtask_build(&server, "otlp-xtask-spool"),
+        &mut xtask_build(&fixture, &server, spool.path()),
         COLD_BUILD_LIMIT,
     );
     assert!(out.status.success(), "{}", harness::stderr(&out));
@@ -117,10 +121,11 @@ fn xtask_build_sends_every_event_as_one_trace_beside_track_events() {
 
 #[test]
 fn xtask_build_exports_json_without_a_token() {
-    let fixture = harness::fixture();
+    let fixture = fixture();
     fixture.rerun_build_scripts();
     let server = TestServer::start();
-    let mut cmd = xtask_build(&server, "otlp-json-xtask-spool");
+    let spool = Scratch::new("otlp-json-xtask-spool");
+    let mut cmd = xtask_build(&fixture, &server, spool.path());
     cmd.env_remove("TRUNK_API_TOKEN")
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
     let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
@@ -156,10 +161,11 @@ fn xtask_build_exports_json_without_a_token() {
 fn xtask_build_under_a_traceparent_hangs_the_whole_run_under_that_span() {
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const SPAN: &str = "00f067aa0ba902b7";
-    let fixture = harness::fixture();
+    let fixture = fixture();
     fixture.rerun_build_scripts();
     let server = TestServer::start();
-    let mut cmd = xtask_build(&server, "otlp-traceparent-xtask-spool");
+    let spool = Scratch::new("otlp-traceparent-xtask-spool");
+    let mut cmd = xtask_build(&fixture, &server, spool.path());
     cmd.env_remove("TRUNK_API_TOKEN")
         .env("TRACEPARENT", format!("00-{TRACE}-{SPAN}-01"));
     let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);

@@ -2,6 +2,7 @@
 //! with the conclusion its fate gives it, and so does the step each job ran.
 
 use serde_json::Value;
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::TestServer;
 
 use crate::harness::{self, QUICK_LIMIT};
@@ -22,11 +23,11 @@ const JOBS: [(&str, &str, Option<&str>); 5] = [
 fn ci_runner_sends_each_job_with_its_conclusion_under_the_pipeline() {
     // Not for the fixture: its deadlines are tens of milliseconds apart, so it runs while no
     // other test of this binary keeps both cores busy compiling.
-    let _turn = harness::fixture();
+    let _turn = crate::fixture::fixture();
     let server = TestServer::start();
+    let spool = Scratch::new("e2e-runner-spool");
     let mut cmd = harness::example("ci_runner");
-    harness::upload_to(&mut cmd, &server, &harness::temp_dir("runner-spool"))
-        .env("TRUNK_REPO", harness::REPO);
+    harness::upload_to(&mut cmd, &server, spool.path()).env("TRUNK_REPO", harness::REPO);
     let out = harness::run(&mut cmd, QUICK_LIMIT);
     let log = harness::stderr(&out);
     assert_eq!(

@@ -1,11 +1,14 @@
 //! The xtask example as a user runs it: on a (fabricated) GitHub Actions runner uploading to
 //! the server, with a failing step, and on a laptop without a token, where it prints the tree.
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::TestServer;
 
+use crate::fixture::fixture;
 use crate::harness::{self, COLD_BUILD_LIMIT, QUICK_LIMIT};
 use crate::support::{Events, conclusion, id, key, metric_of, name, parent_id, tag_of};
 
@@ -15,10 +18,10 @@ const BRANCH: &str = "feature/faster-ci";
 const RUN_ID: &str = "9876543210";
 const RUNNER: &str = "GitHub Actions 42";
 
-/// `xtask <task>` as on a GitHub Actions push build of `acme/widgets` (no `TRUNK_REPO`: the
-/// repository comes from `GITHUB_REPOSITORY`), uploading to `server`.
-fn xtask_on_github(task: &str, server: &TestServer) -> Command {
-    let mut cmd = harness::example("xtask");
+/// `xtask <task>` (the example `xtask` command) as on a GitHub Actions push build of
+/// `acme/widgets` (no `TRUNK_REPO`: the repository comes from `GITHUB_REPOSITORY`), uploading
+/// to `server`, spooling into `spool`.
+fn xtask_on_github(mut cmd: Command, task: &str, server: &TestServer, spool: &Path) -> Command {
     cmd.arg(task)
         .env("CARGO_TARGET_DIR", harness::target_root())
         .env("GITHUB_ACTIONS", "true")
@@ -34,11 +37,7 @@ fn xtask_on_github(task: &str, server: &TestServer) -> Command {
         .env("GITHUB_WORKFLOW", "CI")
         .env("RUNNER_NAME", RUNNER)
         .env("RUNNER_OS", "Linux");
-    harness::upload_to(
-        &mut cmd,
-        server,
-        &harness::temp_dir(&format!("xtask-{task}-spool")),
-    );
+    harness::upload_to(&mut cmd, server, spool);
     cmd
 }
 
@@ -81,10 +80,12 @@ fn xtask_tree(server: &TestServer) -> (Events, Value) {
 
 #[test]
 fn xtask_ci_sends_the_whole_tree_with_github_actions_tags() {
-    let fixture = harness::fixture();
+    let fixture = fixture();
     fixture.rerun_build_scripts();
     let server = TestServer::start();
-    let out = harness::run(&mut xtask_on_github("ci", &server), COLD_BUILD_LIMIT);
+    let spool = Scratch::new("xtask-ci-spool");
+    let mut cmd = xtask_on_github(fixture.example("xtask"), "ci", &server, spool.path());
+    let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
     assert!(
         out.status.success(),
         "xtask ci failed:\n{}",
@@ -236,7 +237,8 @@ fn xtask_ci_sends_the_whole_tree_with_github_actions_tags() {
 #[test]
 fn a_failing_xtask_step_fails_the_pipeline_up_to_the_root() {
     let server = TestServer::start();
-    let mut cmd = xtask_on_github("ci", &server);
+    let spool = Scratch::new("xtask-failing-spool");
+    let mut cmd = xtask_on_github(harness::example("xtask"), "ci", &server, spool.path());
     let out = harness::run(cmd.env("CARGO", "false"), QUICK_LIMIT);
     assert_eq!(out.status.code(), Some(1), "{}", harness::stderr(&out));
 
@@ -260,9 +262,9 @@ fn a_failing_xtask_step_fails_the_pipeline_up_to_the_root() {
 /// when `main` returns.
 #[test]
 fn xtask_without_a_token_prints_the_tree() {
-    let fixture = harness::fixture();
+    let fixture = fixture();
     fixture.rerun_build_scripts();
-    let mut cmd = harness::example("xtask");
+    let mut cmd = fixture.example("xtask");
     cmd.arg("ci")
         .env("CARGO_TARGET_DIR", harness::target_root());
     let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
@@ -375,7 +377,7 @@ fn assert_tree(log: &str, header: &str, count: &str, rows: &[&str]) {
 /// nothing in the real fixture, whose dependency tree is this workspace's own.
 #[test]
 fn recording_the_fixtures_cargo_rebuilds_nothing_either_way() {
-    let fixture = harness::fixture();
+    let fixture = fixture();
     let plain = || {
         harness::run(
             &mut fixture.cargo(&["build", "--workspace"]),
@@ -385,8 +387,9 @@ fn recording_the_fixtures_cargo_rebuilds_nothing_either_way() {
     let first = plain();
     assert!(first.status.success(), "{}", harness::stderr(&first));
 
-    let events = harness::temp_dir("xtask-fresh").join("events.jsonl");
-    let mut cmd = harness::example("xtask");
+    let scratch = Scratch::new("xtask-fresh");
+    let events = scratch.join("events.jsonl");
+    let mut cmd = fixture.example("xtask");
     cmd.arg("build")
         .env("CARGO_TARGET_DIR", harness::target_root())
         .env("TRUNK_EVENTS_FILE", &events);

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::hostile_support::{TOKEN, child_command, run};
+use trunk_ci_analytics_testkit::Scratch;
+
+use crate::hostile_support::{run, uploading};
 
 /// A loopback server that gives every request the same answer; counts the requests.
 fn canned(answer: &'static str) -> (String, Arc<AtomicUsize>) {
@@ -49,21 +51,13 @@ fn canned(answer: &'static str) -> (String, Arc<AtomicUsize>) {
     (url, count)
 }
 
-fn spool(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("tca-hostile-{name}-{}", std::process::id()))
-}
-
 #[test]
 fn server_text_is_printed_without_control_characters() {
     let (url, count) = canned(
         "HTTP/1.1 404 Not Found\r\ncontent-length: 48\r\n\r\n\x1b[2J\x1b[31mgone\r\ntrunk-ci-analytics: forged\x07\x1b]0;x\x07",
     );
-    let mut cmd = child_command("one_event");
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", &url)
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", spool("control"));
-    let (out, stdout, stderr) = run(&mut cmd);
+    let spool = Scratch::new("answers-control");
+    let (out, stdout, stderr) = run(&mut uploading("one_event", &url, spool.path()));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(count.load(Ordering::SeqCst) >= 1);
     assert!(stderr.contains("gone"), "the reason is shown:\n{stderr}");
@@ -78,7 +72,6 @@ fn server_text_is_printed_without_control_characters() {
             "forged line: {line:?}"
         );
     }
-    let _ = std::fs::remove_dir_all(spool("control"));
 }
 
 #[test]
@@ -91,12 +84,8 @@ fn a_redirect_is_not_followed_and_stops_uploading() {
         .into_boxed_str(),
     );
     let (url, asked) = canned(answer);
-    let mut cmd = child_command("one_event");
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", &url)
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", spool("redirect"));
-    let (out, stdout, stderr) = run(&mut cmd);
+    let spool = Scratch::new("answers-redirect");
+    let (out, stdout, stderr) = run(&mut uploading("one_event", &url, spool.path()));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(
         asked.load(Ordering::SeqCst),
@@ -111,5 +100,4 @@ fn a_redirect_is_not_followed_and_stops_uploading() {
     assert!(stderr.contains("HTTP 307"), "{stderr}");
     assert!(stderr.contains("TRUNK_PUBLIC_API_ADDRESS"), "{stderr}");
     assert!(stdout.contains("1 spooled"), "{stdout}");
-    let _ = std::fs::remove_dir_all(spool("redirect"));
 }

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use trunk_ci_analytics_testkit::{Scratch, wait_within};
 use trunk_ci_analytics_testserver::{Fault, TestServer};
 
-use crate::hostile_support::{TOKEN, child_command, run};
+use crate::hostile_support::{CHILD_LIMIT, TOKEN, run, uploading};
 
 fn files_with(dir: &Path, part: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -22,40 +23,29 @@ fn files_with(dir: &Path, part: &str) -> Vec<PathBuf> {
     out
 }
 
-fn uploading(server: &TestServer, spool: &Path) -> std::process::Command {
-    let mut cmd = child_command("one_event");
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", spool);
-    cmd
-}
-
 #[test]
 fn a_killed_claimers_file_is_replayed_by_the_next_process() {
     let server = TestServer::start_with_token(TOKEN);
-    let spool = std::env::temp_dir().join(format!("tca-hostile-claims-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&spool);
+    let dir = Scratch::new("claims");
+    let spool = dir.join("spool");
 
     // 1. Server errors: the event goes to the spool.
     server.set_persistent(Some(Fault::Status(503)));
-    let (out, stdout, stderr) = run(&mut uploading(&server, &spool));
+    let (out, stdout, stderr) = run(&mut uploading("one_event", &server.url(), &spool));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(files_with(&spool, ".json").len(), 1, "{stderr}");
 
     // 2. A process claims it for replay, the endpoint hangs, and the process is killed.
     server.set_persistent(Some(Fault::Stall(Duration::from_secs(600))));
-    let mut cmd = uploading(&server, &spool);
-    cmd.env(crate::hostile_support::SCENARIO, "replay_and_hang")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut cmd = uploading("replay_and_hang", &server.url(), &spool);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let until = Instant::now() + Duration::from_secs(20);
     while files_with(&spool, ".claim-").is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
-    child.wait().unwrap();
+    wait_within(&mut child, CHILD_LIMIT);
     assert_eq!(
         files_with(&spool, ".claim-").len(),
         1,
@@ -64,7 +54,7 @@ fn a_killed_claimers_file_is_replayed_by_the_next_process() {
 
     // 3. The next process replays it right away.
     server.set_persistent(None);
-    let mut cmd = uploading(&server, &spool);
+    let mut cmd = uploading("one_event", &server.url(), &spool);
     cmd.env("TRUNK_FLUSH_TIMEOUT_MS", "5000");
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -82,7 +72,6 @@ fn a_killed_claimers_file_is_replayed_by_the_next_process() {
         "the killed claim was not replayed: {keys:?}\n{stderr}"
     );
     assert!(files_with(&spool, ".claim-").is_empty());
-    let _ = std::fs::remove_dir_all(&spool);
 }
 
 /// Waits at exit long enough to claim the spooled file and hang on its replay.

@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use serde_json::Value;
 use trunk_ci_analytics::{Config, track_event};
 
-use crate::hostile_support::{child_command, field, run};
+use crate::hostile_support::{field, recording};
 
 /// Formats as an error, as a buggy or deliberately failing `Display` may.
 struct Failing;
@@ -24,26 +23,17 @@ fn tagged(n: u32) -> u32 {
 
 #[test]
 fn a_failing_display_drops_the_tag_and_warns_once() {
-    let events =
-        std::env::temp_dir().join(format!("tca-hostile-display-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&events);
-    let mut cmd = child_command("display_err");
-    cmd.env("TRUNK_EVENTS_FILE", &events);
-    let (out, stdout, stderr) = run(&mut cmd);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let run = recording("display_err");
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     assert_eq!(
-        field(&stdout, "DISPLAY", "sum").as_deref(),
+        field(stdout, "DISPLAY", "sum").as_deref(),
         Some("5"),
         "{stdout}"
     );
     let warnings = stderr.lines().filter(|l| l.contains("Display")).count();
     assert_eq!(warnings, 1, "{stderr}");
-    let text = std::fs::read_to_string(&events).unwrap();
-    let _ = std::fs::remove_file(&events);
-    let recorded: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let text = run.text();
+    let recorded = run.events();
     assert_eq!(recorded.len(), 2, "{text}");
     for event in &recorded {
         let tags = event["payload"]["tags"]

@@ -4,21 +4,18 @@
 use std::time::Duration;
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder};
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::{Fault, TestServer};
 
-use crate::hostile_support::{TOKEN, child_command, run};
+use crate::hostile_support::{TOKEN, run, uploading};
 
 #[test]
 fn the_exit_hook_gets_no_second_budget_after_an_overrun() {
     let server = TestServer::start_with_token(TOKEN);
     server.set_persistent(Some(Fault::Stall(Duration::from_secs(600))));
-    let spool = std::env::temp_dir().join(format!("tca-hostile-exit-{}", std::process::id()));
-    let mut cmd = child_command("exit_overrun");
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", &spool)
-        .env("TRUNK_FLUSH_TIMEOUT_MS", "300")
+    let spool = Scratch::new("exit-budget");
+    let mut cmd = uploading("exit_overrun", &server.url(), spool.path());
+    cmd.env("TRUNK_FLUSH_TIMEOUT_MS", "300")
         .env("TRUNK_CI_ANALYTICS_LOG", "debug");
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -27,7 +24,6 @@ fn the_exit_hook_gets_no_second_budget_after_an_overrun() {
         .find(|l| l.contains("exit hook: flushing"))
         .unwrap_or_else(|| panic!("the hook did not flush:\n{stderr}"));
     assert!(hook.contains(" 0 ms of the exit timeout left"), "{hook}");
-    let _ = std::fs::remove_dir_all(&spool);
 }
 
 /// An exit flush against a stalled endpoint (it uses its whole budget), then one more event

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use trunk_ci_analytics::{Config, track_event};
+use trunk_ci_analytics_testkit::{Scratch, assert_selected};
 
 use crate::hostile_support::{child_command, field};
 
 #[test]
 fn a_forked_child_records_nothing_and_never_waits() {
-    let events =
-        std::env::temp_dir().join(format!("tca-hostile-fork-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&events);
+    let dir = Scratch::new("fork");
+    let events = dir.join("events.jsonl");
     let mut cmd = child_command("fork");
     cmd.env("TRUNK_EVENTS_FILE", &events)
         .stdout(Stdio::piped())
@@ -36,6 +36,7 @@ fn a_forked_child_records_nothing_and_never_waits() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_selected(&stdout);
     assert_eq!(
         field(&stdout, "FORKCHILD", "delivered").as_deref(),
         Some("0"),
@@ -47,7 +48,6 @@ fn a_forked_child_records_nothing_and_never_waits() {
         "{stdout}"
     );
     let text = std::fs::read_to_string(&events).unwrap();
-    let _ = std::fs::remove_file(&events);
     let names: Vec<String> = text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["sequence"]["name"].to_string())

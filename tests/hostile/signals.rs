@@ -4,71 +4,83 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use trunk_ci_analytics::{Config, EventBuilder, track_event};
+use trunk_ci_analytics_testkit::{Scratch, wait_within};
 use trunk_ci_analytics_testserver::{Fault, TestServer};
 
-use crate::hostile_support::{TOKEN, child_command, field, run};
+use crate::hostile_support::{CHILD_LIMIT, TOKEN, field, run, uploading};
 use crate::upload_support::files;
 
-/// Runs `scenario` against `server`, with an events file; returns the child once it printed
-/// `READY`, and the events file's path.
-fn start(scenario: &str, server: &TestServer) -> (Child, std::path::PathBuf) {
-    let events = std::env::temp_dir().join(format!(
-        "tca-hostile-signal-{scenario}-{}.jsonl",
-        std::process::id()
-    ));
-    let spool = std::env::temp_dir().join(format!(
-        "tca-hostile-signal-spool-{scenario}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&events);
-    let mut cmd = child_command(scenario);
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", &spool)
-        .env("TRUNK_EVENTS_FILE", &events)
+/// A scenario running, ready for its signal, with its own events file and spool.
+pub(crate) struct Running {
+    child: Child,
+    dir: Scratch,
+}
+
+impl Running {
+    pub(crate) fn events(&self) -> PathBuf {
+        self.dir.join("events.jsonl")
+    }
+
+    pub(crate) fn spool(&self) -> PathBuf {
+        self.dir.join("spool")
+    }
+
+    pub(crate) fn signal(&self, sig: i32) {
+        // SAFETY: signals the child this test spawned and has not reaped yet.
+        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
+        assert_eq!(rc, 0);
+    }
+
+    /// Waits for the child's end: a liveness bound, not a timing assertion.
+    pub(crate) fn wait(&mut self, limit: Duration) -> ExitStatus {
+        wait_within(&mut self.child, limit)
+    }
+}
+
+/// Runs `scenario` uploading to `url` with an events file; returns once it printed `READY`.
+pub(crate) fn start(
+    scenario: &str,
+    url: &str,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> Running {
+    let dir = Scratch::new(&format!("signal-{scenario}"));
+    let mut cmd = uploading(scenario, url, &dir.join("spool"));
+    cmd.env("TRUNK_EVENTS_FILE", dir.join("events.jsonl"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    configure(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+    // Read on a thread of its own, which keeps draining it, so the wait for `READY` is
+    // bounded and the child never blocks on a full pipe.
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut running = Running { child, dir };
+    let mut selected = false;
     loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("READY") => break,
-            Some(_) => {}
-            None => panic!("{scenario}: the child ended before it was ready"),
+        match lines.recv_timeout(CHILD_LIMIT) {
+            Ok(line) if line.contains("READY") => break,
+            Ok(line) => selected |= line.trim() == "running 1 test",
+            Err(_) => {
+                let status = running.wait(Duration::from_secs(5));
+                panic!("{scenario}: the child never got ready ({status:?})");
+            }
         }
     }
-    // Keep draining its stdout so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, events)
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: signals the child this test spawned and has not reaped yet.
-    let rc = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(rc, 0);
-}
-
-/// Waits for the child's end; a watchdog, not a timing assertion.
-fn wait(mut child: Child) -> std::process::ExitStatus {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("the child did not end after the signal");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(selected, "{scenario}: the child ran no test");
+    running
 }
 
 /// Waits until the server has received an event named `name` that `pred` accepts.
@@ -83,7 +95,7 @@ fn wait_for(server: &TestServer, what: &str, pred: impl Fn(&Value) -> bool) -> V
     }
 }
 
-fn name(e: &Value) -> &str {
+pub(crate) fn name(e: &Value) -> &str {
     e["sequence"]["name"].as_str().unwrap_or_default()
 }
 
@@ -91,25 +103,40 @@ fn is_started(e: &Value) -> bool {
     e.get("finishedAt").is_none() && e.get("conclusion").is_none()
 }
 
-fn file_events(path: &std::path::Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let _ = std::fs::remove_file(path);
-    text.lines()
+fn file_events(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// The events of every spool file under `spool`.
+pub(crate) fn spooled(spool: &Path) -> Vec<Value> {
+    files(spool)
+        .iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "json"))
+        .flat_map(|(_, body)| {
+            let body: Value = serde_json::from_slice(body).unwrap();
+            body["events"].as_array().cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The events the `cancelled` scenario has running when its signal comes.
+pub(crate) const CANCELLED: [&str; 5] = ["job", "step", "side_work", "awaits", "manual_phase"];
 
 #[test]
 fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
     for sig in [libc::SIGTERM, libc::SIGINT] {
         let server = TestServer::start_with_token(TOKEN);
-        let (child, events_file) = start("cancelled", &server);
+        let mut child = start("cancelled", &server.url(), |_| {});
         // Running for over a second: its started event goes out first.
         let started = wait_for(&server, "started event of `step`", |e| {
             name(e) == "step" && is_started(e)
         });
-        signal(&child, sig);
-        let status = wait(child);
+        child.signal(sig);
+        let status = child.wait(CHILD_LIMIT);
         assert_eq!(status.signal(), Some(sig), "{status:?}");
 
         let events = server.events();
@@ -138,7 +165,7 @@ fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
         // `done` ended before the signal, with its own conclusion.
         assert_eq!(finished("done")["conclusion"], "SUCCESS");
         // Each finished once: a late end of a cancelled event is not sent again.
-        for n in ["job", "step", "side_work", "awaits", "manual_phase"] {
+        for n in CANCELLED {
             let ends = events
                 .iter()
                 .filter(|e| name(e) == n && !is_started(e))
@@ -147,7 +174,7 @@ fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
         }
 
         // The events file holds finished events only.
-        let in_file = file_events(&events_file);
+        let in_file = file_events(&child.events());
         assert!(in_file.iter().all(|e| !is_started(e)), "{in_file:#?}");
         let mut names: Vec<&str> = in_file.iter().map(name).collect();
         names.sort_unstable();
@@ -162,11 +189,11 @@ fn sigterm_and_sigint_record_open_events_as_cancelled_and_end_as_the_signal() {
 fn a_program_with_its_own_handler_keeps_it() {
     for scenario in ["own_handler_first", "own_handler_later"] {
         let server = TestServer::start_with_token(TOKEN);
-        let (child, events_file) = start(scenario, &server);
-        signal(&child, libc::SIGTERM);
-        let status = wait(child);
+        let mut child = start(scenario, &server.url(), |_| {});
+        child.signal(libc::SIGTERM);
+        let status = child.wait(CHILD_LIMIT);
         assert_eq!(status.code(), Some(0), "{scenario}: {status:?}");
-        let in_file = file_events(&events_file);
+        let in_file = file_events(&child.events());
         let job = in_file
             .iter()
             .find(|e| name(e) == "job")
@@ -183,12 +210,12 @@ fn a_program_with_its_own_handler_keeps_it() {
 #[test]
 fn a_killed_job_shows_its_long_steps_as_started_and_nothing_short() {
     let server = TestServer::start_with_token(TOKEN);
-    let (child, events_file) = start("killed", &server);
+    let mut child = start("killed", &server.url(), |_| {});
     let started = wait_for(&server, "started event of `hangs`", |e| {
         name(e) == "hangs" && is_started(e)
     });
-    signal(&child, libc::SIGKILL);
-    let status = wait(child);
+    child.signal(libc::SIGKILL);
+    let status = child.wait(CHILD_LIMIT);
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 
     assert!(started.get("payload").is_some(), "{started}");
@@ -214,7 +241,7 @@ fn a_killed_job_shows_its_long_steps_as_started_and_nothing_short() {
         "sent once, not at every look"
     );
     // The events file never holds a started event.
-    let in_file = file_events(&events_file);
+    let in_file = file_events(&child.events());
     assert!(in_file.iter().all(|e| !is_started(e)), "{in_file:#?}");
     assert!(in_file.iter().all(|e| name(e) != "hangs"), "{in_file:#?}");
 }
@@ -224,17 +251,9 @@ fn a_started_event_that_cannot_be_sent_is_dropped_never_spooled_nor_counted() {
     let server = TestServer::start_with_token(TOKEN);
     // Every answer a 503: retried until the exit flush's deadline parks what is left.
     server.set_persistent(Some(Fault::Status(503)));
-    let spool = std::env::temp_dir().join(format!(
-        "tca-hostile-signal-spool-started_then_spooled-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&spool);
-    let mut cmd = child_command("started_then_spooled");
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", &spool)
-        .env("TRUNK_FLUSH_TIMEOUT_MS", "1000");
+    let dir = Scratch::new("signal-started-spooled");
+    let mut cmd = uploading("started_then_spooled", &server.url(), &dir.join("spool"));
+    cmd.env("TRUNK_FLUSH_TIMEOUT_MS", "1000");
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(field(&stdout, "SPOOLED", "delivered").as_deref(), Some("0"));
@@ -244,22 +263,18 @@ fn a_started_event_that_cannot_be_sent_is_dropped_never_spooled_nor_counted() {
         "the finished event only: {stdout}"
     );
 
-    let spooled: Vec<Value> = files(&spool)
-        .iter()
-        .filter(|(p, _)| p.extension().is_some_and(|e| e == "json"))
-        .flat_map(|(_, body)| {
-            let body: Value = serde_json::from_slice(body).unwrap();
-            body["events"].as_array().cloned().unwrap_or_default()
-        })
-        .collect();
-    let _ = std::fs::remove_dir_all(&spool);
+    let spooled = spooled(&dir.join("spool"));
     assert_eq!(spooled.len(), 1, "{spooled:#?}");
     assert_eq!(name(&spooled[0]), "slow_step");
     assert!(!is_started(&spooled[0]), "{}", spooled[0]);
-    // Its started event was tried while it ran.
+    // Its started event was tried while it ran: a request carried it without `finishedAt`
+    // (the finished event's own requests carry the same id, so the id alone proves nothing).
     let id = spooled[0]["id"].as_str().unwrap().to_owned();
     assert!(
-        server.requests().iter().any(|r| r.event_ids.contains(&id)),
+        server
+            .requests()
+            .iter()
+            .any(|r| r.started_ids.contains(&id)),
         "{:#?}",
         server.requests()
     );
@@ -275,7 +290,8 @@ fn ready() {
 fn done() {}
 
 #[track_event]
-fn side_work(stop: &AtomicBool) {
+fn side_work(stop: &AtomicBool, running: mpsc::Sender<()>) {
+    let _ = running.send(());
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -289,7 +305,8 @@ fn step(until: Duration) {
 
 /// Suspended (off every thread's stack) while the job is cancelled.
 #[track_event]
-async fn awaits() {
+async fn awaits(running: mpsc::Sender<()>) {
+    let _ = running.send(());
     tokio::time::sleep(Duration::from_secs(120)).await;
 }
 
@@ -299,9 +316,12 @@ fn job() {
     static STOP: AtomicBool = AtomicBool::new(false);
     let ctx = trunk_ci_analytics::current_context();
     let side_ctx = ctx.clone();
+    // Both other threads' events run before `step` says it is ready for the signal.
+    let (running, started) = mpsc::channel();
+    let side_running = running.clone();
     let side = std::thread::spawn(move || match side_ctx {
-        Some(ctx) => ctx.attach(|| side_work(&STOP)),
-        None => side_work(&STOP),
+        Some(ctx) => ctx.attach(|| side_work(&STOP, side_running)),
+        None => side_work(&STOP, side_running),
     });
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -309,10 +329,13 @@ fn job() {
             .build()
             .unwrap();
         match ctx {
-            Some(ctx) => rt.block_on(ctx.instrument(awaits())),
-            None => rt.block_on(awaits()),
+            Some(ctx) => rt.block_on(ctx.instrument(awaits(running))),
+            None => rt.block_on(awaits(running)),
         }
     });
+    for _ in 0..2 {
+        let _ = started.recv_timeout(Duration::from_secs(60));
+    }
     let manual = EventBuilder::new("manual_phase").start();
     step(Duration::from_secs(120));
     drop(manual);
@@ -323,6 +346,9 @@ fn job() {
 /// A job cancelled while a step runs on the main thread and side work on another.
 pub fn cancelled_child() {
     let _guard = trunk_ci_analytics::init(Config::from_env().summary(false));
+    // Answered by the background thread once it runs: from then on a signal is its to act
+    // on (before, it ends the process at once; `signal_edges` tests that).
+    trunk_ci_analytics::flush(Duration::from_secs(60));
     job();
 }
 

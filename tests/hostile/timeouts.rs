@@ -1,27 +1,18 @@
 //! Huge timeouts saturate: waiting "forever" is allowed, panicking is not.
 
-use std::process::Command;
 use std::time::Duration;
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder, Tuning};
+use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::TestServer;
 
-use crate::hostile_support::{TOKEN, child_command, field, run};
-
-fn upload_to(server: &TestServer, scenario: &str) -> Command {
-    let spool = std::env::temp_dir().join(format!("tca-hostile-{scenario}-{}", std::process::id()));
-    let mut cmd = child_command(scenario);
-    cmd.env("TRUNK_API_TOKEN", TOKEN)
-        .env("TRUNK_PUBLIC_API_ADDRESS", server.url())
-        .env("TRUNK_REPO", "acme/widgets")
-        .env("TRUNK_SPOOL_DIR", spool);
-    cmd
-}
+use crate::hostile_support::{TOKEN, field, run, uploading};
 
 #[test]
 fn flush_and_exit_with_duration_max_deliver_and_never_panic() {
     let server = TestServer::start_with_token(TOKEN);
-    let (out, stdout, stderr) = run(&mut upload_to(&server, "huge_timeouts"));
+    let spool = Scratch::new("huge-timeouts");
+    let (out, stdout, stderr) = run(&mut uploading("huge_timeouts", &server.url(), spool.path()));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
@@ -39,7 +30,8 @@ fn flush_and_exit_with_duration_max_deliver_and_never_panic() {
 #[test]
 fn a_huge_flush_timeout_variable_is_capped_and_never_panics() {
     let server = TestServer::start_with_token(TOKEN);
-    let mut cmd = upload_to(&server, "huge_timeout_env");
+    let spool = Scratch::new("huge-timeout-env");
+    let mut cmd = uploading("huge_timeout_env", &server.url(), spool.path());
     cmd.env("TRUNK_FLUSH_TIMEOUT_MS", u64::MAX.to_string());
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");

@@ -12,57 +12,43 @@ use std::time::Duration;
 
 use serde_json::Value;
 use trunk_ci_analytics::{Config, InitGuard};
+use trunk_ci_analytics_testkit::{assert_selected, output_within, process_scratch, rerun};
+use trunk_ci_analytics_testserver::event_violations;
+
+/// Longest a child may run (a liveness bound).
+const CHILD_LIMIT: Duration = Duration::from_secs(120);
 
 /// Set in a child process started by [`child`]: the scenario to run.
 pub const CHILD_ENV: &str = "TRUNK_MACRO_TEST_CHILD";
 /// The events file a child process writes to.
 pub const CHILD_EVENTS_ENV: &str = "TRUNK_MACRO_TEST_EVENTS";
-/// The variables that hand an event (or an OpenTelemetry span) to a child process.
-pub const CONTEXT_VARS: [&str; 5] = [
-    "TRUNK_CHAIN_ID",
-    "TRUNK_PARENT_EVENT_ID",
-    "TRUNK_PARENT_SEQUENCE_KEY",
-    "TRACEPARENT",
-    "TRACESTATE",
-];
 
 static RUNTIME: OnceLock<(InitGuard, PathBuf)> = OnceLock::new();
 
 /// Sets analytics up once per process and returns the events file. Call it before any
-/// tracked function. In a test process: local mode, a fresh file, no parent inherited from
-/// whatever runs the tests. In a child process: the environment the parent set, the file
-/// it named.
+/// tracked function. In a test process: local mode, a fresh file, and nothing read from
+/// whatever environment runs the tests (no token, context, OTLP endpoint or spool of its
+/// own). In a child process, whose environment the parent cleared: what the parent set, the
+/// file it named.
 pub fn init() -> &'static Path {
     &RUNTIME
         .get_or_init(|| {
             let child = std::env::var_os(CHILD_ENV).is_some();
             let path = match std::env::var_os(CHILD_EVENTS_ENV) {
                 Some(p) if child => PathBuf::from(p),
-                _ => temp_file("events"),
+                _ => process_scratch(env!("CARGO_CRATE_NAME")).join("events.jsonl"),
             };
             // Never upload from tests, and never print the local summary (it would also
             // write the events file early, hiding whether a flush happened).
-            let mut config = Config::from_env()
-                .token("")
-                .events_file(&path)
-                .summary(false);
-            if !child {
-                config = config.enabled(true).parent(None);
-            }
+            let config = if child {
+                Config::from_env()
+            } else {
+                Config::default()
+            };
+            let config = config.token("").events_file(&path).summary(false);
             (trunk_ci_analytics::init(config), path)
         })
         .1
-}
-
-/// A path in cargo's temporary directory for tests, unique to this process.
-pub fn temp_file(what: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{}-{what}-{}.jsonl",
-        env!("CARGO_CRATE_NAME"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    path
 }
 
 /// Flushes and returns every event recorded so far in this process.
@@ -84,10 +70,14 @@ pub fn read(path: &Path) -> Events {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
         .collect();
-    for (i, e) in events.iter().enumerate() {
-        if let Err(v) = trunk_ci_analytics::validate::validate_event(e, &format!("events[{i}]")) {
-            panic!("event breaks the wire contract: {v:?}\n{e:#}");
-        }
+    // Judged by the test server's own reading of the API documentation, not by the
+    // runtime's validator, which shares its authors' reading with the encoder.
+    for e in &events {
+        let broken = event_violations(e);
+        assert!(
+            broken.is_empty(),
+            "event breaks the wire contract: {broken:?}\n{e:#}"
+        );
     }
     Events(events)
 }
@@ -235,25 +225,13 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Starts this test binary again running only `entry` with `scenario`, writing events to
-/// `events`, with no token and no context inherited from whatever runs the tests.
+/// `events`, from a cleared environment (no token, context or switch of whatever runs the
+/// tests).
 pub fn child(entry: &str, scenario: &str, events: &Path) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
-    cmd.args([
-        entry,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, scenario)
-    .env(CHILD_EVENTS_ENV, events)
-    .env("TRUNK_EVENTS_FILE", events)
-    .env_remove("TRUNK_API_TOKEN")
-    .env_remove("TRUNK_CI_ANALYTICS")
-    .env_remove("RUST_BACKTRACE");
-    for var in CONTEXT_VARS {
-        cmd.env_remove(var);
-    }
+    let mut cmd = rerun(entry);
+    cmd.env(CHILD_ENV, scenario)
+        .env(CHILD_EVENTS_ENV, events)
+        .env("TRUNK_EVENTS_FILE", events);
     cmd
 }
 
@@ -262,13 +240,15 @@ pub fn scenario() -> Option<String> {
     std::env::var(CHILD_ENV).ok()
 }
 
-/// Runs a child to completion, with its output for failure messages.
+/// Runs a child to completion (within a watchdog), with its output for failure messages;
+/// fails unless it ran its entry test.
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("start the child process");
+    let out = output_within(cmd, CHILD_LIMIT);
+    let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!(
-        "child stdout:\n{}\nchild stderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
+        "child stdout:\n{stdout}\nchild stderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_selected(&stdout);
     out
 }

@@ -1,7 +1,8 @@
 //! Shared by the `upload_*` tests: each scenario runs the real runtime in a fresh child process
 //! (the runtime is process-global), against the real loopback server.
 //!
-//! The child is this same test binary, re-run with only the ignored `child` test selected and
+//! The child is this same test binary, re-run with only the ignored `upload_support::child`
+//! test (defined here, so every binary that includes this module has it) selected and
 //! `TCA_CHILD` set. It records events through the public manual-event API from `TCA_THREADS`
 //! threads, writes their ids to `TCA_IDS`, ends the way `TCA_MODE` says and prints its flush
 //! report as one `REPORT …` line.
@@ -14,10 +15,21 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use trunk_ci_analytics::{Conclusion, Config, EventBuilder, Tuning};
+use trunk_ci_analytics_testkit::{assert_selected, output_within, rerun};
 use trunk_ci_analytics_testserver::TestServer;
 
-/// The child's side. Call it from an `#[ignore]`d test named `child`.
-pub fn child_main() {
+/// Longest a child may run: far above the longest flush timeout a scenario sets (a liveness
+/// bound).
+const CHILD_LIMIT: Duration = Duration::from_secs(300);
+
+#[test]
+#[ignore = "entry point of the child processes the other tests run"]
+fn child() {
+    child_main();
+}
+
+/// The child's side.
+fn child_main() {
     if std::env::var_os("TCA_CHILD").is_none() {
         return;
     }
@@ -39,6 +51,9 @@ pub fn child_main() {
         breaker_cooldown: ms("TCA_BREAKER_MS", 30_000),
     };
     let mode = std::env::var("TCA_MODE").unwrap_or_else(|_| "report".into());
+    if let Ok(start) = std::env::var("TCA_START_FILE") {
+        wait_for_file(Path::new(&start));
+    }
     // The summary is what a user has; most scenarios leave it out of their stderr.
     let summary = num("TCA_SUMMARY", 0) == 1;
     let guard = trunk_ci_analytics::init(Config::from_env().summary(summary).tuning(tuning));
@@ -96,19 +111,50 @@ pub fn child_main() {
     // Lets a run sit idle with the runtime up (to watch what an idle pipeline does).
     std::thread::sleep(ms("TCA_SLEEP_MS", 0));
     let timeout = ms("TRUNK_FLUSH_TIMEOUT_MS", 2000);
+    // Timed here: the parent's clock would add this process's start and end, and whatever
+    // else its machine runs meanwhile.
+    let started = Instant::now();
     match mode.as_str() {
         "report" => {
-            let r = trunk_ci_analytics::flush(timeout);
-            println!(
-                "REPORT delivered={} spooled={} dropped={} rejected={} replayed={} timed_out={}",
-                r.delivered, r.spooled, r.dropped, r.rejected, r.replayed, r.timed_out
-            );
+            print_report(&trunk_ci_analytics::flush(timeout), started);
             drop(guard);
+        }
+        // Replays the spool to its end, as `trunk-ci-analytics flush` does.
+        "spool" => {
+            print_report(&trunk_ci_analytics::flush_spool(timeout), started);
+            drop(guard);
+        }
+        "guard" => {
+            drop(guard);
+            println!("EXIT ms={}", started.elapsed().as_millis());
         }
         "exit" => trunk_ci_analytics::exit(0),
         // Nothing flushes: the exit hook must.
         "atexit" => std::mem::forget(guard),
         _ => drop(guard),
+    }
+}
+
+/// The one `REPORT …` line the parent reads back with [`Child::report`].
+fn print_report(r: &trunk_ci_analytics::FlushReport, started: Instant) {
+    println!(
+        "REPORT delivered={} spooled={} dropped={} rejected={} replayed={} timed_out={} ms={}",
+        r.delivered,
+        r.spooled,
+        r.dropped,
+        r.rejected,
+        r.replayed,
+        r.timed_out,
+        started.elapsed().as_millis()
+    );
+}
+
+/// Waits (bounded) until `path` exists: processes started one by one begin together.
+fn wait_for_file(path: &Path) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(Instant::now() < until, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -155,7 +201,6 @@ pub struct Child {
     pub success: bool,
     pub stdout: String,
     pub stderr: String,
-    pub elapsed: Duration,
     /// Ids of the events the child recorded.
     pub ids: Vec<String>,
 }
@@ -169,6 +214,8 @@ pub struct Report {
     pub rejected: u64,
     pub replayed: u64,
     pub timed_out: bool,
+    /// How long the flush took, timed in the child.
+    pub ms: u64,
 }
 
 impl Run {
@@ -218,29 +265,12 @@ impl Run {
     }
 
     pub fn run(self) -> Child {
-        let exe = std::env::current_exe().unwrap();
-        let mut cmd = Command::new(exe);
-        cmd.args([
-            "child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ]);
-        // Nothing from the test's own environment may steer the child.
-        for (k, _) in std::env::vars_os() {
-            let k_text = k.to_string_lossy();
-            if k_text.starts_with("TRUNK_") || k_text.starts_with("OTEL_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd: Command = rerun("upload_support::child");
         cmd.env("TCA_CHILD", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let started = Instant::now();
-        let out = cmd.output().unwrap();
-        let elapsed = started.elapsed();
+        let out = output_within(&mut cmd, CHILD_LIMIT);
         let ids = std::fs::read_to_string(&self.ids)
             .unwrap_or_default()
             .lines()
@@ -251,9 +281,9 @@ impl Run {
             success: out.status.success(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed,
             ids,
         };
+        assert_selected(&child.stdout);
         assert!(
             child.success,
             "child failed:\n{}\n{}",
@@ -272,12 +302,16 @@ impl Run {
 }
 
 impl Child {
-    pub fn report(&self) -> Report {
-        let line = self
-            .stdout
+    /// What follows `tag` on the child's stdout line that holds it.
+    fn after(&self, tag: &str) -> &str {
+        self.stdout
             .lines()
-            .find_map(|l| l.find("REPORT ").map(|i| &l[i + 7..]))
-            .unwrap_or_else(|| panic!("no report in:\n{}\n{}", self.stdout, self.stderr));
+            .find_map(|l| l.find(tag).map(|i| &l[i + tag.len()..]))
+            .unwrap_or_else(|| panic!("no {tag:?} in:\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    pub fn report(&self) -> Report {
+        let line = self.after("REPORT ");
         let mut r = Report::default();
         for field in line.split_whitespace() {
             let (k, v) = field.split_once('=').unwrap();
@@ -288,10 +322,16 @@ impl Child {
                 "rejected" => r.rejected = v.parse().unwrap(),
                 "replayed" => r.replayed = v.parse().unwrap(),
                 "timed_out" => r.timed_out = v == "true",
+                "ms" => r.ms = v.parse().unwrap(),
                 _ => {}
             }
         }
         r
+    }
+
+    /// How long the exit through the `init` guard took, timed in the child (`TCA_MODE=guard`).
+    pub fn exit_time(&self) -> Duration {
+        Duration::from_millis(self.after("EXIT ms=").trim().parse().unwrap())
     }
 
     /// The `ROUND` lines of a [`flush_rounds`] child: (flush time, delivered, timed out).
@@ -334,29 +374,6 @@ impl Child {
             "token on stderr:\n{}",
             self.stderr
         );
-    }
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(label: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("tca-{label}-{}-{}", std::process::id(), unique()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    /// Where a child spools (created by the child).
-    pub fn spool(&self) -> PathBuf {
-        self.0.join("spool")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

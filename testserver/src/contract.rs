@@ -1,15 +1,19 @@
 //! The documented behaviour of `POST /v1/metrics/trackEvents`, as a pure function of the request.
 
 use serde_json::{Value, json};
-use trunk_ci_analytics_runtime::validate::validate_request;
 
 use crate::otlp::OTLP_TRACES_PATH;
 use crate::scan::{BodyError, RawEvent};
 use crate::state::Outcome;
+use crate::track_rules::request_violations;
 
-/// The one route of the API, `POST {base}/v1/metrics/trackEvents`: the runtime's own
-/// constant, so client and server cannot drift apart.
-pub use trunk_ci_analytics_runtime::wire::TRACK_EVENTS_PATH;
+/// The one route of the API, `POST https://api.trunk.io/v1/metrics/trackEvents`, as the
+/// documentation spells it (not the runtime's constant: a client that drifts from the
+/// documentation must get a 404 here).
+pub const TRACK_EVENTS_PATH: &str = "/v1/metrics/trackEvents";
+
+/// The body's media type the documentation's Headers table requires.
+const JSON: &str = "application/json";
 
 /// What the contract looks at, besides the body.
 pub(crate) struct Head {
@@ -19,6 +23,7 @@ pub(crate) struct Head {
     pub(crate) token_ok: bool,
     pub(crate) method: String,
     pub(crate) path: String,
+    pub(crate) content_type: Option<String>,
 }
 
 /// Judges a request by the contract, in the order a real server checks: route, method, token,
@@ -69,8 +74,14 @@ pub(crate) fn judge(
         Ok(body) => body,
         Err(e) => return Outcome::rejected(400, format!("request body is not valid JSON: {e}")),
     };
-    if let Err(violations) = validate_request(&body) {
-        let violations: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    let mut violations = request_violations(&body);
+    if !is_json(head.content_type.as_deref()) {
+        violations.push(format!(
+            "Content-Type: must be {JSON}, not {}",
+            head.content_type.as_deref().unwrap_or("missing")
+        ));
+    }
+    if !violations.is_empty() {
         return Outcome {
             status: 400,
             error: Some(format!(
@@ -82,6 +93,13 @@ pub(crate) fn judge(
         };
     }
     Outcome::accepted(events)
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`), in any case.
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(JSON))
 }
 
 impl Outcome {

@@ -100,6 +100,7 @@ pub(crate) async fn handle(
         fault: None,
         n_events: 0,
         event_ids: Vec::new(),
+        started_ids: Vec::new(),
         x_source: header(&parts.headers, "x-source"),
         user_agent: header(&parts.headers, USER_AGENT.as_str()),
         content_type: content_type.clone(),
@@ -130,6 +131,11 @@ pub(crate) async fn handle(
         if let Ok(events) = &scanned {
             record.n_events = events.len();
             record.event_ids = events.iter().filter_map(|e| e.id.clone()).collect();
+            record.started_ids = events
+                .iter()
+                .filter(|e| !e.is_finished())
+                .filter_map(|e| e.id.clone())
+                .collect();
         }
         Pending::TrackEvents {
             head: Head {
@@ -139,6 +145,7 @@ pub(crate) async fn handle(
                 token_ok: record.token_ok,
                 method: record.method.clone(),
                 path: record.path.clone(),
+                content_type: content_type.clone(),
             },
             bytes,
             scanned,

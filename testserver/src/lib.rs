@@ -2,11 +2,12 @@
 //! request and event it receives, and fails on demand.
 //!
 //! It answers `POST /v1/metrics/trackEvents` like the documented API: 401 for a missing or
-//! wrong `x-api-token`, 400 with `{"error", "violations"}` for a body that is not JSON or breaks
-//! a rule of the wire contract (checked by
-//! [`validate_request`](trunk_ci_analytics_runtime::validate::validate_request)), 200 `{}` after
-//! recording the events otherwise; 404 for other paths, 405 for other methods. [`Fault`]s
-//! simulate what a real network does: 5xx, 429 with `Retry-After`, resets, hangs, slowness.
+//! wrong `x-api-token`, 400 with `{"error", "violations"}` for a body that is not JSON, is not
+//! sent as `application/json`, or breaks a rule of the documentation
+//! ([`request_violations`]: the server's own reading of the API page, sharing no code with
+//! the runtime it judges), 200 `{}` after recording the events otherwise; 404 for other paths,
+//! 405 for other methods. [`Fault`]s simulate what a real network does: 5xx, 429 with
+//! `Retry-After`, resets, hangs, slowness; a [`ClosedPort`] is an endpoint that is down.
 //!
 //! It also answers `POST /v1/traces` like an OTLP/HTTP collector
 //! ([OTLP specification](https://opentelemetry.io/docs/specs/otlp/)), so that tests can check an
@@ -96,7 +97,7 @@
 //! use trunk_ci_analytics_testserver::TestServer;
 //!
 //! let server = TestServer::start();
-//! let body = r#"{"repo":{"host":"github.com","owner":"o","name":"r"},"events":[{"id":"e1","chainId":"e1","createdAt":1}]}"#;
+//! let body = r#"{"repo":{"host":"github.com","owner":"o","name":"r"},"events":[{"id":"e1","chainId":"e1","createdAt":1700000000000}]}"#;
 //! let mut tcp = std::net::TcpStream::connect(server.url().trim_start_matches("http://"))?;
 //! write!(
 //!     tcp,
@@ -113,6 +114,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod closed_port;
 mod conn;
 mod contract;
 mod control;
@@ -126,6 +128,7 @@ mod record;
 mod scan;
 mod span;
 mod state;
+mod track_rules;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -134,6 +137,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use closed_port::ClosedPort;
 pub use contract::TRACK_EVENTS_PATH;
 pub use fault::{Fault, RetryAfter};
 /// The official OTLP message types the server decodes with: build request bodies and read
@@ -145,6 +149,7 @@ pub use otlp_wire::RpcStatus;
 pub use prost;
 pub use record::RequestRecord;
 pub use span::ReceivedSpan;
+pub use track_rules::{event_violations, request_violations};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
 use otlp_config::OtlpConfig;
@@ -538,6 +543,18 @@ impl Builder {
     /// Binds and starts serving on a thread of its own.
     pub fn start(self) -> std::io::Result<TestServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
+        self.serve(listener)
+    }
+
+    /// Starts serving on the port `down` held closed until now (the port set with
+    /// [`port`](Self::port) is not used): an endpoint that comes back where clients already
+    /// know it, with no moment in which another socket could take its port.
+    pub fn start_on(self, down: ClosedPort) -> std::io::Result<TestServer> {
+        let listener = down.listen()?;
+        self.serve(listener)
+    }
+
+    fn serve(self, listener: TcpListener) -> std::io::Result<TestServer> {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(

@@ -41,6 +41,9 @@ pub struct RequestRecord {
     pub n_events: usize,
     /// The `id` of each element of `events` that has a string id, in body order.
     pub event_ids: Vec<String>,
+    /// The `id` of each element of `events` with no `finishedAt`: the *started* event of one
+    /// still running. Whatever the answer, so a refused started event shows too.
+    pub started_ids: Vec<String>,
     /// `x-source` header.
     pub x_source: Option<String>,
     /// `User-Agent` header.

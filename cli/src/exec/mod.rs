@@ -17,6 +17,7 @@
 
 mod child;
 mod signals;
+mod terminal;
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -71,7 +72,7 @@ pub(crate) struct ExecArgs {
     command: Vec<OsString>,
 }
 
-fn parse_tag(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_tag(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             Ok((key.trim().to_owned(), value.to_owned()))
@@ -83,6 +84,8 @@ fn parse_tag(text: &str) -> Result<(String, String), String> {
 /// What reaches the main loop.
 enum Msg {
     Exited,
+    /// The command stopped.
+    Stopped,
     Signal(Received),
 }
 
@@ -110,11 +113,12 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
         eprintln!("trunk-ci-analytics exec: cannot handle signals: {e}");
     }
     let mut event = start_event(args, program);
-    // A person at a terminal keeps job control (the command reads the terminal and gets
-    // Ctrl-C itself); in CI the command leads its own group, so stopping it stops its
-    // children too.
-    // SAFETY: isatty only inspects the descriptor.
-    let own_group = unsafe { libc::isatty(0) } != 1;
+    // Under a terminal, the command stays in our process group, so the terminal's job
+    // control treats them as one job: it reads the terminal, gets Ctrl-C and Ctrl-Z with us,
+    // and is stopped and continued with us. Without one (CI), it leads its own group, so
+    // stopping it stops its children too.
+    let at_terminal = terminal::controlling();
+    let own_group = !at_terminal;
     let mut command = child::command(program, rest);
     let recording = if is_cargo(program) && !args.no_cargo {
         Some(event.in_scope(|| command.record_cargo()))
@@ -124,7 +128,7 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
         }
         None
     };
-    let running = match child::spawn(command, own_group) {
+    let mut running = match child::spawn(command, own_group) {
         Ok(running) => running,
         Err(e) => {
             let status = match e.kind() {
@@ -141,7 +145,7 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
             trunk_ci_analytics_runtime::exit(status);
         }
     };
-    if let Err(e) = running.watch(tx, Msg::Exited) {
+    if let Err(e) = running.watch(tx, Msg::Exited, || Msg::Stopped) {
         eprintln!("trunk-ci-analytics exec: cannot watch the command: {e}");
     }
     let deadline = args
@@ -225,10 +229,11 @@ fn supervise(
         };
         match msg {
             Ok(Msg::Exited) | Err(RecvTimeoutError::Disconnected) => return stop,
+            Ok(Msg::Stopped) => running.handled_stop(!own_group),
             Ok(Msg::Signal(received)) => {
                 // Ctrl-C at a terminal already reached the command, which shares our group.
                 if own_group || !received.from_terminal {
-                    running.signal(received.signo);
+                    stop_with(running, received.signo);
                 }
                 if stop.is_none() {
                     stop = Some(Stop {
@@ -239,7 +244,7 @@ fn supervise(
             }
             Err(RecvTimeoutError::Timeout) => match stop.as_mut() {
                 None => {
-                    running.signal(libc::SIGTERM);
+                    stop_with(running, libc::SIGTERM);
                     stop = Some(Stop {
                         why: Why::TimedOut,
                         kill_at: Instant::now().checked_add(grace),
@@ -252,6 +257,13 @@ fn supervise(
             },
         }
     }
+}
+
+/// Asks the command to end with `signo`, and continues it in case it is stopped, so that it
+/// acts on the signal now rather than at SIGKILL after the grace period.
+fn stop_with(running: &child::Running, signo: i32) {
+    running.signal(signo);
+    running.signal(libc::SIGCONT);
 }
 
 /// The exit status and conclusion of a command that ended by itself.

@@ -1,38 +1,49 @@
-//! Helpers of the tests that run the real binary as CI would: a clean environment, a
-//! scratch directory, the events a run wrote, and processes looked up by pid.
+//! Helpers of the tests that run the real binary as CI would: a clean environment, the
+//! events a run wrote, bounded waits, and processes looked up by pid.
 
 #![allow(dead_code)] // each test crate uses its own part
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use trunk_ci_analytics_testkit::{clean_command, output_within, wait_within};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_trunk-ci-analytics");
 
-/// A fresh directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli-runs")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+/// Longest any run of the binary may take here (a liveness bound, far above what they take).
+pub const LIMIT: Duration = Duration::from_secs(120);
 
 /// `trunk-ci-analytics` with nothing from the test's own environment but `PATH`: no CI
-/// variables, no inherited context, no token; the spool in `dir`, run from `dir`.
+/// variables, no inherited context, no token; `dir` as its home, the spool in `dir`, run from
+/// `dir`.
 pub fn cli(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = clean_command(BIN);
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
         .env("TRUNK_SPOOL_DIR", dir.join("spool"))
         .env("TRUNK_FLUSH_TIMEOUT_MS", "10000")
         .current_dir(dir);
     command
+}
+
+/// `Command::status` and `Command::output` with a watchdog: a run past [`LIMIT`] is killed
+/// and fails its test instead of hanging the suite.
+pub trait Bounded {
+    fn status_within(&mut self) -> ExitStatus;
+    fn output_within(&mut self) -> Output;
+}
+
+impl Bounded for Command {
+    fn status_within(&mut self) -> ExitStatus {
+        let mut child = self.spawn().unwrap();
+        wait_within(&mut child, LIMIT)
+    }
+
+    fn output_within(&mut self) -> Output {
+        output_within(self, LIMIT)
+    }
 }
 
 /// The events a run appended to `path`, in order.

@@ -2,14 +2,26 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use trunk_ci_analytics_testkit::{clean_command, keep};
+
 /// A Chromium that is stuck (not slow) is killed after this long, so the test fails
 /// instead of hanging CI.
 const HANG_LIMIT: Duration = Duration::from_secs(180);
+
+/// How a machine names its proxy, for the install script's package manager.
+const PROXIES: [&str; 6] = [
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+];
 
 const NAMES: [&str; 4] = [
     "chromium",
@@ -66,7 +78,7 @@ impl Chromium {
             std::process::id(),
             PROFILES.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut child = Command::new(&self.program)
+        let mut child = clean_command(&self.program)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -144,12 +156,14 @@ fn install() -> Result<PathBuf, String> {
     let lock = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-chromium.lock");
     eprintln!("no Chromium found: installing it with {}", script.display());
     let mut cmd = if Path::new("/usr/bin/flock").is_file() {
-        let mut cmd = Command::new("/usr/bin/flock");
+        let mut cmd = clean_command("/usr/bin/flock");
         cmd.arg(&lock).arg("bash");
         cmd
     } else {
-        Command::new("bash")
+        clean_command("bash")
     };
+    // The package manager reaches its mirrors through the machine's proxy, if it has one.
+    keep(&mut cmd, &PROXIES);
     let out = cmd
         .arg(&script)
         .stdin(Stdio::null())

@@ -6,9 +6,12 @@ pub mod chromium;
 pub mod dom;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::Duration;
 
-/// A fresh directory for one test under Cargo's scratch space for integration tests.
+use trunk_ci_analytics_testkit::{clean_command, output_within};
+
+/// A fresh directory for one test under Cargo's scratch space for integration tests, kept
+/// after the run (its pages and screenshots are for people to look at), emptied by the next.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("report-tests")
@@ -20,13 +23,14 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Runs the real binary: `trunk-ci-analytics report EVENTS --html OUT`, which must succeed.
 pub fn report(events: &Path, html: &Path) {
-    let output = Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics"))
-        .arg("report")
-        .arg(events)
-        .arg("--html")
-        .arg(html)
-        .output()
-        .unwrap();
+    let output = output_within(
+        clean_command(env!("CARGO_BIN_EXE_trunk-ci-analytics"))
+            .arg("report")
+            .arg(events)
+            .arg("--html")
+            .arg(html),
+        Duration::from_secs(60),
+    );
     assert!(
         output.status.success(),
         "report failed: {}",

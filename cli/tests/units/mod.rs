@@ -5,31 +5,33 @@
 
 #![allow(dead_code)] // each test uses its own part
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde_json::Value;
+use trunk_ci_analytics_testkit::{Scratch, clean_command, keep, output_within, wait_within};
 
-use crate::runs::{BIN, scratch};
+use crate::runs::BIN;
 
-/// Longest run of any cargo command on the fixture, cold, on a loaded 2-core machine.
+/// Longest run of any cargo command on the fixture, cold, on a loaded 2-core machine (a
+/// liveness bound, far above what they take).
 pub const LIMIT: Duration = Duration::from_secs(300);
 
-/// A scratch copy of the fixture.
+/// A scratch copy of the fixture, gone when the test is done.
 pub struct Workspace {
-    pub dir: PathBuf,
+    scratch: Scratch,
     pub root: PathBuf,
 }
 
-/// Copies the fixture into a fresh scratch directory named `name`.
+/// Copies the fixture into a fresh scratch directory labelled `name`.
 pub fn workspace(name: &str) -> Workspace {
-    let dir = scratch(name);
-    let root = dir.join("ws");
+    let scratch = Scratch::new(name);
+    let root = scratch.join("ws");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cargo_units");
     copy_tree(&fixture, &root);
-    Workspace { dir, root }
+    Workspace { scratch, root }
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -49,14 +51,19 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 impl Workspace {
+    /// The scratch directory holding the copy, for the test's own files.
+    pub fn dir(&self) -> &Path {
+        self.scratch.path()
+    }
+
     /// A target dir of this workspace (`name` keeps runs apart).
     pub fn target(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("target-{name}"))
+        self.scratch.join(format!("target-{name}"))
     }
 
     /// `cargo ARGS` in the workspace, with `target` as its target dir.
     pub fn cargo(&self, args: &[&str], target: &Path) -> Command {
-        let mut cmd = Command::new(cargo());
+        let mut cmd = clean_command(cargo());
         cmd.args(args);
         self.prepare(&mut cmd, target);
         cmd
@@ -75,7 +82,7 @@ impl Workspace {
         target: &Path,
         events: &Path,
     ) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = clean_command(BIN);
         cmd.arg("exec")
             .args(flags)
             .arg("--")
@@ -83,15 +90,22 @@ impl Workspace {
             .args(args);
         self.prepare(&mut cmd, target);
         cmd.env("TRUNK_EVENTS_FILE", events)
-            .env("TRUNK_SPOOL_DIR", self.dir.join("spool"));
+            .env("TRUNK_SPOOL_DIR", self.scratch.join("spool"));
         cmd
     }
 
+    /// The toolchain rustup chose for these tests, a cargo home of the test's own (no user
+    /// configuration gets in, and no other cargo's lock on a shared package cache holds ours
+    /// up and says so), never the network.
     fn prepare(&self, cmd: &mut Command, target: &Path) {
-        clean_env(cmd, &self.dir);
+        keep(cmd, &["RUSTUP_HOME", "RUSTUP_TOOLCHAIN"]);
         cmd.current_dir(&self.root)
             .env("CARGO_TARGET_DIR", target)
-            // Never the network: the fixture needs nothing from a registry.
+            .env("CARGO_HOME", self.scratch.join("cargo-home"))
+            // Cargo cleans a cache it has not cleaned for a day, the first run in a fresh
+            // home included, holding its lock meanwhile.
+            .env("CARGO_CACHE_AUTO_CLEAN_FREQUENCY", "never")
+            // The fixture needs nothing from a registry.
             .env("CARGO_NET_OFFLINE", "true");
     }
 }
@@ -99,25 +113,6 @@ impl Workspace {
 /// The cargo running these tests, so the fixture is built by the same toolchain.
 pub fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
-}
-
-/// A cleared environment with what finding the toolchain needs: `PATH` and rustup's home.
-/// `HOME` is the scratch dir and cargo's home a fresh one in it: no user configuration gets
-/// in, and no other cargo's lock on a shared package cache holds ours up (and prints that
-/// it does).
-pub fn clean_env(cmd: &mut Command, home: &Path) {
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("CARGO_HOME", home.join("cargo-home"));
-    let real_home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let rustup = std::env::var_os("RUSTUP_HOME").map_or(real_home.join(".rustup"), PathBuf::from);
-    cmd.env("RUSTUP_HOME", rustup);
-    if let Some(toolchain) = std::env::var_os("RUSTUP_TOOLCHAIN") {
-        cmd.env("RUSTUP_TOOLCHAIN", toolchain);
-    }
 }
 
 /// The host's target triple.
@@ -144,9 +139,10 @@ pub fn start(cmd: &mut Command) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
-/// Waits for `child` (killed past [`LIMIT`]: the test then fails with what it printed).
+/// Waits for `child` (bounded) and returns its output, drained meanwhile so a chatty
+/// child never blocks on a full pipe.
 pub fn finish(mut child: Child) -> Output {
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+    fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(mut pipe) = pipe {
@@ -154,44 +150,20 @@ pub fn finish(mut child: Child) -> Output {
             }
             buf
         })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let began = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if began.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "still running after {LIMIT:?}; stderr:\n{}",
-                String::from_utf8_lossy(&stderr.join().unwrap())
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_within(&mut child, LIMIT);
     Output {
         status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 
-/// Runs `cmd` to its end (bounded).
+/// Runs `cmd` to its end (bounded), stdin empty, output captured.
 pub fn run(cmd: &mut Command) -> Output {
-    finish(start(cmd))
+    output_within(cmd, LIMIT)
 }
 
 /// Runs `cmd` and fails the test unless it succeeds.

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use crate::Conclusion;
 use crate::api::global;
+use crate::api::handover::HandOver;
+use crate::handoff;
 use crate::hot_path::event::{finish, finish_now};
 use crate::hot_path::stack::{self, FrameScope};
 use crate::model::site::{DynSite, Meta, shorten_key};
@@ -356,6 +358,45 @@ impl ManualEvent {
     pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let _scope = FrameScope::enter(&mut self.frame);
         f()
+    }
+
+    /// Sends the event now as a *started* event (its id, chain, parent, start and sequence;
+    /// no end, no conclusion), behind everything recorded before, to the sinks that send
+    /// started events (`trackEvents`): it shows while it runs even if this process ends
+    /// before it does. (Any event running for a second is sent so anyway.)
+    ///
+    /// ```
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    /// let deploy = EventBuilder::new("deploy").start();
+    /// deploy.announce();
+    /// deploy.finish(Conclusion::Success);
+    /// ```
+    pub fn announce(&self) {
+        if let Some(frame) = &self.frame {
+            handoff::announce(frame.running_view());
+        }
+    }
+
+    /// Hands the event over to another process to finish ([`HandOver::finish`]): it is
+    /// [announced](Self::announce) as started, stops being tracked here (no end is recorded
+    /// and nothing is cancelled when this process ends), and comes back as the text of a
+    /// [`HandOver`]. `None` with analytics off.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::EventBuilder;
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    /// let job = EventBuilder::new("integration [linux]").kind("job").start();
+    /// if let Some(handed) = job.hand_over() {
+    ///     // e.g. into $GITHUB_ENV, for the job's last step
+    ///     println!("TRUNK_JOB={handed}");
+    /// }
+    /// ```
+    pub fn hand_over(mut self) -> Option<HandOver> {
+        let frame = self.frame.take()?;
+        registry::release(frame.id);
+        handoff::announce(frame.running_view());
+        Some(HandOver::of(&frame))
     }
 
     /// Ends the event with `conclusion` (a conclusion set inside [`in_scope`](Self::in_scope) wins).

@@ -9,12 +9,15 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 
+use crate::platform::redact;
+
 /// Accepts https URLs, and plain http only to a loopback host (for tests). Refuses user
 /// info, queries and fragments, which have no place in a base address and only serve to
 /// disguise the host. Returns the normalised URL without a trailing slash.
 pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
-    let shown = url.trim();
-    let parsed = Url::parse(shown)
+    let url = url.trim();
+    let shown = redact::text(url);
+    let parsed = Url::parse(url)
         .map_err(|e| format!("`{shown}` is not a URL ({e}; expected https://host)"))?;
     let host = parsed
         .host_str()
@@ -62,8 +65,9 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 /// on the same machine or in the same cluster). Judged by the parser that sends, like the
 /// API address. Returns the normalised URL without a trailing slash.
 pub(crate) fn check_otlp_endpoint(url: &str) -> Result<String, String> {
-    let shown = url.trim();
-    let parsed = Url::parse(shown)
+    let url = url.trim();
+    let shown = redact::text(url);
+    let parsed = Url::parse(url)
         .map_err(|e| format!("`{shown}` is not a URL ({e}; expected http://host:4318)"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
@@ -75,6 +79,19 @@ pub(crate) fn check_otlp_endpoint(url: &str) -> Result<String, String> {
         return Err(format!("`{shown}` has no host"));
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `path` appended to the path of `base` (a checked URL): a query or fragment of `base`
+/// stays after it, instead of the path landing inside the query.
+pub(crate) fn append_path(base: &str, path: &str) -> String {
+    match Url::parse(base) {
+        Ok(mut url) => {
+            let joined = format!("{}{path}", url.path().trim_end_matches('/'));
+            url.set_path(&joined);
+            url.into()
+        }
+        Err(_) => format!("{base}{path}"),
+    }
 }
 
 /// Whether `url` is plain http to a host other than loopback: what is sent there can be read

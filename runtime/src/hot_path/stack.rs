@@ -223,6 +223,26 @@ impl Drop for Entered {
     }
 }
 
+/// Makes `ctx` current on this thread until [`detach`] is called with its event's id: for
+/// an entered `tracing` span, whose enter and exit are two calls rather than one scope.
+#[cfg(feature = "tracing")]
+pub(crate) fn attach(ctx: EventContext) {
+    let _ = with_local(|l| push(l, Entry::Attached(ctx)));
+}
+
+/// Removes the innermost context of the event `id` that [`attach`] made current here.
+/// Entries above it stay: `tracing` allows spans to be exited out of order.
+#[cfg(feature = "tracing")]
+pub(crate) fn detach(id: u64) {
+    let _ = with_local(|l| {
+        use crate::record::lineage::ParentRef;
+        let pos = l.stack.iter().rposition(|e| {
+            matches!(e, Entry::Attached(EventContext { parent: ParentRef::Local { id: p, .. }, .. }) if *p == id)
+        })?;
+        Some(remove_at(l, pos))
+    });
+}
+
 /// Lends a frame to this thread's stack for a scope and takes it back when dropped, also
 /// during unwinding (so a panicking body still finds its frame to record FAILURE).
 pub(crate) struct FrameScope<'a> {

@@ -125,6 +125,19 @@ impl Extras {
         }
     }
 
+    /// Sets an event tag within the byte bounds: a tag of the same key is replaced (its bytes
+    /// given back first), as a `tracing` span's field recorded again.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn set_tag(&mut self, key: Cow<'static, str>, value: TagValue) {
+        if let Some(pos) = self.tags.iter().position(|(k, _)| *k == key) {
+            let (_, old) = self.tags.remove(pos);
+            let n = tag_bytes::bytes_of(&old);
+            self.bytes = self.bytes.saturating_sub(n);
+            tag_bytes::live_sub(n);
+        }
+        self.push_tag(key, value);
+    }
+
     /// `value` cut to the room left in this event, its bytes counted; `None` (counted) when
     /// no room is left.
     fn bounded(&mut self, value: TagValue) -> Option<TagValue> {
@@ -193,17 +206,24 @@ pub trait ViaDisplay {
 
 impl<T: std::fmt::Display + ?Sized> ViaDisplay for &TagProbe<'_, T> {
     fn __trunk_tag_value(&self) -> Option<TagValue> {
-        let mut text = Capped(String::new());
-        let result = std::fmt::Write::write_fmt(&mut text, format_args!("{}", self.0));
-        // Past the cap our writer stops the formatting: that error is ours, not a failure.
-        if result.is_err() && !text.is_full() {
-            crate::warn_once!(
-                "a tag value's `Display` implementation returned an error; that tag is left out"
-            );
-            return None;
-        }
-        Some(TagValue::Str(text.0))
+        formatted_tag(format_args!("{}", self.0))
     }
+}
+
+/// A tag value from formatted text, built no longer than a tag value may be; `None` (with
+/// one warning) when the formatting itself failed.
+pub(crate) fn formatted_tag(args: std::fmt::Arguments<'_>) -> Option<TagValue> {
+    let mut text = Capped(String::new());
+    let result = std::fmt::Write::write_fmt(&mut text, args);
+    // Past the cap our writer stops the formatting: that error is ours, not a failure.
+    if result.is_err() && !text.is_full() {
+        crate::warn_once!(
+            "a tag value's `Display` or `Debug` implementation returned an error; that tag is \
+             left out"
+        );
+        return None;
+    }
+    Some(TagValue::Str(text.0))
 }
 
 /// A string that takes one byte more than a tag value may hold, then refuses: a huge

@@ -41,6 +41,7 @@ mod worker;
 
 use crate::config::Config;
 use crate::handoff::{self, Producer};
+pub(crate) use sinks::summary::peek_chain;
 
 /// Starts the background thread for `config` and returns the senders' end of its channel.
 pub(crate) fn start(config: Config) -> Producer {

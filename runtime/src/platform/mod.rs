@@ -2,7 +2,8 @@
 //! and nothing about events. Every `libc` call ([`sys`]), the clock ([`clock`]), the
 //! one-line diagnostics on stderr ([`log`]), the cancellation signals ([`signals`]),
 //! owner-only files and directories ([`owner_only`]), where per-user files live ([`dirs`]),
-//! and whole lines appended to a file several processes share ([`append`]).
+//! whole lines appended to a file several processes share ([`append`]), and what may be a
+//! secret taken out of everything printed ([`redact`]).
 
 pub(crate) mod append;
 pub(crate) mod clock;
@@ -11,5 +12,6 @@ pub(crate) mod dirs;
 #[doc(hidden)]
 pub mod log;
 pub(crate) mod owner_only;
+pub mod redact;
 pub(crate) mod signals;
 pub(crate) mod sys;

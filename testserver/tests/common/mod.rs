@@ -210,12 +210,13 @@ pub struct Binary {
 impl Binary {
     pub fn start(args: &[&str]) -> Binary {
         use std::io::{BufRead, BufReader};
-        let mut child =
-            std::process::Command::new(env!("CARGO_BIN_EXE_trunk-ci-analytics-testserver"))
-                .args(args)
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+        let mut child = trunk_ci_analytics_testkit::clean_command(env!(
+            "CARGO_BIN_EXE_trunk-ci-analytics-testserver"
+        ))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (lines_tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

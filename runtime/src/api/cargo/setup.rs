@@ -127,14 +127,16 @@ fn unnest(words: Vec<String>, role: Role, of: impl Fn(&HelperConfig) -> &[String
         return words;
     };
     match run_dir::of_helper(OsStr::new(program)) {
-        Some((dir, r)) if r == role => match run_dir::read_config(&dir) {
-            Some(outer) => {
-                let mut chain = of(&outer).to_vec();
-                chain.extend(words.into_iter().skip(1));
-                chain
+        Some((dir, r)) if r == role => {
+            match run_dir::open(&dir).and_then(|d| run_dir::read_config(&d)) {
+                Some(outer) => {
+                    let mut chain = of(&outer).to_vec();
+                    chain.extend(words.into_iter().skip(1));
+                    chain
+                }
+                None => Vec::new(),
             }
-            None => Vec::new(),
-        },
+        }
         _ => words,
     }
 }

@@ -58,10 +58,7 @@ const OVERFLOW_BYTES_PER_EVENT: usize = 64;
 const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn spawn(config: Config, consumer: Consumer) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("trunk-ci-analytics".into())
-        .spawn(move || run(config, consumer))
-        .map(drop)
+    signals::spawn("trunk-ci-analytics", None, move || run(config, consumer))
 }
 
 fn run(config: Config, consumer: Consumer) {
@@ -272,6 +269,7 @@ impl Worker {
         let to_overflow =
             self.kept() > 0 || self.consumer.backlog() > overflow_at || self.held >= self.ahead;
         let mut flushes = Vec::new();
+        let mut started = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;
         let running = &self.running;
@@ -288,7 +286,10 @@ impl Worker {
                 }
             }
             Msg::Flush(request) => flushes.push(request),
+            Msg::Started(frame) => started.push(frame),
         });
+        // Before the flushes of this chunk begin: they cover what was announced before them.
+        self.running.announce_now(&mut self.sinks, started, now);
         if taken != ChannelState::More && self.kept() > 0 {
             let room = self.ahead.saturating_sub(self.held).min(CHUNK);
             let dump = taken == ChannelState::Closed

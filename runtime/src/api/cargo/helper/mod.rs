@@ -18,10 +18,18 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use super::message::{ENV_KEPT, HelperConfig, Line, Role, now_ns};
 use super::run_dir;
+use crate::platform::owner_only::PrivateDir;
 
-/// Does the job of the helper of run directory `dir` in `role`, given `args`, and exits.
-pub(crate) fn serve(dir: &Path, role: Role, args: Vec<OsString>) -> ! {
-    let config = run_dir::read_config(dir).unwrap_or_default();
+/// Does the job of the helper of the run directory at `path` in `role`, given `args`, and
+/// exits. A run directory that is gone (the recording is over) or cannot be read leaves
+/// the helper running what cargo asked for, as it is.
+pub(crate) fn serve(path: &Path, role: Role, args: Vec<OsString>) -> ! {
+    let dir = run_dir::open(path);
+    let config = dir
+        .as_ref()
+        .and_then(run_dir::read_config)
+        .unwrap_or_default();
+    let dir = dir.as_ref();
     match role {
         Role::Rustc => rustc(dir, &config, args),
         Role::Runner => runner(dir, &config, args),
@@ -32,7 +40,7 @@ pub(crate) fn serve(dir: &Path, role: Role, args: Vec<OsString>) -> ! {
 /// `rustc ARGS…` (or `WORKSPACE_WRAPPER rustc ARGS…`), through the user's wrapper. Only a
 /// unit cargo compiles is measured: cargo names it in `CARGO_CRATE_NAME`, which its version
 /// probes and the probes build scripts run through the wrapper (autocfg's) do not have.
-fn rustc(dir: &Path, config: &HelperConfig, args: Vec<OsString>) -> ! {
+fn rustc(dir: Option<&PrivateDir>, config: &HelperConfig, args: Vec<OsString>) -> ! {
     let cmd = chained(&config.rustc_wrapper, &args);
     let crate_name = std::env::var_os("CARGO_CRATE_NAME");
     let unit = crate_name.is_some() && arg_after(&args, "--crate-name") == crate_name.as_deref();
@@ -46,7 +54,7 @@ fn rustc(dir: &Path, config: &HelperConfig, args: Vec<OsString>) -> ! {
 /// `TRIPLE BINARY ARGS…`: the binary through the user's runner for that triple. Test and
 /// bench binaries (cargo keeps them in `deps/`) are measured and get the user's own values
 /// of the variables we set; anything else (`cargo run`) is handed on as it is.
-fn runner(dir: &Path, config: &HelperConfig, mut args: Vec<OsString>) -> ! {
+fn runner(dir: Option<&PrivateDir>, config: &HelperConfig, mut args: Vec<OsString>) -> ! {
     if args.is_empty() {
         exit_code(2);
     }
@@ -68,7 +76,7 @@ fn runner(dir: &Path, config: &HelperConfig, mut args: Vec<OsString>) -> ! {
 
 /// `rustdoc ARGS…`: a `--test` run (doctests, which compile and run the user's code) is
 /// measured like a test binary; documenting is handed on.
-fn rustdoc(dir: &Path, config: &HelperConfig, args: Vec<OsString>) -> ! {
+fn rustdoc(dir: Option<&PrivateDir>, config: &HelperConfig, args: Vec<OsString>) -> ! {
     let program = config.rustdoc.clone().unwrap_or_else(|| "rustdoc".into());
     let mut cmd = Command::new(program);
     cmd.args(users_runtool(args.clone(), config));
@@ -152,8 +160,14 @@ fn restore(cmd: &mut Command, config: &HelperConfig) {
 
 /// Runs `cmd` between a start and an end line in the log; with `tee`, reads libtest's
 /// summary from its stdout on the way (unless that is a terminal). Exits as it did.
-fn measured(dir: &Path, role: Role, mut cmd: Command, args: &[OsString], tee: bool) -> ! {
-    let Ok(mut log) = run_dir::open_log(dir) else {
+fn measured(
+    dir: Option<&PrivateDir>,
+    role: Role,
+    mut cmd: Command,
+    args: &[OsString],
+    tee: bool,
+) -> ! {
+    let Some(Ok(mut log)) = dir.map(run_dir::open_log) else {
         // The recording is over (or never was): just run it.
         exec(cmd)
     };

@@ -101,7 +101,7 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
             out,
             "| {} | {} | {} | {:.1}% | {} {} |",
             escape(&tree::short(&n.name)),
-            escape(&n.kind),
+            escape(&tree::short(&n.kind)),
             fmt_duration(n.duration_ms),
             (n.duration_ms / run_ms * 100.0).min(100.0),
             n.conclusion.symbol(),
@@ -133,7 +133,7 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
                 out,
                 "- ✘ **{}** ({}, {})",
                 escape(&tree::short(&n.name)),
-                escape(&n.kind),
+                escape(&tree::short(&n.kind)),
                 fmt_duration(n.duration_ms)
             );
             match &n.error {
@@ -149,19 +149,12 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
     }
 
     let drawn = tree::draw(nodes);
-    let text = tree::to_text(&drawn.lines);
-    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
-    let _ = write!(
-        out,
-        "\n<details><summary>The run's tree</summary>\n\n{fence}text\n{}",
-        text
-    );
+    let mut text = tree::to_text(&drawn.lines);
     let hidden = drawn.hidden + overflow;
     if hidden > 0 {
-        let _ = writeln!(out, "  … {} more events not shown", thousands(hidden));
+        let _ = writeln!(text, "  … {} more events not shown", thousands(hidden));
     }
-    let _ = write!(out, "{fence}\n\n</details>\n\n");
-    cap(out)
+    with_tree(out, &text)
 }
 
 /// The critical paths of the steps that ran cargo, and the slowest crates as a table.
@@ -198,20 +191,46 @@ fn cargo_section(out: &mut String, nodes: &[Node]) {
     }
 }
 
-/// Cuts `out` to [`MAX_BYTES`] at a line's end, saying so.
-fn cap(mut out: String) -> String {
-    const NOTE: &str = "\n_(cut: the job summary is bounded)_\n";
-    if out.len() <= MAX_BYTES {
+/// What a cut section ends with.
+const CUT_NOTE: &str = "\n_(cut: the job summary is bounded)_\n";
+
+/// `head` and then the tree `text` in a code block folded in `<details>`, at most
+/// [`MAX_BYTES`] in all: a cut comes at a line's end and never inside the code block or the
+/// `<details>`, which stay closed (an open one would swallow the rest of the step's summary).
+fn with_tree(head: String, text: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+    let open = format!("\n<details><summary>The run's tree</summary>\n\n{fence}text\n");
+    let close = format!("{fence}\n\n</details>\n\n");
+    let room = MAX_BYTES - CUT_NOTE.len();
+    let Some(left) = room.checked_sub(head.len() + open.len() + close.len()) else {
+        // Not even the frame of the tree fits: the head alone, cut.
+        let mut out = head;
+        out.truncate(line_end_within(&out, room));
+        out.push_str(CUT_NOTE);
         return out;
+    };
+    let body = line_end_within(text, left);
+    let mut out = head;
+    out.push_str(&open);
+    out.push_str(&text[..body]);
+    out.push_str(&close);
+    if body < text.len() {
+        out.push_str(CUT_NOTE);
     }
-    let mut cut = MAX_BYTES - NOTE.len();
-    while !out.is_char_boundary(cut) {
+    out
+}
+
+/// Where `text` ends when cut to at most `room` bytes: all of it, or after the last whole
+/// line that fits.
+fn line_end_within(text: &str, room: usize) -> usize {
+    if text.len() <= room {
+        return text.len();
+    }
+    let mut cut = room;
+    while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    let cut = out[..cut].rfind('\n').map_or(cut, |i| i + 1);
-    out.truncate(cut);
-    out.push_str(NOTE);
-    out
+    text[..cut].rfind('\n').map_or(0, |i| i + 1)
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -233,7 +252,8 @@ pub(crate) fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\n' | '\r' | '\t' => out.push(' '),
-            '|' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '\\' | '!' | '(' | ')' => {
+            // `$` too: GitHub renders `$…$` as math.
+            '|' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '\\' | '!' | '(' | ')' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -332,10 +352,33 @@ mod tests {
     }
 
     #[test]
-    fn a_long_section_is_cut_at_a_line() {
-        let long = "x\n".repeat(MAX_BYTES);
-        let out = cap(long);
+    fn a_long_section_is_cut_at_a_line_outside_the_code_block_and_details() {
+        let tree = "  ✔ step  1.0 ms\n".repeat(MAX_BYTES / 8);
+        let out = with_tree("### head\n".into(), &tree);
+        assert!(out.len() <= MAX_BYTES, "{}", out.len());
+        assert!(out.ends_with("bounded)_\n"), "{}", &out[out.len() - 80..]);
+        let cut = out.trim_end_matches(CUT_NOTE);
+        assert!(
+            cut.ends_with("```\n\n</details>\n\n"),
+            "{}",
+            &cut[cut.len() - 80..]
+        );
+        assert_eq!(out.matches("```").count(), 2);
+        // A head too long for the tree: cut at a line, no code block opened.
+        let out = with_tree("| row |\n".repeat(MAX_BYTES / 4), &tree);
         assert!(out.len() <= MAX_BYTES);
-        assert!(out.ends_with("bounded)_\n"));
+        assert!(!out.contains("<details>") && out.ends_with("bounded)_\n"));
+        // What fits is left whole.
+        let out = with_tree("### head\n".into(), "  ✔ a\n");
+        assert!(!out.contains("cut:") && out.ends_with("</details>\n\n"));
+    }
+
+    #[test]
+    fn kinds_are_bounded_and_dollars_are_not_math() {
+        let mut n = node(1, None, "price $x^2$", Conclusion::Failure, 5.0);
+        n.kind = "k".repeat(5_000);
+        let md = render(&[n], 0, "local mode");
+        assert!(md.lines().all(|l| l.len() < 400), "{md}");
+        assert!(md.contains("price \\$x^2\\$"), "{md}");
     }
 }

@@ -41,6 +41,16 @@ use job_summary::JobSummary;
 use node::Node;
 use tree::{plural, thousands};
 
+/// The parent and conclusion of each event the processes of the chain `chain` recorded so
+/// far (read from its chain file, which stays for the root's summary).
+pub(crate) fn peek_chain(chain: u64) -> Vec<(Option<u64>, crate::Conclusion)> {
+    chain_file::read(chain)
+        .0
+        .into_iter()
+        .map(|n| (n.parent, n.conclusion))
+        .collect()
+}
+
 /// Events remembered per process for summaries; beyond it they are only counted.
 const MAX_NODES: usize = 50_000;
 /// Trees printed as their roots end; the roots after them are printed together at exit.
@@ -113,9 +123,9 @@ impl Summary {
             };
             self.held -= nodes.len();
             batch.extend(nodes);
-            let children = chain_file::collect(chain);
+            let (children, omitted) = chain_file::collect(chain);
             let room = MAX_NODES.saturating_sub(batch.len());
-            overflow += children.len().saturating_sub(room);
+            overflow += omitted + children.len().saturating_sub(room);
             batch.extend(children.into_iter().take(room));
         }
         if let Some(job) = &mut self.job {
@@ -142,8 +152,8 @@ impl Summary {
     }
 
     fn render(&self, nodes: &[Node], overflow: usize) -> String {
-        let mode = self.status.get().describe();
-        let mut out = header(nodes, overflow, mode);
+        let mode = header::upload_text(&self.status);
+        let mut out = header(nodes, overflow, &mode);
         let drawn = tree::draw(nodes);
         out.push_str(&tree::to_text(&drawn.lines));
         let hidden = drawn.hidden + overflow;
@@ -194,11 +204,14 @@ impl Sink for Summary {
 
     fn begin_flush(&mut self, flush: SinkFlush, _now: Instant) -> Option<FlushReport> {
         if flush.exit {
+            if let Some(share) = &mut self.share {
+                share.finish();
+            }
             if let Some(text) = self.take_deferred() {
                 print(&text);
             }
             if let Some(job) = &mut self.job {
-                job.write(self.status.get().describe());
+                job.write(&header::upload_text(&self.status));
             }
         }
         Some(FlushReport::default())
@@ -210,8 +223,9 @@ impl Sink for Summary {
     }
 }
 
+/// Never through std's stderr lock, never waiting long: see `sys::stderr`.
 fn print(text: &str) {
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    crate::platform::sys::stderr::write(text.as_bytes());
 }
 
 #[cfg(test)]

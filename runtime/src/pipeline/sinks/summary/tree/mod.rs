@@ -479,12 +479,15 @@ fn note(c: Conclusion) -> String {
     }
 }
 
-/// `name` cut to [`MAX_NAME`] characters.
+/// `name` as it may be printed: every control character replaced (a newline would break
+/// the tree and forge a line, an escape sequence would drive the terminal), cut to
+/// [`MAX_NAME`] characters. Every name and kind the summaries print goes through it.
 pub(crate) fn short(name: &str) -> String {
+    let printable = |c: char| if c.is_control() { '\u{fffd}' } else { c };
     if name.chars().count() <= MAX_NAME {
-        name.to_owned()
+        name.chars().map(printable).collect()
     } else {
-        let mut s: String = name.chars().take(MAX_NAME - 1).collect();
+        let mut s: String = name.chars().take(MAX_NAME - 1).map(printable).collect();
         s.push('…');
         s
     }
