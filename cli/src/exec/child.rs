@@ -18,18 +18,17 @@ pub(crate) struct Running {
     stop_handled: Option<Sender<()>>,
 }
 
-/// Starts `program` with `args` and `env` added to the inherited environment; stdio is
-/// inherited as it is. With `own_group`, the command leads a new process group, so that a
-/// timeout or a cancel reaches what it started too (as coreutils `timeout` does); without
-/// it, the command stays in ours and keeps the terminal.
-pub(crate) fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(
-    program: &OsString,
-    args: &[OsString],
-    env: impl IntoIterator<Item = (K, V)>,
-    own_group: bool,
-) -> io::Result<Running> {
+/// `program` with `args`, the inherited environment and stdio as they are.
+pub(crate) fn command(program: &OsStr, args: &[OsString]) -> Command {
     let mut command = Command::new(program);
-    command.args(args).envs(env);
+    command.args(args);
+    command
+}
+
+/// Starts `command`. With `own_group`, it leads a new process group, so that a timeout or a
+/// cancel reaches what it started too (as coreutils `timeout` does); without it, the command
+/// stays in ours and keeps the terminal.
+pub(crate) fn spawn(mut command: Command, own_group: bool) -> io::Result<Running> {
     if own_group {
         command.process_group(0);
     }

@@ -74,6 +74,23 @@ impl PrivateDir {
         }
     }
 
+    /// Opens the directory at `path` if it exists, under the module's rules; makes nothing.
+    pub(crate) fn open_existing(path: &Path) -> io::Result<PrivateDir> {
+        #[cfg(unix)]
+        {
+            walk(path, false)
+        }
+        #[cfg(not(unix))]
+        {
+            if !path.is_dir() {
+                return Err(io::ErrorKind::NotFound.into());
+            }
+            Ok(PrivateDir {
+                path: path.to_owned(),
+            })
+        }
+    }
+
     /// Its subdirectory `name`, made (0700) if missing, under the same rules.
     pub(crate) fn subdir(&self, name: &str) -> io::Result<PrivateDir> {
         self.child_dir(OsStr::new(name), true)
@@ -197,6 +214,34 @@ impl PrivateDir {
         #[cfg(not(unix))]
         {
             std::fs::remove_file(self.path.join(name))
+        }
+    }
+
+    /// Removes its subdirectory `name`, which must be empty.
+    pub(crate) fn remove_subdir(&self, name: &OsStr) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            sys::files::unlink_at(self.fd.as_fd(), name, true)
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::remove_dir(self.path.join(name))
+        }
+    }
+
+    /// Makes `name` in it a symbolic link to `target` (for a program started through the
+    /// link, its name says what it is).
+    pub(crate) fn symlink(&self, name: &str, target: &Path) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            sys::files::symlink_at(self.fd.as_fd(), OsStr::new(name), target.as_os_str())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (name, target);
+            Err(io::ErrorKind::Unsupported.into())
         }
     }
 

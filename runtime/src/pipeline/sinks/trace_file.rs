@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Conclusion;
 use crate::handoff::ThreadNames;
+use crate::model::cargo::TAG_PATH_POSITION;
 use crate::model::id;
 use crate::model::wire::TagValue;
 use crate::pipeline::sink::Sink;
@@ -216,9 +217,20 @@ fn slice(record: &Record, pid: u32, tid: u64) -> Value {
             args.insert("metrics".into(), Value::Object(metrics));
         }
     }
+    // A unit on a cargo step's critical path is in a category of its own too (filterable)
+    // and drawn in a colour of its own.
+    let critical = frame
+        .extras
+        .as_deref()
+        .is_some_and(|e| e.tags.iter().any(|(k, _)| k == TAG_PATH_POSITION));
+    let cat = if critical {
+        format!("{},critical_path", meta.kind())
+    } else {
+        meta.kind().to_owned()
+    };
     let mut slice = json!({
         "name": name,
-        "cat": meta.kind(),
+        "cat": cat,
         "ph": "X",
         "ts": micros(clock::epoch_us(frame.start)),
         "dur": micros(record.duration_ms() * 1e3),
@@ -227,6 +239,7 @@ fn slice(record: &Record, pid: u32, tid: u64) -> Value {
         "args": Value::Object(args),
     });
     let colour = match record.conclusion {
+        Conclusion::Success if critical => Some("yellow"),
         Conclusion::Success | Conclusion::Skipped => None,
         Conclusion::Failure => Some("terrible"),
         Conclusion::Cancelled | Conclusion::TimedOut => Some("bad"),

@@ -94,6 +94,14 @@ fn open_raw(dir: libc::c_int, name: &CStr, flags: libc::c_int, mode: u32) -> io:
     }
 }
 
+/// Makes `name` in `dir` a symbolic link to `target`.
+pub(crate) fn symlink_at(dir: BorrowedFd<'_>, name: &OsStr, target: &OsStr) -> io::Result<()> {
+    let name = c_name(name)?;
+    let target = CString::new(target.as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: both strings are NUL-terminated and live across the call; `dir` is open.
+    check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(drop)
+}
+
 /// Makes the directory `name` in `dir` with `mode` (less the umask).
 pub(crate) fn mkdir_at(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
     let name = c_name(name)?;

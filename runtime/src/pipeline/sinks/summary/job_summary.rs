@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use super::cargo;
 use super::header::header;
 use super::node::Node;
 use super::tree::{self, fmt_duration, thousands};
@@ -108,6 +109,8 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
         );
     }
 
+    cargo_section(&mut out, nodes);
+
     let failed = |n: &Node| n.conclusion == Conclusion::Failure;
     let ids_failed: std::collections::HashSet<u64> =
         nodes.iter().filter(|n| failed(n)).map(|n| n.id).collect();
@@ -152,6 +155,40 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
         let _ = writeln!(text, "  … {} more events not shown", thousands(hidden));
     }
     with_tree(out, &text)
+}
+
+/// The critical paths of the steps that ran cargo, and the slowest crates as a table.
+fn cargo_section(out: &mut String, nodes: &[Node]) {
+    let (paths, more) = cargo::paths(nodes);
+    if !paths.is_empty() {
+        out.push('\n');
+    }
+    for p in &paths {
+        let _ = writeln!(
+            out,
+            "**Critical path** of {} {}: {}  ",
+            escape(&tree::short(p.step)),
+            fmt_duration(p.ms),
+            escape(&p.text)
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(out, "… and the critical paths of {more} more steps");
+    }
+    let crates = cargo::slowest_crates(nodes);
+    if crates.is_empty() {
+        return;
+    }
+    out.push_str("\n| Slowest crates | Units | Compile time |\n|:--|--:|--:|\n");
+    for c in &crates {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            escape(&tree::short(c.name)),
+            c.units,
+            fmt_duration(c.ms)
+        );
+    }
 }
 
 /// What a cut section ends with.
@@ -250,6 +287,7 @@ mod tests {
             start_us: id as f64,
             pid: 1,
             error: (c == Conclusion::Failure).then(|| format!("error {id} `<x>`|")),
+            critical_path: None,
         }
     }
 
@@ -280,6 +318,37 @@ mod tests {
             "{md}"
         );
         assert!(md.trim_end().ends_with("</details>"), "{md}");
+    }
+
+    #[test]
+    fn steps_that_ran_cargo_show_their_critical_path_and_slowest_crates() {
+        let mut step = node(1, None, "test", Conclusion::Success, 130_000.0);
+        step.critical_path = Some(("syn → serde_derive → app (bin)".into(), 129_000.0));
+        let mut nodes = vec![step];
+        for (i, (name, ms)) in [("syn", 9_000.0), ("a|b", 20_000.0), ("syn", 1_000.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut n = node(i as u64 + 2, Some(1), name, Conclusion::Success, ms);
+            n.kind = "compile".into();
+            nodes.push(n);
+        }
+        let md = render(&nodes, 0, "local mode: not uploaded");
+        assert!(
+            md.contains(
+                "**Critical path** of test 2m09.0s: syn → serde\\_derive → app \\(bin\\)  \n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Slowest crates | Units | Compile time |\n|:--|--:|--:|\n| a\\|b | 1 | 20.00 s |\n| syn | 2 | 10.00 s |\n"),
+            "{md}"
+        );
+        // A step whose compiled units are not here (another process's) still names its
+        // path; without units, no table.
+        let plain = render(&nodes[..1], 0, "local mode: not uploaded");
+        assert!(plain.contains("**Critical path**"));
+        assert!(!plain.contains("Slowest crates"), "{plain}");
     }
 
     #[test]

@@ -11,11 +11,15 @@
 //!         ✘ unit                      2.1 ms
 //! ```
 //!
+//! Below the tree of a run whose steps ran cargo with their work recorded: each step's
+//! critical path and the slowest crates ([`cargo`]).
+//!
 //! A process that inherited a context prints nothing: it adds its events to the chain file
 //! for its root to print. The first [`MAX_EAGER`] trees are printed as their roots end;
 //! later roots are kept and printed as one tree when the process exits, so a thousand
 //! top-level calls print a few dozen lines, not thousands.
 
+mod cargo;
 mod chain_file;
 mod header;
 pub(crate) mod job_summary;
@@ -169,6 +173,7 @@ impl Summary {
                 }
             ));
         }
+        out.push_str(&cargo::text_lines(nodes));
         out
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Conclusion;
+use crate::model::cargo::{METRIC_CRITICAL_PATH_MS, TAG_CRITICAL_PATH};
 use crate::model::id;
 use crate::model::wire::TagValue;
 use crate::platform::clock;
@@ -37,6 +38,10 @@ pub(crate) struct Node {
     /// The `error.message` tag, when the event has one.
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// The critical path of the cargo command the event ran, and its length in ms (its
+    /// `critical_path` tag and `critical_path_ms` metric).
+    #[serde(rename = "cp", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) critical_path: Option<(String, f64)>,
 }
 
 impl Node {
@@ -64,6 +69,18 @@ impl Node {
                     text.chars().take(MAX_ERROR_CHARS).collect()
                 })
         });
+        let critical_path = frame.extras.as_deref().and_then(|e| {
+            let text = e.tags.iter().find_map(|(k, v)| match v {
+                TagValue::Str(s) if k == TAG_CRITICAL_PATH => Some(s.clone()),
+                _ => None,
+            })?;
+            let ms = e
+                .metrics
+                .iter()
+                .find_map(|(k, v)| (k == METRIC_CRITICAL_PATH_MS).then_some(*v))
+                .unwrap_or(0.0);
+            Some((text, ms))
+        });
         Node {
             id: frame.id,
             parent,
@@ -74,6 +91,7 @@ impl Node {
             start_us: clock::epoch_us(frame.start),
             pid: std::process::id(),
             error,
+            critical_path,
         }
     }
 }
@@ -86,4 +104,36 @@ pub(crate) fn parse_id(wire: &str) -> u64 {
 /// The wire form of a chain id.
 pub(crate) fn chain_name(chain: u64) -> String {
     id::format(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_step_s_critical_path_crosses_the_chain_file_and_others_add_nothing() {
+        let mut node = Node {
+            id: 7,
+            parent: Some(1),
+            name: "test".into(),
+            kind: "step".into(),
+            conclusion: Conclusion::Success,
+            duration_ms: 1.5,
+            start_us: 2.0,
+            pid: 3,
+            error: None,
+            critical_path: None,
+        };
+        let plain = serde_json::to_string(&node).unwrap();
+        assert!(!plain.contains("cp"), "{plain}");
+        node.critical_path = Some(("syn → app (bin)".into(), 1234.5));
+        let line = serde_json::to_string(&node).unwrap();
+        assert_eq!(serde_json::from_str::<Node>(&line).unwrap(), node);
+        assert_eq!(
+            serde_json::from_str::<Node>(&plain).unwrap().critical_path,
+            None
+        );
+    }
 }
