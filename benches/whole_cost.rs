@@ -303,18 +303,33 @@ fn init_ours() -> trunk_ci_analytics::InitGuard {
     guard
 }
 
-fn ours(n: u64) {
-    let guard = init_ours();
+/// Times `n` calls of `call`, then `deliver` (which waits until the process has delivered
+/// them, and says what became of them), and prints what the parent reads: the whole
+/// process's CPU, the calling thread's, the caller's time per call.
+fn measure(
+    n: u64,
+    call: impl Fn(u64) -> u64,
+    deliver: impl FnOnce() -> Option<trunk_ci_analytics::FlushReport>,
+) {
     let (cpu, main) = (process_cpu_ns(), thread_cpu_ns());
-    let caller = b::timed(|| b::calls(n, b::tracked));
+    let caller = b::timed(|| b::calls(n, call));
     let main = thread_cpu_ns() - main;
-    let report = trunk_ci_analytics::flush(Duration::from_secs(120));
+    let report = deliver();
     let cpu = process_cpu_ns() - cpu;
     println!("CPU_NS {cpu}");
     println!("MAIN_NS {main}");
     println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
-    println!("SPOOLED {}", report.spooled);
-    println!("REPORT {report:?}");
+    println!("SPOOLED {}", report.as_ref().map_or(0, |r| r.spooled));
+    if let Some(report) = report {
+        println!("REPORT {report:?}");
+    }
+}
+
+fn ours(n: u64) {
+    let guard = init_ours();
+    measure(n, b::tracked, || {
+        Some(trunk_ci_analytics::flush(Duration::from_secs(120)))
+    });
     drop(guard);
 }
 
@@ -335,15 +350,10 @@ fn otel(n: u64) {
     let _default = tracing::subscriber::set_default(subscriber);
     b::traced(0);
     let _ = provider.force_flush();
-    let (cpu, main) = (process_cpu_ns(), thread_cpu_ns());
-    let caller = b::timed(|| b::calls(n, b::traced));
-    let main = thread_cpu_ns() - main;
-    let _ = provider.force_flush();
-    let cpu = process_cpu_ns() - cpu;
-    println!("CPU_NS {cpu}");
-    println!("MAIN_NS {main}");
-    println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
-    println!("SPOOLED 0");
+    measure(n, b::traced, || {
+        let _ = provider.force_flush();
+        None
+    });
     let _ = provider.shutdown();
 }
 
@@ -355,16 +365,9 @@ fn layer(n: u64) {
     let _default = tracing::subscriber::set_default(subscriber);
     b::traced(0);
     trunk_ci_analytics::flush(Duration::from_secs(10));
-    let (cpu, main) = (process_cpu_ns(), thread_cpu_ns());
-    let caller = b::timed(|| b::calls(n, b::traced));
-    let main = thread_cpu_ns() - main;
-    let report = trunk_ci_analytics::flush(Duration::from_secs(120));
-    let cpu = process_cpu_ns() - cpu;
-    println!("CPU_NS {cpu}");
-    println!("MAIN_NS {main}");
-    println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
-    println!("SPOOLED {}", report.spooled);
-    println!("REPORT {report:?}");
+    measure(n, b::traced, || {
+        Some(trunk_ci_analytics::flush(Duration::from_secs(120)))
+    });
     drop(guard);
 }
 
@@ -373,14 +376,7 @@ fn layer(n: u64) {
 fn registry(n: u64) {
     let _default = tracing::subscriber::set_default(tracing_subscriber::registry());
     b::traced(0);
-    let (cpu, main) = (process_cpu_ns(), thread_cpu_ns());
-    let caller = b::timed(|| b::calls(n, b::traced));
-    let main = thread_cpu_ns() - main;
-    let cpu = process_cpu_ns() - cpu;
-    println!("CPU_NS {cpu}");
-    println!("MAIN_NS {main}");
-    println!("CALLER_NS {}", caller.as_nanos() as f64 / n as f64);
-    println!("SPOOLED 0");
+    measure(n, b::traced, || None);
 }
 
 fn paced(n: u64) {
