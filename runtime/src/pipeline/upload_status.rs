@@ -24,6 +24,11 @@ pub(crate) enum Upload {
     NoRepository,
     /// No token, but spans are exported over OTLP.
     Exporting,
+    /// Handed to the run's uploader (an ancestor process), which sends them.
+    ThroughUploader,
+    /// Spooled for the next uploading process or `trunk-ci-analytics flush`: built without
+    /// the `upload` feature, and no uploading ancestor.
+    Spooled,
 }
 
 impl UploadStatus {
@@ -44,6 +49,8 @@ impl UploadStatus {
             3 => Upload::Stopped,
             4 => Upload::NoRepository,
             5 => Upload::Exporting,
+            6 => Upload::ThroughUploader,
+            7 => Upload::Spooled,
             _ => Upload::Local,
         }
     }
@@ -63,6 +70,11 @@ impl Upload {
             }
             Upload::NoRepository => "not uploaded: no repository (set TRUNK_REPO)",
             Upload::Exporting => "exported over OTLP, not uploaded to Trunk",
+            Upload::ThroughUploader => "handed to the run's uploader",
+            Upload::Spooled => {
+                "spooled for the next uploading process or `trunk-ci-analytics flush` (no \
+                 `upload` feature)"
+            }
         }
     }
 }
@@ -81,6 +93,8 @@ mod tests {
             Upload::Stopped,
             Upload::NoRepository,
             Upload::Exporting,
+            Upload::ThroughUploader,
+            Upload::Spooled,
             Upload::Local,
         ] {
             s.set(u);

@@ -2,8 +2,10 @@
 //! and nothing about events. Every `libc` call ([`sys`]), the clock ([`clock`]), the
 //! one-line diagnostics on stderr ([`log`]), the cancellation signals ([`signals`]),
 //! owner-only files and directories ([`owner_only`]), where per-user files live ([`dirs`]),
-//! and whole lines appended to a file several processes share ([`append`]).
+//! whole lines appended to a file several processes share ([`append`]), and whether a process
+//! is an ancestor of this one ([`ancestry`]).
 
+pub(crate) mod ancestry;
 pub(crate) mod append;
 pub(crate) mod clock;
 pub(crate) mod dirs;

@@ -93,10 +93,6 @@ impl Http {
         })
     }
 
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Sends one body; the future owns everything it needs.
     pub(crate) fn post(&self, body: Bytes) -> Request {
         let mut request = self.client.post(&self.url);

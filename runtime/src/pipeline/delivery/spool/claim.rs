@@ -8,7 +8,7 @@ use std::io;
 use std::time::Instant;
 
 use super::file_name::Name;
-use super::{Claimed, RELIST_EMPTY, RELIST_MAX, STALE, Spool, liveness};
+use super::{Claimed, RELIST_EMPTY, STALE, Spool, liveness};
 use crate::platform::clock::wall_ms;
 
 impl Spool {
@@ -27,7 +27,7 @@ impl Spool {
     /// chance to send what other processes left).
     pub(crate) fn relist_soon(&mut self) {
         self.listed_at = None;
-        self.relist_after = RELIST_EMPTY;
+        self.relist_after = RELIST_EMPTY.min(self.relist_max);
     }
 
     /// Claims the oldest ready (or stale claimed) file of this partition.
@@ -72,9 +72,9 @@ impl Spool {
             .collect();
         names.sort();
         self.relist_after = if names.is_empty() {
-            (self.relist_after * 2).min(RELIST_MAX)
+            (self.relist_after * 2).min(self.relist_max)
         } else {
-            RELIST_EMPTY
+            RELIST_EMPTY.min(self.relist_max)
         };
         self.candidates = names.into();
     }

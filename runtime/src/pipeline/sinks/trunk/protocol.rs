@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "upload")]
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
+#[cfg(feature = "upload")]
 use crate::config::Token;
 use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
 
 /// `x-source` of every request.
+#[cfg(feature = "upload")]
 pub(crate) const X_SOURCE: &str = "trunk-ci-analytics-rust";
 
 pub(crate) static TRACK_EVENTS: Protocol = Protocol {
@@ -20,6 +23,7 @@ pub(crate) static TRACK_EVENTS: Protocol = Protocol {
 };
 
 /// The headers of every request; the token's is marked sensitive.
+#[cfg(feature = "upload")]
 pub(crate) fn headers(token: &Token) -> Result<HeaderMap, String> {
     let mut token = HeaderValue::from_str(token.expose()).map_err(|_| {
         "TRUNK_API_TOKEN contains characters an HTTP header cannot carry (a stray newline?)"
@@ -102,7 +106,6 @@ pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::delivery::http::Http;
 
     #[test]
     fn reasons_name_the_suspect_events() {
@@ -132,8 +135,10 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "upload")]
     #[test]
     fn the_token_stays_out_of_debug_output() {
+        use crate::pipeline::delivery::http::Http;
         let token = Token::new("tca-unit-secret-42");
         let headers = headers(&token).unwrap_or_else(|e| panic!("{e}"));
         let http = Http::new(
