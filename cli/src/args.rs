@@ -19,6 +19,8 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Run a command as an event: its exit status, stdio untouched, the context passed on.
     Exec(crate::exec::ExecArgs),
+    /// A CI job as one event: `job start` in its first step, `job finish` in its last.
+    Job(crate::job::JobArgs),
     /// Upload the events waiting in the spool now (e.g. in a final `if: always()` step).
     Flush(crate::flush::FlushArgs),
     /// Explain what is configured and detected, and whether the endpoint answers.

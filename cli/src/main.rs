@@ -6,6 +6,7 @@ mod doctor;
 mod duration;
 mod exec;
 mod flush;
+mod job;
 mod report;
 
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         args::Command::Report(report_args) => report::run(report_args),
         args::Command::Exec(exec_args) => exec::run(exec_args),
+        args::Command::Job(job_args) => job::run(job_args),
         args::Command::Flush(flush_args) => return flush::run(flush_args),
         args::Command::Doctor(doctor_args) => return doctor::run(doctor_args),
     };

@@ -241,47 +241,6 @@ fn a_tracked_program_under_exec_is_a_child_of_its_step() {
     }
 }
 
-/// The job step of the README's workflow, word for word.
-const README_EXPORT: &str = r#"env | grep -E "^(TRUNK_(CHAIN_ID|PARENT_EVENT_ID|PARENT_SEQUENCE_KEY)|TRACEPARENT)=" >> "$GITHUB_ENV""#;
-
-#[test]
-fn steps_join_one_tree_through_exported_context() {
-    // What the README's workflow does: a first step exports the context of its event
-    // (through $GITHUB_ENV); later steps, in new shells, run under it.
-    let scratch = Scratch::new("cli-job");
-    let dir = scratch.path();
-    let file = dir.join("events.jsonl");
-    let github_env = dir.join("github_env");
-    let status = cli(dir)
-        .env("TRUNK_EVENTS_FILE", &file)
-        .env("GITHUB_ENV", &github_env)
-        .args(["exec", "--name", "job", "--kind", "job", "--"])
-        .args(["sh", "-c", README_EXPORT])
-        .status_within();
-    assert!(status.success());
-    let exported = std::fs::read_to_string(&github_env).unwrap();
-    assert!(exported.lines().count() >= 3, "{exported}");
-    let readme = include_str!("../../README.md");
-    assert!(
-        readme.contains(README_EXPORT),
-        "the README's export step changed"
-    );
-    let mut step = cli(dir);
-    step.env("TRUNK_EVENTS_FILE", &file);
-    for line in exported.lines() {
-        let (k, v) = line.split_once('=').unwrap();
-        step.env(k, v);
-    }
-    let status = step
-        .args(["exec", "--name", "build", "--", "true"])
-        .status_within();
-    assert!(status.success());
-    let events = events(&file);
-    let (job, build) = (named(&events, "job"), named(&events, "build"));
-    assert_eq!(build["parent"]["eventId"], job["id"]);
-    assert_eq!(build["chainId"], job["id"]);
-}
-
 #[test]
 fn a_signal_the_caller_ignores_stays_ignored_for_the_command() {
     // A shell's background job runs with SIGINT ignored; `exec` must not change that.

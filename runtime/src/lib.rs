@@ -34,6 +34,7 @@ mod pipeline;
 mod api;
 
 pub use api::global::{InitGuard, exit, flush, flush_spool, init};
+pub use api::handover::{HandOver, HandOverError};
 pub use api::manual::{EventBuilder, ManualEvent};
 pub use api::propagation::{CommandExt, FutureExt, current_context};
 pub use config::detect;

@@ -3,10 +3,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::Conclusion;
 use crate::api::global;
-use crate::hot_path::event::finish_now;
+use crate::api::handover::HandOver;
+use crate::handoff;
+use crate::hot_path::event::{finish, finish_now};
 use crate::hot_path::stack::{self, FrameScope};
 use crate::model::site::{DynSite, Meta, shorten_key};
 use crate::model::values::{Extras, MetricValue};
@@ -52,6 +55,7 @@ pub struct EventBuilder {
     parent: ParentChoice,
     extras: Extras,
     sequence_tags: Vec<(Cow<'static, str>, TagValue)>,
+    started_at: Option<SystemTime>,
 }
 
 impl std::fmt::Debug for EventBuilder {
@@ -79,6 +83,7 @@ impl EventBuilder {
             parent: ParentChoice::Current,
             extras: Extras::default(),
             sequence_tags: Vec::new(),
+            started_at: None,
         }
     }
 
@@ -191,7 +196,32 @@ impl EventBuilder {
         self
     }
 
-    /// Starts the event now. With analytics off the handle does nothing.
+    /// Makes the event start at `time` rather than when [`start`](Self::start) is called:
+    /// for work measured elsewhere (by another process, a log, a tool's report) and recorded
+    /// afterwards, with [`ManualEvent::finish_at`] for its end. The time is the wall clock's,
+    /// kept as given (to the nanosecond); it may be before this process started.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
+    /// // A unit of work another process reported: it ran for 1.5 s, ending 2 s ago.
+    /// let ended = SystemTime::now() - Duration::from_secs(2);
+    /// let started = ended - Duration::from_millis(1500);
+    /// EventBuilder::new("compile serde")
+    ///     .kind("compile")
+    ///     .started_at(started)
+    ///     .start()
+    ///     .finish_at(ended, Conclusion::Success);
+    /// ```
+    pub fn started_at(mut self, time: SystemTime) -> Self {
+        self.started_at = Some(time);
+        self
+    }
+
+    /// Starts the event now (or at the time given to [`started_at`](Self::started_at)).
+    /// With analytics off the handle does nothing.
     ///
     /// ```
     /// use trunk_ci_analytics::{Conclusion, EventBuilder};
@@ -213,7 +243,7 @@ impl EventBuilder {
             sequence_tags: self.sequence_tags,
         }));
         let extras = Some(Box::new(self.extras));
-        let start = clock::now();
+        let start = self.started_at.map_or_else(clock::now, clock::reading_at);
         let frame = match self.parent {
             ParentChoice::Current => {
                 stack::with_stack(|s| Frame::new_at(s, meta.clone(), false, None, start))
@@ -330,6 +360,45 @@ impl ManualEvent {
         f()
     }
 
+    /// Sends the event now as a *started* event (its id, chain, parent, start and sequence;
+    /// no end, no conclusion), behind everything recorded before, to the sinks that send
+    /// started events (`trackEvents`): it shows while it runs even if this process ends
+    /// before it does. (Any event running for a second is sent so anyway.)
+    ///
+    /// ```
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    /// let deploy = EventBuilder::new("deploy").start();
+    /// deploy.announce();
+    /// deploy.finish(Conclusion::Success);
+    /// ```
+    pub fn announce(&self) {
+        if let Some(frame) = &self.frame {
+            handoff::announce(frame.running_view());
+        }
+    }
+
+    /// Hands the event over to another process to finish ([`HandOver::finish`]): it is
+    /// [announced](Self::announce) as started, stops being tracked here (no end is recorded
+    /// and nothing is cancelled when this process ends), and comes back as the text of a
+    /// [`HandOver`]. `None` with analytics off.
+    ///
+    /// ```
+    /// use trunk_ci_analytics::EventBuilder;
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    /// let job = EventBuilder::new("integration [linux]").kind("job").start();
+    /// if let Some(handed) = job.hand_over() {
+    ///     // e.g. into $GITHUB_ENV, for the job's last step
+    ///     println!("TRUNK_JOB={handed}");
+    /// }
+    /// ```
+    pub fn hand_over(mut self) -> Option<HandOver> {
+        let frame = self.frame.take()?;
+        registry::release(frame.id);
+        handoff::announce(frame.running_view());
+        Some(HandOver::of(&frame))
+    }
+
     /// Ends the event with `conclusion` (a conclusion set inside [`in_scope`](Self::in_scope) wins).
     ///
     /// ```
@@ -341,6 +410,26 @@ impl ManualEvent {
         if let Some(frame) = self.frame.take() {
             registry::release(frame.id);
             finish_now(frame, conclusion);
+        }
+    }
+
+    /// Ends the event with `conclusion` at `time` (the wall clock's) rather than now: the
+    /// end of work measured elsewhere, as [`EventBuilder::started_at`] is its start. An end
+    /// before the start counts as the start (the event lasted no time).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use trunk_ci_analytics::{Conclusion, EventBuilder};
+    /// # let _guard = trunk_ci_analytics::init(Default::default());
+    ///
+    /// let run = EventBuilder::new("integration tests").kind("test_binary").start();
+    /// // ... learn later that the tests ended 300 ms ago ...
+    /// run.finish_at(SystemTime::now() - Duration::from_millis(300), Conclusion::Failure);
+    /// ```
+    pub fn finish_at(mut self, time: SystemTime, conclusion: Conclusion) {
+        if let Some(frame) = self.frame.take() {
+            registry::release(frame.id);
+            finish(frame, clock::reading_at(time), conclusion);
         }
     }
 }

@@ -5,6 +5,7 @@
 //! `tracing` feature).
 
 pub(crate) mod global;
+pub(crate) mod handover;
 pub(crate) mod manual;
 pub(crate) mod propagation;
 #[cfg(feature = "tracing")]

@@ -57,6 +57,11 @@ impl Consumer {
                     records += self.collect(&mut f);
                     f(Msg::Flush(request));
                 }
+                Ok(Parcel::Started(frame)) => {
+                    // Behind the records finished before it, as a flush is.
+                    records += self.collect(&mut f);
+                    f(Msg::Started(frame));
+                }
                 Err(TryRecvError::Empty) => {
                     let collected = self.collect(&mut f);
                     records += collected;

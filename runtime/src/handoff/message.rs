@@ -4,13 +4,15 @@ use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use crate::model::flush_report::FlushReport;
-use crate::record::Record;
+use crate::record::{Frame, Record};
 
 /// What the background thread is given.
 pub(crate) enum Msg {
     /// A finished event and the OS id of the thread that recorded it.
     Record(Record, u64),
     Flush(FlushRequest),
+    /// A running event to send as a *started* event now, behind what was sent before it.
+    Started(Frame),
 }
 
 /// A caller waiting in `flush`: everything sent before this message is its business.

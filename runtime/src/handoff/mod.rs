@@ -44,13 +44,15 @@ use std::time::{Duration, Instant};
 
 use crate::model::flush_report::FlushReport;
 use crate::platform::clock;
+use crate::record::Frame;
 use crate::record::overflow::Bounds;
 use chunk::{Chunk, Mailbox, Pool};
 pub(crate) use consumer::ChannelState;
 pub(crate) use message::{FlushRequest, Msg};
 pub(crate) use outbox::{Outbox, submit_alone};
 pub(crate) use process_slot::{
-    disown, flush, flush_at_exit, flush_at_exit_hook, flush_spool, install, request_exit_flush,
+    announce, disown, flush, flush_at_exit, flush_at_exit_hook, flush_spool, install,
+    request_exit_flush,
 };
 pub(crate) use thread_names::ThreadNames;
 use wake::Wake;
@@ -68,6 +70,8 @@ enum Parcel {
     /// when sent (the count `queued` went up by).
     Records(Arc<Chunk>, usize),
     Flush(FlushRequest),
+    /// A running event to send as a *started* event now (see [`announce`]).
+    Started(Frame),
 }
 
 /// The process-wide end of the hand-off, installed once by `global`.
@@ -168,6 +172,7 @@ impl std::fmt::Debug for Parcel {
         match self {
             Parcel::Records(_, n) => write!(f, "Records({n})"),
             Parcel::Flush(_) => f.write_str("Flush"),
+            Parcel::Started(_) => f.write_str("Started"),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::model::flush_report::FlushReport;
 use crate::platform::clock;
+use crate::record::Frame;
 
 /// Gives up the installed producer in this process (a forked child): hand-offs drop their
 /// records, flushes return at once. Async-signal-safe (one atomic store).
@@ -52,6 +53,16 @@ pub(crate) fn request_exit_flush() -> Option<(Receiver<FlushReport>, Instant)> {
     };
     i.producer.tx.send(Parcel::Flush(request)).ok()?;
     Some((answer, clock::deadline_after(deadline, SPOOL_MARGIN)))
+}
+
+/// Has the background thread send `frame` (a running event's view) as a *started* event
+/// now, behind everything recorded before the call; a flush after it covers it.
+pub(crate) fn announce(frame: Frame) {
+    if let Some(i) = INSTALLED.get().filter(|_| !disowned()) {
+        if i.producer.tx.send(Parcel::Started(frame)).is_ok() {
+            i.producer.shared.wake.notify_one();
+        }
+    }
 }
 
 /// Flushes with `timeout`, replaying the spool too until it is empty or the time is up.

@@ -48,6 +48,7 @@ mod worker;
 use crate::config::Config;
 use crate::config::delivery::Delivery;
 use crate::handoff::{self, Producer};
+pub(crate) use sinks::summary::peek_chain;
 
 /// Starts the background thread for `config` and returns the senders' end of its channel;
 /// its remote sinks deliver as `delivery` says.

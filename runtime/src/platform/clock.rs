@@ -10,6 +10,12 @@
 //! reads the clock twice. Ticks are converted to nanoseconds on the
 //! background thread, against `Instant`, so the caller's thread never pays for a
 //! calibration. Everywhere else the reading is `Instant` nanoseconds.
+//!
+//! A time measured elsewhere (by another process, as a [`SystemTime`]) becomes a reading of
+//! its own kind ([`reading_at`]): the top bit set, the rest the signed nanoseconds from the
+//! anchor's wall time. Hot-path readings never set that bit (it would take 2^63 ticks or
+//! nanoseconds of uptime), so every conversion below tells the two apart, and a time before
+//! this process started is as valid as one after.
 
 use std::cell::Cell;
 use std::sync::LazyLock;
@@ -88,8 +94,35 @@ thread_local! {
     static CALIBRATION: Cell<(u64, f64)> = const { Cell::new((0, 1.0)) };
 }
 
-/// Nanoseconds from the anchor to reading `t`.
+/// Set in a reading made from a wall-clock time ([`reading_at`]).
+const WALL: u64 = 1 << 63;
+
+/// The reading that stands for the wall-clock time `time`: what [`epoch_ms`] and the other
+/// conversions give back for it is `time` itself (to the nanosecond, within ±146 years of
+/// the anchor). For events whose times were measured by another process.
+pub(crate) fn reading_at(time: SystemTime) -> u64 {
+    let anchor = &*ANCHOR;
+    let ns = match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
+        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
+    };
+    // The offset in 63 bits, two's complement.
+    const LIMIT: i128 = (1 << 62) - 1;
+    let offset = (ns - anchor.wall_ns as i128).clamp(-LIMIT, LIMIT) as i64;
+    WALL | (offset as u64 & !WALL)
+}
+
+/// The signed nanoseconds from the anchor a [`reading_at`] reading holds.
+fn wall_offset_ns(t: u64) -> i64 {
+    // Sign-extends the 63-bit offset.
+    ((t << 1) as i64) >> 1
+}
+
+/// Nanoseconds from the anchor to reading `t`; negative for a wall-clock reading before it.
 fn since_anchor_ns(t: u64) -> f64 {
+    if t & WALL != 0 {
+        return wall_offset_ns(t) as f64;
+    }
     if !USE_TSC.load(Ordering::Relaxed) {
         return t as f64;
     }
@@ -132,7 +165,11 @@ impl EventTimes {
     #[inline]
     pub(crate) fn of(start: u64, end: u64) -> EventTimes {
         let anchor = &*ANCHOR;
-        let (start_ns, end_ns) = if USE_TSC.load(Ordering::Relaxed) {
+        let (start_ns, end_ns) = if (start | end) & WALL != 0 {
+            // Either time came from a wall clock: each converted on its own (rare, off the
+            // hot path).
+            (since_anchor_ns(start), since_anchor_ns(end))
+        } else if USE_TSC.load(Ordering::Relaxed) {
             let ratio = ns_per_tick(start.max(end), anchor);
             (
                 start.saturating_sub(anchor.ticks) as f64 * ratio,
@@ -163,8 +200,13 @@ impl EventTimes {
 /// of epoch nanoseconds keeps only a quarter of a microsecond, and a division by a constant
 /// integer is a multiply.
 fn ms_of(anchor: &Anchor, ns: f64) -> u64 {
-    // Negative (never, from readings after the anchor) or NaN saturate to 0.
-    anchor.wall_ns_u64.saturating_add(ns as u64) / 1_000_000
+    if ns >= 0.0 {
+        anchor.wall_ns_u64.saturating_add(ns as u64) / 1_000_000
+    } else {
+        // A wall-clock reading before the anchor (NaN never gets here: it fails `>=` and
+        // saturates to 0 below, as before).
+        anchor.wall_ns_u64.saturating_sub((-ns) as u64) / 1_000_000
+    }
 }
 
 /// Milliseconds since the Unix epoch for a [`now`] reading (an event's `createdAt`: what
@@ -177,8 +219,14 @@ pub(crate) fn epoch_ms(t: u64) -> u64 {
 /// as [`epoch_ms`], not rounded). Summed in integers: an `f64` of epoch nanoseconds would
 /// keep only about a quarter of a microsecond of precision.
 pub(crate) fn epoch_ns(t: u64) -> u64 {
-    let offset = since_anchor_ns(t).max(0.0) as u128;
-    u64::try_from(ANCHOR.wall_ns + offset).unwrap_or(u64::MAX)
+    // A wall-clock reading in integers: an `f64` keeps whole nanoseconds only within about
+    // a hundred days of the anchor.
+    let offset = if t & WALL != 0 {
+        i128::from(wall_offset_ns(t))
+    } else {
+        since_anchor_ns(t) as i128
+    };
+    u64::try_from((ANCHOR.wall_ns as i128 + offset).max(0)).unwrap_or(u64::MAX)
 }
 
 /// Microseconds since the Unix epoch for a [`now`] reading, with the reading's sub-µs part.
@@ -243,6 +291,44 @@ mod tests {
         let backwards = EventTimes::of(b, a);
         assert_eq!(backwards.finished_ms, backwards.created_ms);
         assert_eq!(backwards.duration_ns, 0);
+    }
+
+    #[test]
+    fn wall_clock_readings_give_back_their_time_before_and_after_the_anchor() {
+        warm_up();
+        let now = SystemTime::now();
+        let ns = |t: SystemTime| {
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        };
+        for time in [
+            now - Duration::from_secs(3600),
+            now - Duration::from_nanos(1),
+            now,
+            now + Duration::from_millis(1500),
+        ] {
+            let r = reading_at(time);
+            assert_eq!(epoch_ns(r), ns(time), "{time:?}");
+            assert_eq!(epoch_ms(r), ns(time) / 1_000_000);
+            assert!((epoch_us(r) - ns(time) as f64 / 1e3).abs() < 1.0);
+        }
+        // Mixed with hot-path readings: a time an hour ago to a reading now.
+        let (hour_ago, later) = (reading_at(now - Duration::from_secs(3600)), self::now());
+        let ns_between = elapsed_ns(hour_ago, later);
+        assert!((3600e9..3700e9).contains(&ns_between), "{ns_between}");
+        let times = EventTimes::of(hour_ago, later);
+        assert_eq!(
+            times.created_ms,
+            ns(now - Duration::from_secs(3600)) / 1_000_000
+        );
+        assert!(times.finished_ms >= ns(now) / 1_000_000);
+        // Ends before starts, and times outside ±146 years, never panic or wrap.
+        let backwards = EventTimes::of(reading_at(now), reading_at(now - Duration::from_secs(1)));
+        assert_eq!(backwards.duration_ns, 0);
+        assert_eq!(backwards.finished_ms, backwards.created_ms);
+        assert_eq!(epoch_ns(reading_at(UNIX_EPOCH)), 0);
+        let far = reading_at(now + Duration::from_secs(400 * 365 * 24 * 3600));
+        assert!(epoch_ns(far) > ns(now));
     }
 
     #[test]

@@ -52,6 +52,14 @@ pub(crate) fn format(id: u64) -> String {
     format!("{id:016x}")
 }
 
+/// An id of ours back from its wire form; `None` for any other text.
+pub(crate) fn parse(wire: &str) -> Option<u64> {
+    let hex = wire.len() == 16 && wire.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex.then(|| u64::from_str_radix(wire, 16).ok())
+        .flatten()
+        .filter(|&id| id != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

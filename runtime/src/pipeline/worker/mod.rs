@@ -295,6 +295,7 @@ impl Worker {
         let to_overflow =
             self.kept() > 0 || self.consumer.backlog() > overflow_at || self.held >= self.ahead;
         let mut flushes = Vec::new();
+        let mut started = Vec::new();
         let sinks = &mut self.sinks;
         let overflow = &mut self.overflow;
         let running = &self.running;
@@ -311,7 +312,10 @@ impl Worker {
                 }
             }
             Msg::Flush(request) => flushes.push(request),
+            Msg::Started(frame) => started.push(frame),
         });
+        // Before the flushes of this chunk begin: they cover what was announced before them.
+        self.running.announce_now(&mut self.sinks, started, now);
         if taken != ChannelState::More && self.kept() > 0 {
             let room = self.ahead.saturating_sub(self.held).min(CHUNK);
             let dump = taken == ChannelState::Closed

@@ -74,6 +74,23 @@ impl Running {
         }
     }
 
+    /// Sends `frames` as started events now, once each: their processes announced them
+    /// (an event another process will finish).
+    pub(crate) fn announce_now(
+        &mut self,
+        sinks: &mut [Box<dyn Sink>],
+        frames: Vec<Frame>,
+        now: Instant,
+    ) {
+        if frames.is_empty() {
+            return;
+        }
+        self.announced.extend(frames.iter().map(|f| f.id));
+        for sink in sinks.iter_mut().filter(|s| s.wants_started()) {
+            sink.started(&frames, now);
+        }
+    }
+
     /// Sends, once each, the started events of those running a second or more.
     fn announce(&mut self, sinks: &mut [Box<dyn Sink>], now: Instant) {
         let open = running::snapshot();

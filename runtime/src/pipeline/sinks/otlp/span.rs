@@ -153,6 +153,9 @@ pub(crate) fn attributes(record: &Record, emit: &mut dyn FnMut(&str, Attr<'_>)) 
         "cicd.pipeline.task.run.result",
         Attr::Str(run_result(record.conclusion)),
     );
+    // Every event is a task of the run's pipeline (the pipeline's name and run id are on the
+    // resource); a CI job event is its job's task.
+    emit("cicd.pipeline.task.name", Attr::Str(frame.meta.name()));
     emit("trunk.sequence.key", Attr::Str(frame.meta.key()));
     emit("trunk.sequence.kind", Attr::Str(frame.meta.kind()));
 }

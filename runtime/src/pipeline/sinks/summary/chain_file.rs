@@ -133,23 +133,29 @@ fn open_private(path: &Path) -> std::io::Result<File> {
 /// Reads and removes the chain file of `chain` (this process's root id): the events the
 /// processes under it recorded, at most [`MAX_READ`].
 pub(crate) fn collect(chain: u64) -> Vec<Node> {
-    let name = chain_name(chain);
-    let Some(path) = path(&name) else {
+    let nodes = read(chain);
+    if let Some(path) = path(&chain_name(chain)) {
+        let _ = std::fs::remove_file(&path);
+    }
+    prune_once();
+    nodes
+}
+
+/// Reads the chain file of `chain` and leaves it for its root: what the processes of the
+/// run recorded so far, at most [`MAX_READ`].
+pub(crate) fn read(chain: u64) -> Vec<Node> {
+    let Some(path) = path(&chain_name(chain)) else {
         return Vec::new();
     };
     let Ok(file) = File::open(&path) else {
-        prune_once();
         return Vec::new();
     };
-    let nodes = std::io::BufReader::new(file)
+    std::io::BufReader::new(file)
         .lines()
         .map_while(Result::ok)
         .take(MAX_READ)
         .filter_map(|line| serde_json::from_str(&line).ok())
-        .collect();
-    let _ = std::fs::remove_file(&path);
-    prune_once();
-    nodes
+        .collect()
 }
 
 /// Removes chain files no root collected, once per process.

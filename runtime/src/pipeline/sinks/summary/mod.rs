@@ -37,6 +37,15 @@ use job_summary::JobSummary;
 use node::Node;
 use tree::{plural, thousands};
 
+/// The parent and conclusion of each event the processes of the chain `chain` recorded so
+/// far (read from its chain file, which stays for the root's summary).
+pub(crate) fn peek_chain(chain: u64) -> Vec<(Option<u64>, crate::Conclusion)> {
+    chain_file::read(chain)
+        .into_iter()
+        .map(|n| (n.parent, n.conclusion))
+        .collect()
+}
+
 /// Events remembered per process for summaries; beyond it they are only counted.
 const MAX_NODES: usize = 50_000;
 /// Trees printed as their roots end; the roots after them are printed together at exit.
