@@ -95,8 +95,14 @@
 //!
 //! ```toml
 //! [build-dependencies]
-//! trunk-ci-analytics = "0.1"
+//! trunk-ci-analytics = { version = "0.1", default-features = false }
 //! ```
+//!
+//! Without its default features (see [Features](#features)) the library brings no HTTP
+//! client, TLS or async runtime into your build: a build script builds about as fast as one
+//! on `tracing` + `tracing-subscriber`. Its events still reach the API, through the run's
+//! uploader: the xtask or `trunk-ci-analytics exec` step that ran cargo, or, with none, the
+//! next process that uploads or `trunk-ci-analytics flush`.
 //!
 //! ```no_run
 //! // build.rs
@@ -118,9 +124,10 @@
 //! Cargo shows a build script's stderr, and so its tree summary, only when the script
 //! fails (or with `cargo build -vv`); use `TRUNK_EVENTS_FILE` to see its events locally.
 //! When a tracked step runs cargo with [`CommandExt::with_event_context`], the build
-//! scripts' events become children of that step. Those context variables never make cargo
-//! rerun a build script (nothing declares them with `rerun-if-env-changed`); a script cargo
-//! does not rerun records nothing.
+//! scripts' events become children of that step, and that process — the run's uploader —
+//! sends them: a build script opens no connection of its own. Those context variables never
+//! make cargo rerun a build script (nothing declares them with `rerun-if-env-changed`); a
+//! script cargo does not rerun records nothing.
 //!
 //! # In an xtask
 //!
@@ -262,6 +269,28 @@
 //! });
 //! ```
 //!
+//! # Features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `upload` | on | the HTTP client, TLS and async runtime (reqwest, rustls, tokio) that send events |
+//! | `tracing` | off | [`tracing::layer()`]: `tracing` spans join the tree |
+//!
+//! Where to use which: an xtask, a CI runner, any program that runs the others — keep
+//! `upload`; a build-dependency — `default-features = false`, unless the build script runs
+//! alone (no xtask or `trunk-ci-analytics exec` around cargo, no `trunk-ci-analytics flush`
+//! step after it) and must send its events itself.
+//!
+//! One uploader per run: a process that sends announces itself to the processes it starts
+//! (`TRUNK_UPLOADER`, set by [`CommandExt::with_event_context`] and
+//! [`EventContext::env_vars`] beside the context); a process under it — with `upload` or
+//! without — writes each batch to that process's spool instead of sending it, and the
+//! uploader sends those files with its own, while it runs and at its exit. Without `upload`
+//! and without an uploading ancestor, batches wait in the spool for the next process that
+//! uploads, or for `trunk-ci-analytics flush`. Everything else — the macro, context across
+//! threads and processes, `TRUNK_EVENTS_FILE`, `TRUNK_TRACE_FILE`, the summaries — works
+//! the same with or without `upload`.
+//!
 //! # Configuration
 //!
 //! Without [`init`], the first event configures everything from these variables; with it,
@@ -281,6 +310,7 @@
 //! | `TRUNK_FLUSH_TIMEOUT_MS` | longest wait at exit, default 2000 |
 //! | `TRUNK_CI_ANALYTICS_LOG` | `off error warn info debug` on stderr, default `warn` |
 //! | `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` | the parent handed to a child process |
+//! | `TRUNK_UPLOADER` | `<pid>:<spool dir>`, set for a child process by a process that uploads: the child hands its events to it (while that process is its ancestor) |
 //! | `TRACEPARENT` | W3C trace context. Out: set for a child process beside the three above, naming the span of the event that runs it. In: without the `TRUNK_*` context, root events become children of that span (parent sequence key `traceparent`) and the chain id is its trace id; malformed: one warning, ignored |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | export every event as an OpenTelemetry span to `{base}/v1/traces` (OTLP/HTTP) |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the OTLP traces URL, used as is |
