@@ -67,10 +67,7 @@ impl Setup {
 
     /// `trunk-ci-analytics flush`, as the next CI step runs it; fails unless it succeeds.
     fn flush(&self) -> String {
-        let out = harness::run(
-            self.analytics(&mut harness::cli().arg("flush")),
-            QUICK_LIMIT,
-        );
+        let out = harness::run(self.analytics(harness::cli().arg("flush")), QUICK_LIMIT);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),

@@ -135,7 +135,9 @@ fn outliver_started() {
     cmd.stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
-    cmd.with_event_context().spawn().unwrap();
+    // Not waited for: it is to outlive this process, whose exit hands it to init to reap.
+    #[allow(clippy::zombie_processes)]
+    let _outliver = cmd.with_event_context().spawn().unwrap();
     wait_for_marker(&markers(), "ready");
 }
 

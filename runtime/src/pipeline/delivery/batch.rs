@@ -96,15 +96,10 @@ impl Batch {
     /// Rebuilds a batch from a spooled body, so a 400 on a replay can be split like any
     /// batch. `None` when the body is not the JSON the spool writes.
     pub(crate) fn from_body(body: &[u8], seq: u64) -> Option<Batch> {
-        #[derive(serde::Deserialize)]
-        struct Body {
-            repo: serde_json::Value,
-            events: Vec<serde_json::Value>,
-        }
-        let parsed: Body = serde_json::from_slice(body).ok()?;
-        let repo_json = serde_json::to_vec(&parsed.repo).ok()?;
+        let parsed: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let repo_json = serde_json::to_vec(parsed.get("repo")?).ok()?;
         let mut b = BatchBuilder::new(&repo_json);
-        for event in &parsed.events {
+        for event in parsed.get("events")?.as_array()? {
             let json = serde_json::to_vec(event).ok()?;
             b.push(&json, Instant::now());
         }

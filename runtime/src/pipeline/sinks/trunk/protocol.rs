@@ -64,22 +64,33 @@ fn judge(status: u16, after: Option<Duration>, body: &[u8]) -> Outcome {
     }
 }
 
+/// The `error` and `violations` of an error body `{"error": "…", "violations": […]}` (both
+/// optional); `None` for a body of another shape.
+fn error_body(body: &[u8]) -> Option<(Option<String>, Vec<serde_json::Value>)> {
+    use serde_json::Value;
+    let parsed: Value = serde_json::from_slice(body).ok()?;
+    let object = parsed.as_object()?;
+    let error = match object.get("error") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(_) => return None,
+    };
+    let violations = match object.get("violations") {
+        None => Vec::new(),
+        Some(Value::Array(all)) => all.clone(),
+        Some(_) => return None,
+    };
+    Some((error, violations))
+}
+
 /// The server's reason from an error body `{"error", "violations"}` (or its raw text), and the
 /// indexes of the events its violations name (`events[3].sequence.platform: …`).
 pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        violations: Vec<serde_json::Value>,
-    }
-    let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) else {
+    let Some((error, violations)) = error_body(body) else {
         let text = String::from_utf8_lossy(body);
         return (text.trim().chars().take(300).collect(), Vec::new());
     };
-    let violations: Vec<String> = parsed
-        .violations
+    let violations: Vec<String> = violations
         .iter()
         .map(|v| match v {
             serde_json::Value::String(s) => s.clone(),
@@ -93,7 +104,7 @@ pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
             rest[..rest.find(']')?].parse().ok()
         })
         .collect();
-    let mut reason = parsed.error.unwrap_or_default();
+    let mut reason = error.unwrap_or_default();
     if !violations.is_empty() {
         if !reason.is_empty() {
             reason.push_str(": ");
