@@ -7,8 +7,10 @@
 //!
 //! Each step runs a real `cargo` child process on the fixture workspace in
 //! `tests/fixtures/buildscripts`, whose build scripts are tracked too: with
-//! `with_event_context()` they become children of the step that ran cargo (`XTASK_FIXTURE`
-//! names a copy of it to use instead, as the end-to-end tests do). Without
+//! `record_cargo()` they become children of the step that ran cargo, and so does cargo's own
+//! work: every compiled crate, build-script run and test binary, and the build's critical
+//! path (`XTASK_FIXTURE` names a copy of the fixture to use instead, as the end-to-end tests
+//! do). Without
 //! `TRUNK_API_TOKEN` the tree of the whole run, build scripts included, is printed on
 //! stderr when `main` returns; add `TRUNK_EVENTS_FILE=events.jsonl` to see every event as
 //! JSON, or `TRUNK_TRACE_FILE=trace.json` to open the run in ui.perfetto.dev.
@@ -62,7 +64,8 @@ fn build() -> Result<(), String> {
     cargo(&["build", "--workspace", "--quiet"])
 }
 
-/// Runs cargo on the fixture workspace with the current event handed on.
+/// Runs cargo on the fixture workspace with the current event handed on and cargo's work
+/// recorded under it.
 fn cargo(args: &[&str]) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let fixture = std::env::var_os("XTASK_FIXTURE")
@@ -72,13 +75,18 @@ fn cargo(args: &[&str]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"))
         .join("xtask-fixture");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args(args)
         .current_dir(&fixture)
-        .env("CARGO_TARGET_DIR", target)
-        .with_event_context()
+        .env("CARGO_TARGET_DIR", target);
+    // The step goes to cargo and its build scripts; cargo's units, build-script runs and
+    // test binaries come back as the step's children once it has ended.
+    let recording = command.record_cargo();
+    let status = command
         .status()
         .map_err(|e| format!("cannot run cargo {}: {e}", args[0]))?;
+    recording.finish();
     trunk_ci_analytics::tag("exit_code", status.code().unwrap_or(-1));
     if status.success() {
         Ok(())

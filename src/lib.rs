@@ -131,9 +131,9 @@
 //!
 //! # In an xtask
 //!
-//! Make each step a tracked function, hand the context to the cargo commands it runs, and
-//! leave with [`exit`] rather than [`std::process::exit`] (which would lose the events of
-//! the functions it interrupts):
+//! Make each step a tracked function, record the cargo commands it runs under it
+//! ([`CommandExt::record_cargo`]), and leave with [`exit`] rather than
+//! [`std::process::exit`] (which would lose the events of the functions it interrupts):
 //!
 //! ```no_run
 //! use std::process::Command;
@@ -158,17 +158,33 @@
 //! }
 //!
 //! fn cargo(args: &[&str]) -> Result<(), String> {
-//!     let status = Command::new("cargo")
-//!         .args(args)
-//!         .with_event_context() // build scripts and tracked tools nest under this step
-//!         .status()
-//!         .map_err(|e| format!("cannot run cargo: {e}"))?;
+//!     let mut command = Command::new("cargo");
+//!     command.args(args);
+//!     // Build scripts and tracked tools nest under this step, and so do cargo's compiled
+//!     // units, build-script runs and test binaries, with the critical path.
+//!     let recording = command.record_cargo();
+//!     let status = command.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+//!     recording.finish();
 //!     trunk_ci_analytics::tag("exit_code", status.code().unwrap_or(-1));
 //!     if status.success() { Ok(()) } else { Err(format!("cargo {} failed", args[0])) }
 //! }
 //! ```
 //!
 //! `examples/xtask.rs` in the repository is a complete one.
+//!
+//! # Cargo, seen whole
+//!
+//! [`CommandExt::record_cargo`] (and `trunk-ci-analytics exec -- cargo …`) records what
+//! cargo does as children of the current event: one event per compiled unit (kind
+//! `compile`; tags `crate`, `version`, `target`, `profile`), build-script run
+//! (`build_script_run`) and test binary or doctest run (`test_binary`, with libtest's
+//! `passed`, `failed` and `ignored`), each with its real start and duration, and the
+//! critical path: its units tagged `critical_path_position`, the step tagged
+//! `critical_path` (`syn → serde_derive → app`) with the metric `critical_path_ms`, and
+//! `compiled_units`, `fresh_units`, `build_script_runs` and `test_binaries`. Cargo runs the
+//! recording program as its rustc wrapper, target runner and rustdoc, each running what
+//! the user had there; a tracked `fn main` serves that role first
+//! ([`serve_cargo_helper`]). What cargo prints and what it rebuilds stay as they were.
 //!
 //! # In a CI runner
 //!

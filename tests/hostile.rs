@@ -18,6 +18,8 @@ mod answers;
 mod bytes;
 #[path = "hostile/claims.rs"]
 mod claims;
+#[path = "hostile/disk_full.rs"]
+mod disk_full;
 #[path = "hostile/display.rs"]
 mod display;
 #[path = "hostile/exit_budget.rs"]
@@ -30,12 +32,20 @@ mod fork;
 mod proxy;
 #[path = "hostile/recorder.rs"]
 mod recorder;
+#[path = "hostile/second_round.rs"]
+mod second_round;
 #[path = "hostile/secrets.rs"]
 mod secrets;
+#[path = "hostile/shared_dirs.rs"]
+mod shared_dirs;
 #[path = "hostile/signal_edges.rs"]
 mod signal_edges;
+#[path = "hostile/signal_mask.rs"]
+mod signal_mask;
 #[path = "hostile/signals.rs"]
 mod signals;
+#[path = "hostile/summaries.rs"]
+mod summaries;
 #[path = "hostile/teardown.rs"]
 mod teardown;
 #[path = "hostile/timeouts.rs"]
@@ -44,5 +54,7 @@ mod timeouts;
 #[test]
 #[ignore = "entry point of the child processes the other tests run"]
 fn child() {
-    hostile_support::child_main();
+    if !second_round::child_main() {
+        hostile_support::child_main();
+    }
 }

@@ -19,29 +19,3 @@ pub(crate) fn repo(settings: &Settings, detected: &Detected) -> Option<Repo> {
 pub(crate) fn show_repo(repo: &Repo) -> String {
     format!("{}/{}/{}", repo.host, repo.owner, repo.name)
 }
-
-/// `url` without credentials (`https://user:secret@host` → `https://…@host`).
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://…@{host}{}", &rest[end..]),
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_in_a_url_are_hidden() {
-        assert_eq!(
-            redact_url("https://me:s3cret@api.example.com/x?y"),
-            "https://…@api.example.com/x?y"
-        );
-        assert_eq!(redact_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-    }
-}

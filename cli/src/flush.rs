@@ -12,7 +12,9 @@ use clap::Args;
 use trunk_ci_analytics_runtime::diagnose::{self, Partition, SpoolState};
 use trunk_ci_analytics_runtime::{Config, flush_spool, init};
 
-use crate::detected::{self, redact_url, show_repo};
+use trunk_ci_analytics_runtime::redact;
+
+use crate::detected::{self, show_repo};
 use crate::duration::parse_duration;
 
 #[derive(Debug, Args)]
@@ -25,7 +27,7 @@ pub(crate) struct FlushArgs {
 pub(crate) fn run(args: &FlushArgs) -> ExitCode {
     let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
     for w in warnings {
-        eprintln!("trunk-ci-analytics flush: {w}");
+        eprintln!("trunk-ci-analytics flush: {}", redact::text(&w));
     }
     let settings = diagnose::settings(&config);
     if !settings.enabled {
@@ -68,11 +70,11 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
         sinks.push(format!(
             "{} to {}",
             show_repo(repo),
-            redact_url(&settings.track_events_url)
+            redact::text(&settings.track_events_url)
         ));
     }
     if let Some(url) = &settings.otlp_traces_endpoint {
-        sinks.push(format!("spans to {}", redact_url(url)));
+        sinks.push(format!("spans to {}", redact::text(url)));
     }
     println!(
         "sending the spooled events of {} ({waiting} waiting)",
@@ -102,7 +104,7 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
         println!(
             "  not sent: another process found the endpoint unreachable ({}); it is tried \
              again when that pause ends",
-            b.reason
+            redact::text(&b.reason)
         );
     } else if report.timed_out && left > 0 {
         println!("  the time ran out (--timeout); the rest waits for a later run");

@@ -14,6 +14,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `exec -- cargo …` has cargo run this binary as its rustc wrapper, target runner and
+    // rustdoc: that job comes before any argument parsing.
+    trunk_ci_analytics_runtime::serve_cargo_helper();
     let cli = args::Cli::parse();
     let result = match &cli.command {
         args::Command::Report(report_args) => report::run(report_args),

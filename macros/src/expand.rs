@@ -52,7 +52,15 @@ pub(crate) fn function(args: &Args, item: &FnItem) -> TokenStream {
     } else {
         cg.sync_body(block(stmts.clone()))
     };
-    let body = quote_spanned!(brace.span.join()=> { #body });
+    // A program's `main` first does the job of a cargo helper, if cargo started it as one
+    // (`CommandExt::record_cargo` runs the program that records as its rustc wrapper).
+    let is_main =
+        syn::ext::IdentExt::unraw(&item.sig.ident) == "main" && item.sig.inputs.is_empty();
+    let starts = is_main.then(|| {
+        let p = &cg.krate;
+        quote!(#p::__private::main_starts();)
+    });
+    let body = quote_spanned!(brace.span.join()=> { #starts #body });
     item_tokens(item, body)
 }
 

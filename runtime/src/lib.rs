@@ -13,7 +13,7 @@
 
 // Layers, lowest first; a module imports only from its own layer or below (ARCHITECTURE.md;
 // runtime/layers.txt declares them for modcycles.py).
-// The platform: OS calls, clock, logging, signals, owner-only files, directories.
+// The platform: OS calls, clock, logging, signals, owner-only files, directories, redaction.
 #[macro_use]
 mod platform;
 // The model: the wire JSON and its rules, conclusions, tag and metric values, sites, ids
@@ -33,6 +33,7 @@ mod pipeline;
 // The top: process-wide setup, and the public API built on it.
 mod api;
 
+pub use api::cargo::{CargoRecording, serve_cargo_helper};
 pub use api::global::{InitGuard, exit, flush, flush_spool, init};
 pub use api::handover::{HandOver, HandOverError};
 pub use api::manual::{EventBuilder, ManualEvent};
@@ -50,6 +51,9 @@ pub use pipeline::diagnose;
 #[doc(hidden)]
 pub use platform::log;
 pub use platform::log::LogLevel;
+/// Secrets taken out of text before it is printed (for the command line; not a stable API).
+#[doc(hidden)]
+pub use platform::redact;
 pub use record::lineage::EventContext;
 
 /// `tracing` spans as events of the same tree (feature `tracing`): add [`layer()`] to a
@@ -72,6 +76,13 @@ pub mod __private {
     pub use crate::model::site::Site;
     pub use crate::model::values::{Extras, TagProbe, ViaDisplay, ViaNumber};
     pub use crate::model::wire::TagValue;
+
+    /// What a tracked `fn main` runs first: the cargo helper's job, when cargo started this
+    /// program as one (see [`serve_cargo_helper`](crate::serve_cargo_helper)).
+    #[inline]
+    pub fn main_starts() {
+        crate::serve_cargo_helper();
+    }
 
     /// Whether analytics is known to be off: the disabled path of every sync tracked call
     /// is this load and one compare (not yet set up counts as not off).

@@ -84,7 +84,10 @@ fn xtask_build_sends_every_event_as_one_trace_beside_track_events() {
         assert_eq!(span.span.name, name(e));
         assert_eq!(span.parent_span_id_hex().as_deref(), parent_id(e));
         let service = text(span.resource_attribute("service.name"));
-        if ["xtask", "build"].contains(&name(e)) {
+        // The xtask records its own events and cargo's work (`record_cargo`).
+        let cargo_work = ["compile", "build_script_run", "test_binary"]
+            .contains(&e["sequence"]["kind"].as_str().unwrap_or_default());
+        if ["xtask", "build"].contains(&name(e)) || cargo_work {
             assert_eq!(service, Some("xtask"));
         } else {
             // A build script's events: named after its crate, not `build-script-build`.
@@ -105,6 +108,15 @@ fn xtask_build_sends_every_event_as_one_trace_beside_track_events() {
             Some("success")
         );
     }
+    // The critical path: on the step's span as text, on its units' spans as their place.
+    let step = by_id[id(events.one("build"))];
+    let path = text(step.attribute("critical_path")).unwrap_or_default();
+    assert!(path.contains("fixture-"), "{:?}", step.span);
+    let on_path = spans
+        .iter()
+        .filter(|s| s.attribute("critical_path_position").is_some())
+        .count();
+    assert_eq!(on_path, path.split(" → ").count(), "{path}");
 }
 
 #[test]

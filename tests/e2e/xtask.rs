@@ -10,7 +10,7 @@ use trunk_ci_analytics_testserver::TestServer;
 
 use crate::fixture::fixture;
 use crate::harness::{self, COLD_BUILD_LIMIT, QUICK_LIMIT};
-use crate::support::{Events, conclusion, id, key, name, parent_id, tag_of};
+use crate::support::{Events, conclusion, id, key, metric_of, name, parent_id, tag_of};
 
 const STEPS: [&str; 4] = ["fmt", "lint", "test", "build"];
 const SHA: &str = "8f14e45fceea167a5a36dedd4bea2543c0ffee00";
@@ -138,9 +138,74 @@ fn xtask_ci_sends_the_whole_tree_with_github_actions_tags() {
             "fixture-beta::build_script_build::main"
         ]
     );
+
+    // Cargo's own work, recorded by the example's `record_cargo`, under the step whose
+    // cargo did it; a tracked build script's `main` is there once per run, beside its run.
+    let of_kind = |kind: &str| -> Vec<&Value> {
+        events
+            .0
+            .iter()
+            .filter(|e| e["sequence"]["kind"] == kind)
+            .collect()
+    };
+    let cargo_work: Vec<&Value> = ["compile", "build_script_run", "test_binary"]
+        .into_iter()
+        .flat_map(of_kind)
+        .collect();
+    for e in &cargo_work {
+        assert!(
+            steps[1..].iter().any(|s| parent_id(e) == Some(id(s))),
+            "under a step that ran cargo: {e:#}"
+        );
+        assert_eq!(conclusion(e), "SUCCESS", "{e:#}");
+    }
+    for step in &steps {
+        let under = |list: &[&Value]| {
+            list.iter()
+                .filter(|e| parent_id(e) == Some(id(step)))
+                .count()
+        };
+        assert_eq!(
+            under(&mains),
+            under(&of_kind("build_script_run")),
+            "{}: one `main` per build-script run",
+            name(step)
+        );
+    }
+    let compiled_under_lint: Vec<&str> = of_kind("compile")
+        .into_iter()
+        .filter(|e| parent_id(e) == Some(id(lint)))
+        .filter_map(|e| tag_of(e, "crate")?.as_str())
+        .collect();
+    for krate in ["fixture-alpha", "fixture-beta"] {
+        assert!(
+            compiled_under_lint.contains(&krate),
+            "{compiled_under_lint:?}"
+        );
+    }
+    assert!(
+        tag_of(lint, "critical_path")
+            .is_some_and(|p| p.as_str().is_some_and(|p| p.contains(" → "))),
+        "{lint:#}"
+    );
+    let test = steps[2];
+    let test_runs: Vec<&Value> = of_kind("test_binary")
+        .into_iter()
+        .filter(|e| parent_id(e) == Some(id(test)))
+        .collect();
+    assert!(
+        test_runs
+            .iter()
+            .any(|e| name(e) == "Doc-tests fixture_alpha"),
+        "{test_runs:#?}"
+    );
+    assert!(
+        test_runs.iter().all(|e| metric_of(e, "passed").is_some()),
+        "libtest's counts read from a pipe: {test_runs:#?}"
+    );
     assert_eq!(
         events.len(),
-        2 + STEPS.len() + 3 * mains.len(),
+        2 + STEPS.len() + 3 * mains.len() + cargo_work.len(),
         "nothing else: {:?}",
         events.names()
     );
@@ -235,11 +300,19 @@ fn xtask_without_a_token_prints_the_tree() {
         "{log}"
     );
     // `lint` builds first after the clean: both build scripts run under it, one line for
-    // the two (same name), each listed below with its helpers.
-    assert!(
-        lines[lint + 1].starts_with("        ✔ main ×2 ") && lines[lint + 1].contains("✔ 2"),
-        "{log}"
-    );
+    // the two (same name), each listed below with its helpers; cargo's units and runs
+    // are one line per kind.
+    let lint_rows = &lines[lint..build];
+    for row in [
+        "        ✔ main ×2 ",
+        "        ✔ compile ×",
+        "        ✔ build_script_run ×2 ",
+    ] {
+        assert!(
+            lint_rows.iter().any(|l| l.starts_with(row)),
+            "{row:?} in:\n{log}"
+        );
+    }
     let helpers = lines[lint..build]
         .iter()
         .filter(|l| {
@@ -248,6 +321,19 @@ fn xtask_without_a_token_prints_the_tree() {
         })
         .count();
     assert!(helpers >= 4, "{log}");
+    // Below the tree: each step's critical path, and the slowest crates.
+    let paths = lines
+        .iter()
+        .filter(|l| l.starts_with("  critical path ("))
+        .count();
+    assert!(
+        paths >= 2,
+        "lint and test (build may find all fresh): {log}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("  slowest crates: ")),
+        "{log}"
+    );
 
     let mut cmd = harness::example("xtask");
     let out = harness::run(cmd.arg("deploy"), QUICK_LIMIT);
@@ -285,4 +371,47 @@ fn assert_tree(log: &str, header: &str, count: &str, rows: &[&str]) {
         let row = next.trim_start().starts_with(['✔', '✘']);
         assert!(!row, "extra row {next:?} in:\n{log}");
     }
+}
+
+/// Turning the recording on (the example's `record_cargo`) and off again makes cargo rebuild
+/// nothing in the real fixture, whose dependency tree is this workspace's own.
+#[test]
+fn recording_the_fixtures_cargo_rebuilds_nothing_either_way() {
+    let fixture = fixture();
+    let plain = || {
+        harness::run(
+            &mut fixture.cargo(&["build", "--workspace"]),
+            COLD_BUILD_LIMIT,
+        )
+    };
+    let first = plain();
+    assert!(first.status.success(), "{}", harness::stderr(&first));
+
+    let scratch = Scratch::new("xtask-fresh");
+    let events = scratch.join("events.jsonl");
+    let mut cmd = fixture.example("xtask");
+    cmd.arg("build")
+        .env("CARGO_TARGET_DIR", harness::target_root())
+        .env("TRUNK_EVENTS_FILE", &events);
+    let out = harness::run(&mut cmd, COLD_BUILD_LIMIT);
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let recorded = crate::support::read(&events);
+    let compiled: Vec<&str> = recorded
+        .0
+        .iter()
+        .filter(|e| e["sequence"]["kind"] == "compile")
+        .map(name)
+        .collect();
+    assert_eq!(compiled, Vec::<&str>::new(), "recording rebuilt");
+    let build = recorded.one("build");
+    assert_eq!(conclusion(build), "SUCCESS");
+    assert_eq!(metric_of(build, "compiled_units"), Some(0.0), "{build:#}");
+
+    let again = plain();
+    let log = harness::stderr(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        !log.contains("Compiling"),
+        "no longer recording rebuilt:\n{log}"
+    );
 }

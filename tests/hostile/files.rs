@@ -62,7 +62,8 @@ fn an_existing_events_file_keeps_its_mode_and_its_lines() {
 }
 
 /// Spool files holding events under `dir`.
-fn spooled(dir: &Path) -> Vec<PathBuf> {
+/// The spool files (`*.json`) under `dir`.
+pub fn spooled(dir: &Path) -> Vec<PathBuf> {
     walk(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -112,11 +113,13 @@ fn without_a_spool_dir_the_spool_is_in_the_users_cache() {
     );
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, recursively; links are listed, not followed (a test may plant
+/// one that points anywhere).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             out.extend(walk(&path));
         } else {
             out.push(path);
@@ -128,17 +131,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_temp_spool_dir_others_can_write_to_is_refused() {
     // No HOME nor XDG_CACHE_HOME: the spool falls back to the temp dir, where another user
-    // may have made `trunk-ci-analytics-<user>` first. Simulated with a world-writable,
+    // may have made `trunk-ci-analytics-<uid>` first. Simulated with a world-writable,
     // non-sticky directory of that name.
     let tmp = Scratch::new("tmp-fallback");
-    let planted = tmp.join("trunk-ci-analytics-victim");
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let planted = tmp.join(format!("trunk-ci-analytics-{uid}"));
     std::fs::create_dir(&planted).unwrap();
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
     let down = ClosedPort::new();
     let mut cmd = uploading("one_event", &down.url(), Path::new(""));
     cmd.env_remove("TRUNK_SPOOL_DIR")
         .env_remove("HOME")
-        .env("USER", "victim")
         .env("TMPDIR", tmp.path());
     let (out, stdout, stderr) = run(&mut cmd);
     assert!(out.status.success(), "{stdout}\n{stderr}");

@@ -5,7 +5,9 @@ use std::path::Path;
 use trunk_ci_analytics_runtime::diagnose::Settings;
 
 use super::{Problems, row};
-use crate::detected::{redact_url, show_repo};
+use trunk_ci_analytics_runtime::redact;
+
+use crate::detected::show_repo;
 
 pub(crate) fn show(settings: &Settings, problems: &mut Problems) {
     println!("Configuration");
@@ -32,10 +34,7 @@ pub(crate) fn show(settings: &Settings, problems: &mut Problems) {
     };
     row(
         "trackEvents endpoint",
-        format!(
-            "{} ({address_from})",
-            redact_url(&settings.track_events_url)
-        ),
+        format!("{} ({address_from})", settings.track_events_url),
     );
     match &settings.repo {
         Some(repo) => row("TRUNK_REPO", show_repo(repo)),
@@ -92,24 +91,26 @@ pub(crate) fn show(settings: &Settings, problems: &mut Problems) {
     otel(settings.otlp_traces_endpoint.as_ref());
 }
 
-/// The OpenTelemetry variables: endpoints shown (without credentials), header values never.
+/// The OpenTelemetry variables: endpoints shown (`row` leaves their credentials out), header
+/// values never, nor what a malformed entry holds past its name.
 fn otel(otlp_endpoint: Option<&String>) {
     for name in [
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     ] {
         if let Some(v) = var(name) {
-            row(name, redact_url(&v));
+            row(name, v);
         }
     }
     match otlp_endpoint {
-        Some(url) => row("OTLP traces endpoint", redact_url(url)),
+        Some(url) => row("OTLP traces endpoint", url),
         None => row("OTLP traces endpoint", "none: no OpenTelemetry export"),
     }
     if let Some(headers) = var("OTEL_EXPORTER_OTLP_HEADERS") {
-        let names: Vec<&str> = headers
+        let names: Vec<String> = headers
             .split(',')
-            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim()))
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, _)| redact::header_name(k.trim()).into_owned())
             .collect();
         row(
             "OTEL_EXPORTER_OTLP_HEADERS",

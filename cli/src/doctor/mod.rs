@@ -13,7 +13,9 @@ use clap::Args;
 use trunk_ci_analytics_runtime::Config;
 use trunk_ci_analytics_runtime::diagnose;
 
-use crate::detected::{self, redact_url, show_repo};
+use trunk_ci_analytics_runtime::redact;
+
+use crate::detected::{self, show_repo};
 use crate::duration::parse_duration;
 
 #[derive(Debug, Args)]
@@ -36,9 +38,10 @@ impl Problems {
     }
 }
 
-/// One line of a section: a label and its value, aligned.
+/// One line of a section: a label and its value, aligned; credentials in a URL it quotes
+/// (a setting, an error text) are left out.
 pub(crate) fn row(label: &str, value: impl std::fmt::Display) {
-    println!("  {label:<24} {value}");
+    println!("  {label:<24} {}", redact::text(&value.to_string()));
 }
 
 pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
@@ -110,7 +113,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
             endpoint.sink,
             format!(
                 "{} {request}: {endpoint} ({} ms)",
-                redact_url(&endpoint.url),
+                endpoint.url,
                 endpoint.took.as_millis()
             ),
         );
@@ -126,7 +129,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     }
     println!("{} problem(s):", problems.0.len());
     for p in &problems.0 {
-        println!("  - {p}");
+        println!("  - {}", redact::text(p));
     }
     ExitCode::FAILURE
 }

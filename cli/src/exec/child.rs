@@ -1,32 +1,34 @@
-//! The command as a child process: started in its own process group (unless a person at a
-//! terminal may need job control), signalled as a group, and watched by a thread that
-//! learns of its exit without reaping it, so its pid cannot be reused while we may still
-//! signal it.
+//! The command as a child process: started in its own process group (unless a terminal's
+//! job control is in charge), signalled as a group, and watched by a thread that learns of
+//! its exit without reaping it, so its pid cannot be reused while we may still signal it,
+//! and of each time it stops, so that a stopped command never leaves `exec` waiting
+//! unseen.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{self, Sender};
 
 pub(crate) struct Running {
     child: Child,
     pid: libc::pid_t,
     own_group: bool,
+    /// Lets the watching thread go on after a stop was handled.
+    stop_handled: Option<Sender<()>>,
 }
 
-/// Starts `program` with `args` and `env` added to the inherited environment; stdio is
-/// inherited as it is. With `own_group`, the command leads a new process group, so that a
-/// timeout or a cancel reaches what it started too (as coreutils `timeout` does); without
-/// it, the command stays in ours and keeps the terminal.
-pub(crate) fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(
-    program: &OsString,
-    args: &[OsString],
-    env: impl IntoIterator<Item = (K, V)>,
-    own_group: bool,
-) -> io::Result<Running> {
+/// `program` with `args`, the inherited environment and stdio as they are.
+pub(crate) fn command(program: &OsStr, args: &[OsString]) -> Command {
     let mut command = Command::new(program);
-    command.args(args).envs(env);
+    command.args(args);
+    command
+}
+
+/// Starts `command`. With `own_group`, it leads a new process group, so that a timeout or a
+/// cancel reaches what it started too (as coreutils `timeout` does); without it, the command
+/// stays in ours and keeps the terminal.
+pub(crate) fn spawn(mut command: Command, own_group: bool) -> io::Result<Running> {
     if own_group {
         command.process_group(0);
     }
@@ -37,6 +39,7 @@ pub(crate) fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(
         child,
         pid,
         own_group,
+        stop_handled: None,
     })
 }
 
@@ -59,16 +62,55 @@ impl Running {
         }
     }
 
-    /// Sends `exited` on `tx` once the command exits, from a thread of its own.
-    pub(crate) fn watch<M: Send + 'static>(&self, tx: Sender<M>, exited: M) -> io::Result<()> {
+    /// Sends `exited` on `tx` once the command exits, and `stopped()` each time it stops
+    /// (then waits for [`Running::handled_stop`]), from a thread of its own.
+    pub(crate) fn watch<M: Send + 'static>(
+        &mut self,
+        tx: Sender<M>,
+        exited: M,
+        stopped: fn() -> M,
+    ) -> io::Result<()> {
         let pid = self.pid;
+        let (handled, wait_handled) = mpsc::channel();
+        self.stop_handled = Some(handled);
         std::thread::Builder::new()
             .name("exec-wait".into())
             .spawn(move || {
-                wait_exit_unreaped(pid);
+                while let Change::Stopped = wait_change_unreaped(pid) {
+                    // The stop stays reported until handled: wait, or this would spin.
+                    if tx.send(stopped()).is_err() || wait_handled.recv().is_err() {
+                        return;
+                    }
+                }
                 let _ = tx.send(exited);
             })
             .map(drop)
+    }
+
+    /// The command stopped. Under a terminal's job control (`follow`), `exec` stops too, so
+    /// that the shell shows the job stopped (rather than `exec` waiting unseen), and once
+    /// continued it continues the command; without one, the command stays as whoever
+    /// stopped it wants. Then the watch goes on.
+    pub(crate) fn handled_stop(&self, follow: bool) {
+        if follow && self.is_stopped() {
+            // SAFETY: kill has no memory-safety preconditions. SIGSTOP, which cannot be
+            // ignored (SIGTSTP is discarded in an orphaned process group), stops this
+            // process; the call returns once it is continued.
+            unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+            self.signal(libc::SIGCONT);
+        }
+        // Takes the stop's report, so the watch waits for the next change.
+        waitid(self.pid, libc::WSTOPPED | libc::WNOHANG);
+        if let Some(handled) = &self.stop_handled {
+            let _ = handled.send(());
+        }
+    }
+
+    /// Whether the command is stopped right now (a stop is only reported while it lasts).
+    fn is_stopped(&self) -> bool {
+        let info = waitid(self.pid, libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT);
+        // SAFETY: `si_pid` of a siginfo that waitid filled (or left zeroed) is readable.
+        info.is_some_and(|info| unsafe { info.si_pid() } == self.pid)
     }
 
     /// Reaps the command and returns how it ended.
@@ -77,22 +119,36 @@ impl Running {
     }
 }
 
-/// Waits until `pid` exits, leaving it a zombie (`WNOWAIT`) for `Running::reap`.
-fn wait_exit_unreaped(pid: libc::pid_t) {
+/// A change of the command's state.
+enum Change {
+    Stopped,
+    /// It exited (or cannot be waited for).
+    Exited,
+}
+
+/// Waits until `pid` stops or exits, leaving it reportable (`WNOWAIT`): a zombie for
+/// `Running::reap`, a stop for `Running::handled_stop`.
+fn wait_change_unreaped(pid: libc::pid_t) -> Change {
+    match waitid(pid, libc::WEXITED | libc::WSTOPPED | libc::WNOWAIT) {
+        Some(info) if matches!(info.si_code, libc::CLD_STOPPED | libc::CLD_TRAPPED) => {
+            Change::Stopped
+        }
+        _ => Change::Exited,
+    }
+}
+
+/// `waitid` for `pid` with `options`, retried when interrupted; `None` on an error.
+fn waitid(pid: libc::pid_t, options: libc::c_int) -> Option<libc::siginfo_t> {
     loop {
         // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: `info` is a valid, writable siginfo_t.
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return;
+        let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, options) };
+        if rc == 0 {
+            return Some(info);
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return None;
         }
     }
 }

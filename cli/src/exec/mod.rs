@@ -10,17 +10,22 @@
 //! - the command cannot be started: 127 (not found) or 126, FAILURE.
 //!
 //! Then the event is flushed within the flush timeout; analytics never changes the status.
+//!
+//! When the command is `cargo`, its work is recorded under the event too (compiled units,
+//! build-script runs, test binaries, the critical path: `CommandExt::record_cargo`), unless
+//! `--no-cargo` says otherwise.
 
 mod child;
 mod signals;
+mod terminal;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use trunk_ci_analytics_runtime::{Conclusion, EventBuilder, ManualEvent};
+use trunk_ci_analytics_runtime::{CommandExt, Conclusion, EventBuilder, ManualEvent};
 
 use crate::duration::parse_duration;
 use signals::Received;
@@ -52,6 +57,10 @@ pub(crate) struct ExecArgs {
     /// How long a stopped command has between SIGTERM (or the forwarded signal) and SIGKILL.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     grace: Duration,
+    /// Do not record cargo's work (compiled crates, build scripts, test binaries) when the
+    /// command is cargo.
+    #[arg(long)]
+    no_cargo: bool,
     /// The command and its arguments (after `--`).
     #[arg(
         required = true,
@@ -75,6 +84,8 @@ pub(crate) fn parse_tag(text: &str) -> Result<(String, String), String> {
 /// What reaches the main loop.
 enum Msg {
     Exited,
+    /// The command stopped.
+    Stopped,
     Signal(Received),
 }
 
@@ -102,17 +113,22 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
         eprintln!("trunk-ci-analytics exec: cannot handle signals: {e}");
     }
     let mut event = start_event(args, program);
-    // A person at a terminal keeps job control (the command reads the terminal and gets
-    // Ctrl-C itself); in CI the command leads its own group, so stopping it stops its
-    // children too.
-    // SAFETY: isatty only inspects the descriptor.
-    let own_group = unsafe { libc::isatty(0) } != 1;
-    let env = event
-        .context()
-        .map(|ctx| ctx.env_vars())
-        .into_iter()
-        .flatten();
-    let running = match child::spawn(program, rest, env, own_group) {
+    // Under a terminal, the command stays in our process group, so the terminal's job
+    // control treats them as one job: it reads the terminal, gets Ctrl-C and Ctrl-Z with us,
+    // and is stopped and continued with us. Without one (CI), it leads its own group, so
+    // stopping it stops its children too.
+    let at_terminal = terminal::controlling();
+    let own_group = !at_terminal;
+    let mut command = child::command(program, rest);
+    let recording = if is_cargo(program) && !args.no_cargo {
+        Some(event.in_scope(|| command.record_cargo()))
+    } else {
+        if let Some(ctx) = event.context() {
+            command.envs(ctx.env_vars());
+        }
+        None
+    };
+    let mut running = match child::spawn(command, own_group) {
         Ok(running) => running,
         Err(e) => {
             let status = match e.kind() {
@@ -123,12 +139,13 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
                 "trunk-ci-analytics exec: cannot run `{}`: {e}",
                 program.to_string_lossy()
             );
+            drop(recording);
             event.tag("exit_code", status);
             event.finish(Conclusion::Failure);
             trunk_ci_analytics_runtime::exit(status);
         }
     };
-    if let Err(e) = running.watch(tx, Msg::Exited) {
+    if let Err(e) = running.watch(tx, Msg::Exited, || Msg::Stopped) {
         eprintln!("trunk-ci-analytics exec: cannot watch the command: {e}");
     }
     let deadline = args
@@ -146,6 +163,10 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
             (1, Conclusion::Failure)
         }
     };
+    if let Some(recording) = recording {
+        // Inside the event: the units become its children, their counts its metrics.
+        event.in_scope(|| recording.finish());
+    }
     event.tag("exit_code", status);
     let (status, conclusion) = match stop.map(|s| s.why) {
         Some(Why::Cancelled(signo)) => (128 + signo, Conclusion::Cancelled),
@@ -160,6 +181,13 @@ pub(crate) fn run(args: &ExecArgs) -> ! {
     };
     event.finish(conclusion);
     trunk_ci_analytics_runtime::exit(status)
+}
+
+/// Whether `program` is cargo (`cargo`, `/path/to/cargo`, `cargo.exe`).
+fn is_cargo(program: &OsStr) -> bool {
+    Path::new(program)
+        .file_stem()
+        .is_some_and(|stem| stem == "cargo")
 }
 
 fn start_event(args: &ExecArgs, program: &OsString) -> ManualEvent {
@@ -201,10 +229,11 @@ fn supervise(
         };
         match msg {
             Ok(Msg::Exited) | Err(RecvTimeoutError::Disconnected) => return stop,
+            Ok(Msg::Stopped) => running.handled_stop(!own_group),
             Ok(Msg::Signal(received)) => {
                 // Ctrl-C at a terminal already reached the command, which shares our group.
                 if own_group || !received.from_terminal {
-                    running.signal(received.signo);
+                    stop_with(running, received.signo);
                 }
                 if stop.is_none() {
                     stop = Some(Stop {
@@ -215,7 +244,7 @@ fn supervise(
             }
             Err(RecvTimeoutError::Timeout) => match stop.as_mut() {
                 None => {
-                    running.signal(libc::SIGTERM);
+                    stop_with(running, libc::SIGTERM);
                     stop = Some(Stop {
                         why: Why::TimedOut,
                         kill_at: Instant::now().checked_add(grace),
@@ -228,6 +257,13 @@ fn supervise(
             },
         }
     }
+}
+
+/// Asks the command to end with `signo`, and continues it in case it is stopped, so that it
+/// acts on the signal now rather than at SIGKILL after the grace period.
+fn stop_with(running: &child::Running, signo: i32) {
+    running.signal(signo);
+    running.signal(libc::SIGCONT);
 }
 
 /// The exit status and conclusion of a command that ended by itself.
@@ -244,6 +280,16 @@ fn outcome(exit: std::process::ExitStatus) -> (i32, Conclusion) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_is_known_by_its_file_name() {
+        for cargo in ["cargo", "/home/u/.cargo/bin/cargo", "cargo.exe"] {
+            assert!(is_cargo(OsStr::new(cargo)), "{cargo}");
+        }
+        for other in ["cargo-nextest", "sh", "/usr/bin/cargoish", "cross"] {
+            assert!(!is_cargo(OsStr::new(other)), "{other}");
+        }
+    }
 
     #[test]
     fn tags_need_a_key_and_an_equals_sign() {

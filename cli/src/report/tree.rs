@@ -102,9 +102,15 @@ fn build_run(events: Vec<Event>) -> Run {
         walk(root, &children, &mut visited, &mut order);
     }
     // Parent links that go round in a circle reach no root; a file can say anything, so
-    // the earliest event of each such circle is shown as a root rather than lost.
-    while let Some(i) = (0..events.len()).filter(|&i| !visited[i]).min_by(by_start) {
-        walk(i, &children, &mut visited, &mut order);
+    // the earliest event of each such circle is shown as a root rather than lost. One pass
+    // over what is left, in order of start: each walk marks its whole circle (and what
+    // hangs from it) visited, so every event is looked at once, however many circles.
+    let mut left: Vec<usize> = (0..events.len()).filter(|&i| !visited[i]).collect();
+    left.sort_by(by_start);
+    for i in left {
+        if !visited[i] {
+            walk(i, &children, &mut visited, &mut order);
+        }
     }
 
     let mut subtree_len = vec![1; order.len()];

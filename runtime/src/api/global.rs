@@ -17,6 +17,11 @@ use crate::platform::{signals, sys};
 use crate::record::{lineage, run_uploader};
 use crate::{handoff, pipeline};
 
+/// After a cancellation signal, how long beyond the flush timeout the process may take to
+/// end: the background thread looks a few times a second, and its exit flush may take half a
+/// second past the timeout to write what was not delivered to the spool.
+const SIGNAL_MARGIN: Duration = Duration::from_secs(1);
+
 /// Set once the runtime is set up: whether it is on.
 static INSTALLED: OnceLock<bool> = OnceLock::new();
 
@@ -51,7 +56,7 @@ fn install(config: impl FnOnce() -> Config) -> bool {
         handoff::install(pipeline::start(config, delivery), exit_timeout);
         sys::at_exit(at_exit);
         sys::at_fork_child(forked_child);
-        signals::install();
+        signals::install(exit_timeout.saturating_add(SIGNAL_MARGIN));
         true
     });
     gate::set(on);

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+use crate::api::cargo::CargoRecording;
 use crate::hot_path::future::WithContext;
 use crate::hot_path::stack::{self, Entered};
 use crate::model::id::trace_context::{self, ENV_TRACESTATE};
@@ -133,9 +134,51 @@ pub trait CommandExt {
     /// # step.finish(trunk_ci_analytics::Conclusion::Success);
     /// ```
     fn with_event_context(&mut self) -> &mut Self;
+
+    /// For a `cargo` command: hands the current event on as
+    /// [`with_event_context`](Self::with_event_context) does, and records what cargo does
+    /// as its children: one event per compiled unit (kind `compile`), build-script run
+    /// (`build_script_run`) and test binary or doctest run (`test_binary`, with the counts
+    /// libtest printed), with their real times, and the build's critical path. Call
+    /// [`CargoRecording::finish`](crate::CargoRecording::finish) once the command ended,
+    /// inside the same event.
+    ///
+    /// Cargo runs this program as its rustc wrapper, target runner and rustdoc meanwhile,
+    /// and each of those runs whatever the user had there (sccache, qemu…): `main` must
+    /// reach [`serve_cargo_helper`](crate::serve_cargo_helper) first, as a
+    /// `#[track_event] fn main` does. What cargo prints is unchanged, and switching
+    /// recording on or off makes cargo rebuild nothing. With analytics off, outside any
+    /// event, or on platforms other than Unix, it only hands the context on.
+    ///
+    /// ```no_run
+    /// use std::process::{Command, ExitStatus};
+    /// use trunk_ci_analytics::{CommandExt, track_event};
+    ///
+    /// #[track_event] // calls serve_cargo_helper() before anything else
+    /// fn main() -> std::io::Result<()> {
+    ///     test()?;
+    ///     Ok(())
+    /// }
+    ///
+    /// #[track_event(kind = "step")]
+    /// fn test() -> std::io::Result<ExitStatus> {
+    ///     let mut cargo = Command::new("cargo");
+    ///     cargo.args(["test", "--workspace"]);
+    ///     let recording = cargo.record_cargo();
+    ///     let status = cargo.status();
+    ///     recording.finish(); // units, build scripts and test binaries under `test`
+    ///     status
+    /// }
+    /// ```
+    fn record_cargo(&mut self) -> CargoRecording;
 }
 
 impl CommandExt for std::process::Command {
+    fn record_cargo(&mut self) -> CargoRecording {
+        self.with_event_context();
+        CargoRecording::prepare(self)
+    }
+
     fn with_event_context(&mut self) -> &mut Self {
         if let Some(ctx) = current_context() {
             let vars = ctx.env_vars();

@@ -54,7 +54,11 @@ impl Headers {
 impl std::fmt::Debug for Headers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.0.iter().map(|(n, _)| format!("{n}: <redacted>")))
+            .entries(
+                self.0.iter().map(|(n, _)| {
+                    format!("{}: <redacted>", crate::platform::redact::header_name(n))
+                }),
+            )
             .finish()
     }
 }

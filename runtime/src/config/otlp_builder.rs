@@ -19,7 +19,10 @@ impl Config {
     /// ```
     pub fn otlp_endpoint(mut self, base: impl Into<String>) -> Self {
         match crate::config::address::check_otlp_endpoint(&base.into()) {
-            Ok(url) => self.otlp.traces_endpoint = Some(format!("{url}{TRACES_PATH}")),
+            Ok(url) => {
+                self.otlp.traces_endpoint =
+                    Some(crate::config::address::append_path(&url, TRACES_PATH));
+            }
             Err(e) => crate::log!(Warn, "OTLP endpoint: {e}; ignored"),
         }
         self

@@ -3,9 +3,10 @@
 //! event ended ([`conclusion`]), the user's tag and metric values ([`values`]) within their
 //! byte bounds ([`tag_bytes`]), what an event is of ([`site`]), ids ([`id`]: ours,
 //! OpenTelemetry's and the W3C trace context), the error text of `err` ([`error_text`]),
-//! what a flush achieved ([`flush_report`]), and the hand-written JSON objects of these types
-//! ([`json_fields`]).
+//! what a flush achieved ([`flush_report`]), the names cargo's recorded work goes by
+//! ([`cargo`]), and the hand-written JSON objects of these types ([`json_fields`]).
 
+pub(crate) mod cargo;
 pub(crate) mod conclusion;
 pub(crate) mod error_text;
 pub(crate) mod flush_report;

@@ -1,11 +1,18 @@
 //! What became of uploading in this process, as the Trunk sink last saw it: the summary's
-//! header reports it instead of assuming that a token means events are delivered.
+//! header reports it instead of assuming that a token means events are delivered, or that
+//! events the network did not take are in the spool (a full disk drops them).
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 /// The state of uploading, shared by the Trunk sink (the only writer) and the summary.
 #[derive(Debug, Default)]
-pub(crate) struct UploadStatus(AtomicU8);
+pub(crate) struct UploadStatus {
+    state: AtomicU8,
+    /// This process's events written to the spool (less those evicted since).
+    spooled: AtomicU64,
+    /// This process's events neither delivered nor spooled.
+    dropped: AtomicU64,
+}
 
 /// What [`UploadStatus`] holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,11 +46,25 @@ impl UploadStatus {
     }
 
     pub(crate) fn set(&self, upload: Upload) {
-        self.0.store(upload as u8, Ordering::Relaxed);
+        self.state.store(upload as u8, Ordering::Relaxed);
+    }
+
+    /// How many of this process's events went to the spool, and how many were dropped.
+    pub(crate) fn set_counts(&self, spooled: u64, dropped: u64) {
+        self.spooled.store(spooled, Ordering::Relaxed);
+        self.dropped.store(dropped, Ordering::Relaxed);
+    }
+
+    /// This process's events spooled (less those evicted since), and dropped.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.spooled.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+        )
     }
 
     pub(crate) fn get(&self) -> Upload {
-        match self.0.load(Ordering::Relaxed) {
+        match self.state.load(Ordering::Relaxed) {
             1 => Upload::Uploading,
             2 => Upload::Spooling,
             3 => Upload::Stopped,
@@ -52,29 +73,6 @@ impl UploadStatus {
             6 => Upload::ThroughUploader,
             7 => Upload::Spooled,
             _ => Upload::Local,
-        }
-    }
-}
-
-impl Upload {
-    /// How the summary's header says it.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            Upload::Local => "local mode: not uploaded",
-            Upload::Uploading => "uploading to Trunk",
-            Upload::Spooling => {
-                "not uploaded yet: Trunk unreachable, events spooled for a later run"
-            }
-            Upload::Stopped => {
-                "not uploaded: uploading stopped (see the error above), events spooled"
-            }
-            Upload::NoRepository => "not uploaded: no repository (set TRUNK_REPO)",
-            Upload::Exporting => "exported over OTLP, not uploaded to Trunk",
-            Upload::ThroughUploader => "handed to the run's uploader",
-            Upload::Spooled => {
-                "spooled for the next uploading process or `trunk-ci-analytics flush` (no \
-                 `upload` feature)"
-            }
         }
     }
 }

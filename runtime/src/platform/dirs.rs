@@ -1,6 +1,6 @@
 //! Where per-user files live when the configuration names no place: the spool's default
-//! root, and the user's label for per-user directories in the temp dir (the spool's
-//! fallback, the chain files).
+//! root, and this user's own directory in the temp dir (the spool's fallback, the chain
+//! files).
 
 use std::path::PathBuf;
 
@@ -21,16 +21,27 @@ pub(crate) fn default_spool_root() -> PathBuf {
     };
     match cache {
         Some(dir) => dir.join("trunk-ci-analytics").join("spool"),
-        None => std::env::temp_dir()
-            .join(format!("trunk-ci-analytics-{}", user_label()))
-            .join("spool"),
+        None => user_temp_dir().join("spool"),
     }
 }
 
-/// The user's name as a plain file-name part, for per-user directories in the temp dir.
-pub(crate) fn user_label() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
+/// This user's directory in the temp dir, `trunk-ci-analytics-<uid>`: named by the user id,
+/// which no environment variable can make two users share (with `USER` unset, a name
+/// would be the same for everyone, and the first user to make it would lock out the rest).
+pub(crate) fn user_temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("trunk-ci-analytics-{}", user_label()))
+}
+
+#[cfg(unix)]
+fn user_label() -> String {
+    crate::platform::sys::user_id().to_string()
+}
+
+/// No numeric user id: the account name, as a plain file-name part.
+#[cfg(not(unix))]
+fn user_label() -> String {
+    let user = std::env::var("USERNAME")
+        .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "user".into());
     user.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -74,10 +74,12 @@ pub fn emit(level: LogLevel, args: std::fmt::Arguments<'_>) {
         LogLevel::Info => "info",
         LogLevel::Debug => "debug",
     };
-    // One write per line so concurrent processes sharing a terminal do not interleave.
-    let mut line = printable(format!("trunk-ci-analytics: {label}: {args}"));
+    // One write per line so concurrent processes sharing a terminal do not interleave; never
+    // through std's stderr lock, never waiting long (`sys::stderr`).
+    let line = format!("trunk-ci-analytics: {label}: {args}");
+    let mut line = printable(crate::platform::redact::text(&line).into_owned());
     line.push('\n');
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    crate::platform::sys::stderr::write(line.as_bytes());
 }
 
 /// `line` with every control character replaced. Messages quote what servers answer and

@@ -2,8 +2,9 @@
 //! and nothing about events. Every `libc` call ([`sys`]), the clock ([`clock`]), the
 //! one-line diagnostics on stderr ([`log`]), the cancellation signals ([`signals`]),
 //! owner-only files and directories ([`owner_only`]), where per-user files live ([`dirs`]),
-//! whole lines appended to a file several processes share ([`append`]), and whether a process
-//! is an ancestor of this one ([`ancestry`]).
+//! whole lines appended to a file several processes share ([`append`]), what may be a secret
+//! taken out of everything printed ([`redact`]), and whether a process is an ancestor of this
+//! one ([`ancestry`]).
 
 pub(crate) mod ancestry;
 pub(crate) mod append;
@@ -13,5 +14,6 @@ pub(crate) mod dirs;
 #[doc(hidden)]
 pub mod log;
 pub(crate) mod owner_only;
+pub mod redact;
 pub(crate) mod signals;
 pub(crate) mod sys;

@@ -18,6 +18,8 @@ mod plain;
 
 use std::net::IpAddr;
 
+use crate::platform::redact;
+
 /// A URL as the parser read it: what the checks below judge.
 pub(crate) struct Parsed {
     scheme: String,
@@ -51,9 +53,10 @@ fn parse(text: &str) -> Result<Parsed, String> {
 /// info, queries and fragments, which have no place in a base address and only serve to
 /// disguise the host. Returns the normalised URL without a trailing slash.
 pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
-    let shown = url.trim();
+    let url = url.trim();
+    let shown = redact::text(url);
     let parsed =
-        parse(shown).map_err(|e| format!("`{shown}` is not a URL ({e}; expected https://host)"))?;
+        parse(url).map_err(|e| format!("`{shown}` is not a URL ({e}; expected https://host)"))?;
     let host = parsed
         .host
         .as_deref()
@@ -101,8 +104,9 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 /// on the same machine or in the same cluster). Judged by the parser that sends, like the
 /// API address. Returns the normalised URL without a trailing slash.
 pub(crate) fn check_otlp_endpoint(url: &str) -> Result<String, String> {
-    let shown = url.trim();
-    let parsed = parse(shown)
+    let url = url.trim();
+    let shown = redact::text(url);
+    let parsed = parse(url)
         .map_err(|e| format!("`{shown}` is not a URL ({e}; expected http://host:4318)"))?;
     if !matches!(parsed.scheme.as_str(), "http" | "https") {
         return Err(format!(
@@ -114,6 +118,19 @@ pub(crate) fn check_otlp_endpoint(url: &str) -> Result<String, String> {
         return Err(format!("`{shown}` has no host"));
     }
     Ok(parsed.text.trim_end_matches('/').to_owned())
+}
+
+/// `path` appended to the path of `base` (a checked URL): a query or fragment of `base`
+/// stays after it, instead of the path landing inside the query. Read as text, the same with
+/// or without `upload`: in a checked URL's normalised text the first `?` or `#` after the
+/// scheme ends the path (the parser percent-encodes them anywhere before).
+pub(crate) fn append_path(base: &str, path: &str) -> String {
+    let start = base.find("://").map_or(0, |at| at + 3);
+    let end = base[start..]
+        .find(['?', '#'])
+        .map_or(base.len(), |at| start + at);
+    let (head, tail) = base.split_at(end);
+    format!("{}{path}{tail}", head.trim_end_matches('/'))
 }
 
 /// Whether `url` is plain http to a host other than loopback: what is sent there can be read
@@ -258,5 +275,30 @@ mod tests {
         assert!(!is_cleartext_remote("http://127.0.0.1:4318/v1/traces"));
         assert!(!is_cleartext_remote("http://[::1]:4318"));
         assert!(!is_cleartext_remote("https://collector/v1/traces"));
+    }
+
+    /// The text reading gives what the sending parser's `set_path` gives, for every shape of
+    /// base a checked endpoint has.
+    #[test]
+    fn a_path_appended_as_text_is_what_the_parser_makes_of_it() {
+        for base in [
+            "http://collector:4318",
+            "http://collector:4318/",
+            "http://collector:4318/base",
+            "http://collector:4318/base//",
+            "https://collector/base?tenant=a",
+            "https://collector/?tenant=a#part",
+            "https://collector#part",
+            "http://[::1]:4318/x",
+        ] {
+            let checked = check_otlp_endpoint(base).unwrap_or_else(|e| panic!("{base}: {e}"));
+            let mut url = reqwest::Url::parse(&checked).unwrap_or_else(|e| panic!("{e}"));
+            url.set_path(&format!("{}/v1/traces", url.path().trim_end_matches('/')));
+            assert_eq!(
+                super::append_path(&checked, "/v1/traces"),
+                url.as_str(),
+                "{base}"
+            );
+        }
     }
 }

@@ -25,7 +25,8 @@ pub fn parse_repo(s: &str) -> Result<Repo, String> {
     if input.is_empty() {
         return Err("the repository is empty (expected owner/name or a github.com URL)".into());
     }
-    let shown = redacted(input);
+    // CI checkouts put job tokens in the user part (`https://gitlab-ci-token:…@gitlab.com/…`).
+    let shown = crate::platform::redact::text(input);
     let (host, path) = locate(input);
     let host = host.unwrap_or(GITHUB);
     if !host.eq_ignore_ascii_case(GITHUB) && !host.eq_ignore_ascii_case("www.github.com") {
@@ -100,19 +101,6 @@ fn split_user(rest: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// The URL as it may be shown: CI checkouts put job tokens in the user part
-/// (`https://gitlab-ci-token:…@gitlab.com/…`), so any user other than ssh's `git` goes.
-fn redacted(url: &str) -> String {
-    let (scheme, rest) = split_scheme(url);
-    match split_user(rest) {
-        (None | Some("git"), _) => url.to_owned(),
-        (Some(_), rest) => match scheme {
-            Some(scheme) => format!("{scheme}://{rest}"),
-            None => rest.to_owned(),
-        },
-    }
-}
-
 /// Finds the repository. Returns it, or a message when a source named a repository that
 /// cannot be used and nothing later could (a malformed `TRUNK_REPO` is reported by the
 /// configuration, so here it is only skipped).
@@ -177,12 +165,13 @@ mod tests {
             let e = parse_repo(url).unwrap_err();
             assert!(!e.contains("s3cr3t"), "{url} -> {e}");
         }
-        assert_eq!(
-            redacted("https://gitlab-ci-token:s3cr3t@gitlab.com/o/n"),
-            "https://gitlab.com/o/n"
+        let shown = |url: &str| parse_repo(url).unwrap_err();
+        assert!(
+            shown("https://gitlab-ci-token:s3cr3t@gitlab.com/o/n")
+                .contains("`https://…@gitlab.com/o/n`")
         );
-        assert_eq!(redacted("git@gitlab.com:o/n"), "git@gitlab.com:o/n");
-        assert_eq!(redacted("ssh://git@host:22/o/n"), "ssh://git@host:22/o/n");
+        assert!(shown("git@gitlab.com:o/n").contains("`git@gitlab.com:o/n`"));
+        assert!(shown("ssh://git@host:22/o/n").contains("`ssh://git@host:22/o/n`"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The OpenTelemetry SDK's standard variables, as far as trace export over HTTP goes. A bad
 //! value gives one message naming the variable; a header's value never appears in one.
 
-use crate::config::address::check_otlp_endpoint;
+use crate::config::address::{append_path, check_otlp_endpoint};
 use crate::config::otlp::{Otlp, OtlpProtocol, TRACES_PATH};
+use crate::platform::redact;
 
 /// Reads the `OTEL_*` variables through `var` (which gives trimmed, non-empty values).
 pub(crate) fn parse(var: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Otlp {
@@ -12,7 +13,7 @@ pub(crate) fn parse(var: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<Str
     }
     if let Some(v) = var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         match check_otlp_endpoint(&v) {
-            Ok(url) => o.traces_endpoint = Some(format!("{url}{TRACES_PATH}")),
+            Ok(url) => o.traces_endpoint = Some(append_path(&url, TRACES_PATH)),
             Err(e) => warnings.push(format!(
                 "OTEL_EXPORTER_OTLP_ENDPOINT: {e}; spans are not exported"
             )),
@@ -37,7 +38,16 @@ pub(crate) fn parse(var: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<Str
     ] {
         if let Some(v) = var(name) {
             for (k, v) in pairs(name, &v, warnings) {
-                o.headers.set(k, v);
+                if redact::is_header_name(&k) {
+                    o.headers.set(k, v);
+                } else {
+                    // `Name: value` written where `name=value` belongs: its text may hold
+                    // the secret, so only its name part is shown.
+                    warnings.push(format!(
+                        "{name}: `{}` is not a header name (expected name=value); skipped",
+                        redact::header_name(&k)
+                    ));
+                }
             }
         }
     }

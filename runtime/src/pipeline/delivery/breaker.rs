@@ -7,14 +7,14 @@
 //! by renaming it (exactly one rename wins), writes a short-lived one so the others keep
 //! waiting, and sends. Success removes the marker; failure writes a fresh one.
 
-use std::fs;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trunk_ci_analytics_rules::fnv1a64;
 
 use crate::platform::clock::wall_ms;
-use crate::platform::owner_only::write_private;
+use crate::platform::owner_only::PrivateDir;
 
 /// How long a read of the marker is trusted.
 const RECHECK: Duration = Duration::from_secs(1);
@@ -33,8 +33,9 @@ pub(crate) fn read_marker(text: &str) -> Option<(u64, String)> {
 
 #[derive(Debug)]
 pub(crate) struct Breaker {
-    /// `None` without a usable spool directory: the breaker is then this process's alone.
-    marker: Option<PathBuf>,
+    /// The spool root and the marker's name in it; `None` without a usable spool directory:
+    /// the breaker is then this process's alone.
+    marker: Option<(Arc<PrivateDir>, String)>,
     tag: String,
     cooldown: Duration,
     probe_window: Duration,
@@ -48,14 +49,14 @@ impl Breaker {
     /// long the others wait for a probe's answer (a probe that dies leaves the marker to
     /// expire after it).
     pub(crate) fn new(
-        root: Option<PathBuf>,
+        root: Option<Arc<PrivateDir>>,
         api_address: &str,
         tag: String,
         cooldown: Duration,
         probe_window: Duration,
     ) -> Breaker {
         Breaker {
-            marker: root.map(|r| r.join(marker_name(api_address))),
+            marker: root.map(|r| (r, marker_name(api_address))),
             tag,
             cooldown,
             probe_window,
@@ -91,26 +92,20 @@ impl Breaker {
     }
 
     fn try_probe(&mut self, now: Instant, wall: u64) -> bool {
-        let Some(marker) = self.marker.clone() else {
+        let Some((root, marker)) = &self.marker else {
             // Alone: the cooldown is over, go.
             self.open_until = None;
             return true;
         };
-        let mine = marker.with_file_name(format!(
-            "{}.probe-{}",
-            marker
-                .file_name()
-                .map_or_else(Default::default, |n| n.to_string_lossy()),
-            self.tag
-        ));
-        if fs::rename(&marker, &mine).is_err() {
+        let mine = format!("{marker}.probe-{}", self.tag);
+        if root.rename(marker, &mine).is_err() {
             // Someone else probes (or closed it): look again.
             self.checked = Some(now);
             self.open_until = self.read();
             return self.open_until.is_none();
         }
         self.write(wall.saturating_add(millis(self.probe_window)), "probing");
-        let _ = fs::remove_file(&mine);
+        let _ = root.remove(OsStr::new(&mine));
         self.probing = true;
         true
     }
@@ -118,8 +113,8 @@ impl Breaker {
     /// The endpoint answered: close the breaker for everyone.
     pub(crate) fn record_success(&mut self) {
         if self.probing || self.open_until.is_some() {
-            if let Some(marker) = &self.marker {
-                let _ = fs::remove_file(marker);
+            if let Some((root, marker)) = &self.marker {
+                let _ = root.remove(OsStr::new(marker));
             }
         }
         self.probing = false;
@@ -140,23 +135,20 @@ impl Breaker {
     }
 
     fn read(&self) -> Option<u64> {
-        let text = fs::read_to_string(self.marker.as_ref()?).ok()?;
+        let (root, marker) = self.marker.as_ref()?;
+        let text = String::from_utf8(root.read(marker).ok()?).ok()?;
         read_marker(&text).map(|(until, _)| until)
     }
 
     fn write(&self, until_ms: u64, why: &str) {
-        let Some(marker) = &self.marker else { return };
-        let tmp = marker.with_file_name(format!(
-            ".{}.{}.tmp",
-            marker
-                .file_name()
-                .map_or_else(Default::default, |n| n.to_string_lossy()),
-            self.tag
-        ));
-        let _ = fs::remove_file(&tmp);
+        let Some((root, marker)) = &self.marker else {
+            return;
+        };
+        let tmp = format!(".{marker}.{}.tmp", self.tag);
+        let _ = root.remove(OsStr::new(&tmp));
         let body = format!("{until_ms}\n{why}\n");
-        if write_private(&tmp, body.as_bytes()).is_ok() && fs::rename(&tmp, marker).is_err() {
-            let _ = fs::remove_file(&tmp);
+        if root.write_new(&tmp, body.as_bytes()).is_ok() && root.rename(&tmp, marker).is_err() {
+            let _ = root.remove(OsStr::new(&tmp));
         }
     }
 }
@@ -170,19 +162,18 @@ fn millis(d: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    fn root(label: &str) -> PathBuf {
+    fn root(label: &str) -> Arc<PrivateDir> {
         let p = std::env::temp_dir().join(format!(
             "tca-breaker-{label}-{}-{}",
             std::process::id(),
             wall_ms()
         ));
-        let _ = fs::create_dir_all(&p);
-        p
+        Arc::new(PrivateDir::open(&p).unwrap_or_else(|e| panic!("{e}")))
     }
 
-    fn breaker(root: &std::path::Path, tag: &str, cooldown_ms: u64) -> Breaker {
+    fn breaker(root: &Arc<PrivateDir>, tag: &str, cooldown_ms: u64) -> Breaker {
         Breaker::new(
-            Some(root.to_owned()),
+            Some(Arc::clone(root)),
             "http://127.0.0.1:1",
             tag.into(),
             Duration::from_millis(cooldown_ms),
@@ -208,7 +199,7 @@ mod tests {
         assert!(!c.allows(t0 + RECHECK * 2));
         b.record_success();
         assert!(c.allows(t0 + RECHECK * 3));
-        let _ = fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(dir.path());
     }
 
     #[test]

@@ -182,7 +182,8 @@ fn classify(e: &reqwest::Error) -> Failure {
     }
 }
 
-/// The error and its causes on one line. reqwest errors name the URL, never headers.
+/// The error and its causes on one line, its URLs without credentials (reqwest errors name
+/// the URL, never headers).
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -194,7 +195,7 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         source = s.source();
     }
-    text
+    crate::platform::redact::text(&text).into_owned()
 }
 
 #[cfg(test)]

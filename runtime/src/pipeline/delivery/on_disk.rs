@@ -36,7 +36,7 @@ pub(crate) fn open(
         }
     };
     let breaker = Breaker::new(
-        spool.as_ref().map(|s| s.root().to_owned()),
+        spool.as_ref().and_then(Spool::root),
         address,
         tag,
         tuning.breaker_cooldown,

@@ -41,6 +41,8 @@ impl<E> RemoteSink<E> {
     fn publish(&self) {
         if let Some(status) = &self.status {
             status.set(self.uploader.upload());
+            let (spooled, dropped) = self.uploader.counts();
+            status.set_counts(spooled, dropped);
         }
     }
 }

@@ -209,7 +209,7 @@ mod tests {
         );
         theirs.write(b"{}", 5).unwrap();
         let mut breaker = Breaker::new(
-            Some(root.clone()),
+            mine.root(),
             address,
             "t1".into(),
             Duration::from_secs(30),

@@ -4,9 +4,9 @@
 //!
 //! The format lets the closing `]` be left out so that writers can append concurrently:
 //! the file's first line is `[` with one event, every later line `,{event}`, so appending
-//! `]` makes it strict JSON. The first line is written into a temporary file that is then
-//! linked into place (unless another process got there first), so no process ever sees the
-//! file without it; after that every process appends whole lines ([`append`]).
+//! `]` makes it strict JSON. The file is made whole with its first line
+//! ([`append::create_whole`]), so no process ever sees it without; after that every process
+//! appends whole lines ([`append`]). Like the events file it is the owner's alone (0600).
 //!
 //! No process ever truncates or replaces the file: one that did not inherit a context may
 //! still run beside others of the same run (an untracked script starting two tracked
@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Conclusion;
 use crate::handoff::ThreadNames;
+use crate::model::cargo::TAG_PATH_POSITION;
 use crate::model::id;
 use crate::model::wire::TagValue;
 use crate::pipeline::sink::Sink;
@@ -78,22 +79,9 @@ impl TraceFile {
 
     /// Opens the file for appending; creates it with its first line if it does not exist.
     fn open(&mut self) -> std::io::Result<()> {
-        if !self.path.exists() {
-            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            let mut first = b"[".to_vec();
-            first.extend(self.process_name_line());
-            let tmp = self.path.with_extension(format!("tmp-{}", self.pid));
-            std::fs::write(&tmp, &first)?;
-            // Fails when another process created the file meanwhile: then that one stays.
-            let linked = std::fs::hard_link(&tmp, &self.path);
-            let _ = std::fs::remove_file(&tmp);
-            match linked {
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                other => other?,
-            }
-        }
+        let mut first = b"[".to_vec();
+        first.extend(self.process_name_line());
+        append::create_whole(&self.path, &first)?;
         self.file = Some(append::open_append(&self.path)?);
         // Every process names its own lane, the file's creator included (again: harmless).
         let line = self.process_name_line();
@@ -229,9 +217,20 @@ fn slice(record: &Record, pid: u32, tid: u64) -> Value {
             args.insert("metrics".into(), Value::Object(metrics));
         }
     }
+    // A unit on a cargo step's critical path is in a category of its own too (filterable)
+    // and drawn in a colour of its own.
+    let critical = frame
+        .extras
+        .as_deref()
+        .is_some_and(|e| e.tags.iter().any(|(k, _)| k == TAG_PATH_POSITION));
+    let cat = if critical {
+        format!("{},critical_path", meta.kind())
+    } else {
+        meta.kind().to_owned()
+    };
     let mut slice = json!({
         "name": name,
-        "cat": meta.kind(),
+        "cat": cat,
         "ph": "X",
         "ts": micros(clock::epoch_us(frame.start)),
         "dur": micros(record.duration_ms() * 1e3),
@@ -240,6 +239,7 @@ fn slice(record: &Record, pid: u32, tid: u64) -> Value {
         "args": Value::Object(args),
     });
     let colour = match record.conclusion {
+        Conclusion::Success if critical => Some("yellow"),
         Conclusion::Success | Conclusion::Skipped => None,
         Conclusion::Failure => Some("terrible"),
         Conclusion::Cancelled | Conclusion::TimedOut => Some("bad"),

@@ -61,10 +61,9 @@ const OVERFLOW_BYTES_PER_EVENT: usize = 64;
 const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn spawn(config: Config, delivery: Delivery, consumer: Consumer) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("trunk-ci-analytics".into())
-        .spawn(move || drive::run(&config, &delivery, consumer))
-        .map(drop)
+    signals::spawn("trunk-ci-analytics", None, move || {
+        drive::run(&config, &delivery, consumer)
+    })
 }
 
 /// What a driver does after a turn.

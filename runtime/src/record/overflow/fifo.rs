@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
+use crate::platform::owner_only::{Access, PrivateDir};
+
 /// Bytes per segment: large enough that a file segment is one cheap sequential write.
 const SEGMENT: usize = 256 * 1024;
 
@@ -161,28 +163,24 @@ impl Fifo {
         let Some(dir) = &self.bounds.dir else {
             return Err(std::io::ErrorKind::NotFound.into());
         };
-        std::fs::create_dir_all(dir)?;
+        let dir = PrivateDir::open(dir)?;
         // Two fifos of one process (the background thread's overflow, the senders') may open
         // theirs in the same millisecond: a counter keeps the names apart.
         static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let path = dir.join(format!(
+        let name = format!(
             "overflow-{}-{:x}-{}.bin",
             std::process::id(),
             crate::platform::clock::wall_ms(),
             OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true).write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path)?;
+        );
+        let file = dir.open_file(&name, Access::CreateNew)?;
         // Only this process reads it, through the open handle: unlinked at once where the
         // platform allows, so a crash leaves nothing behind.
         #[cfg(unix)]
-        let _ = std::fs::remove_file(&path);
+        let _ = dir.remove(std::ffi::OsStr::new(&name));
         #[cfg(not(unix))]
         {
-            self.remove_on_drop = Some(path);
+            self.remove_on_drop = Some(dir.path().join(&name));
         }
         Ok(self.file.insert(file))
     }

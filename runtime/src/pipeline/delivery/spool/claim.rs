@@ -3,7 +3,7 @@
 //! claim is removed, a failed one renamed back. Listing the partition waits longer after
 //! each empty look.
 
-use std::fs;
+use std::ffi::OsStr;
 use std::io;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ impl Spool {
     /// Whether files may be waiting in this partition (without touching the disk when the
     /// last look found none, a little while ago).
     pub(crate) fn may_have_files(&self, now: Instant) -> bool {
-        self.dir_ready && (!self.candidates.is_empty() || self.relist_due(now))
+        self.dir.is_some() && (!self.candidates.is_empty() || self.relist_due(now))
     }
 
     fn relist_due(&self, now: Instant) -> bool {
@@ -32,9 +32,7 @@ impl Spool {
 
     /// Claims the oldest ready (or stale claimed) file of this partition.
     pub(crate) fn claim_next(&mut self, now: Instant) -> Option<Claimed> {
-        if !self.dir_ready {
-            return None;
-        }
+        self.dir.as_ref()?;
         for _ in 0..2 {
             while let Some(name) = self.candidates.pop_front() {
                 if let Some(c) = self.claim(&name) {
@@ -51,14 +49,17 @@ impl Spool {
 
     fn list(&mut self, now: Instant) {
         self.listed_at = Some(now);
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        let (Some(dir), Some(root)) = (&self.dir, &self.root) else {
+            return;
+        };
+        let Ok(entries) = dir.names() else {
             return;
         };
         let wall = wall_ms();
         let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
+            .into_iter()
+            .filter_map(|name| {
+                let name = name.into_string().ok()?;
                 let kind = Name::parse(&name)?;
                 let aged = kind
                     .claimed_ms
@@ -66,7 +67,7 @@ impl Spool {
                 let stale_claim = aged
                     || kind
                         .claimer
-                        .is_some_and(|t| t != self.tag && liveness::is_dead(&self.root, t));
+                        .is_some_and(|t| t != self.tag && liveness::is_dead(root, t));
                 (kind.ready || stale_claim).then_some(name)
             })
             .collect();
@@ -81,39 +82,45 @@ impl Spool {
 
     fn claim(&mut self, name: &str) -> Option<Claimed> {
         let kind = Name::parse(name)?;
+        let (dir, root) = (self.dir.as_ref()?, self.root.as_ref()?);
         if self.alive.is_none() {
             // Before the first claim exists, so no claim of ours ever looks abandoned.
-            self.alive = Some(liveness::hold(&self.root, &self.tag));
+            self.alive = Some(liveness::hold(root, &self.tag));
         }
         let stem = kind.stem;
-        let claimed = self
-            .dir
-            .join(format!("{stem}.claim-{}-{}", self.tag, wall_ms()));
+        let claim = format!("{stem}.claim-{}-{}", self.tag, wall_ms());
         // The rename is the claim: if another process got there first, the source is gone.
-        fs::rename(self.dir.join(name), &claimed).ok()?;
+        dir.rename(name, &claim).ok()?;
         Some(Claimed {
-            path: claimed,
+            claim,
             name: format!("{stem}.json"),
             events: kind.events,
         })
     }
 
     pub(crate) fn read(&self, c: &Claimed) -> io::Result<Vec<u8>> {
-        fs::read(&c.path)
+        self.dir
+            .as_ref()
+            .ok_or(io::ErrorKind::NotFound)?
+            .read(&c.claim)
     }
 
     /// The claimed file was delivered (or is unusable): remove it.
     pub(crate) fn finish(&mut self, c: Claimed) {
-        if let Ok(meta) = fs::metadata(&c.path) {
+        let Some(dir) = &self.dir else { return };
+        let claim = OsStr::new(&c.claim);
+        if let Ok(stat) = dir.stat(claim) {
             if let Some((size, _)) = self.size.as_mut() {
-                *size = size.saturating_sub(meta.len());
+                *size = size.saturating_sub(stat.len);
             }
         }
-        let _ = fs::remove_file(&c.path);
+        let _ = dir.remove(claim);
     }
 
     /// The claimed file could not be delivered now: make it ready again.
     pub(crate) fn release(&self, c: Claimed) {
-        let _ = fs::rename(&c.path, self.dir.join(&c.name));
+        if let Some(dir) = &self.dir {
+            let _ = dir.rename(&c.claim, &c.name);
+        }
     }
 }

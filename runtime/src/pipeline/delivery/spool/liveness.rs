@@ -7,13 +7,16 @@
 //! their age alone.
 
 #[cfg(unix)]
-use std::fs::OpenOptions;
-use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::fs::File;
 
-/// The lock file of the process tagged `tag`.
-fn lock_path(root: &Path, tag: &str) -> PathBuf {
-    root.join(format!(".alive-{tag}"))
+#[cfg(unix)]
+use crate::platform::owner_only::Access;
+use crate::platform::owner_only::PrivateDir;
+
+/// The lock file's name of the process tagged `tag`.
+fn lock_name(tag: &str) -> String {
+    format!(".alive-{tag}")
 }
 
 /// This process's held lock: alive as long as the value (and the process) is.
@@ -24,49 +27,45 @@ pub(crate) struct Alive {
 
 /// Takes this process's lock; `None` when it cannot (then claims only age).
 #[cfg(unix)]
-pub(crate) fn hold(root: &Path, tag: &str) -> Option<Alive> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(lock_path(root, tag)).ok()?;
+pub(crate) fn hold(root: &PrivateDir, tag: &str) -> Option<Alive> {
+    let file = root.open_file(&lock_name(tag), Access::ReadWrite).ok()?;
     crate::platform::sys::try_lock_exclusive(&file)
         .ok()?
         .then_some(Alive { _file: file })
 }
 
 #[cfg(not(unix))]
-pub(crate) fn hold(_root: &Path, _tag: &str) -> Option<Alive> {
+pub(crate) fn hold(_root: &PrivateDir, _tag: &str) -> Option<Alive> {
     None
 }
 
 /// Whether the process tagged `tag` is known to be dead: its lock file exists and its lock
 /// can be taken. Removes the lock file of a dead process.
 #[cfg(unix)]
-pub(crate) fn is_dead(root: &Path, tag: &str) -> bool {
-    let path = lock_path(root, tag);
-    let Ok(file) = File::open(&path) else {
+pub(crate) fn is_dead(root: &PrivateDir, tag: &str) -> bool {
+    let name = lock_name(tag);
+    let Ok(file) = root.open_file(&name, Access::Read) else {
         return false;
     };
     if crate::platform::sys::try_lock_exclusive(&file).unwrap_or(false) {
-        let _ = fs::remove_file(&path);
+        let _ = root.remove(OsStr::new(&name));
         return true;
     }
     false
 }
 
 #[cfg(not(unix))]
-pub(crate) fn is_dead(_root: &Path, _tag: &str) -> bool {
+pub(crate) fn is_dead(_root: &PrivateDir, _tag: &str) -> bool {
     false
 }
 
 /// Removes the lock files of processes that are gone (a process that claimed once leaves
 /// its file behind).
-pub(crate) fn sweep(root: &Path) {
-    let Ok(entries) = fs::read_dir(root) else {
+pub(crate) fn sweep(root: &PrivateDir) {
+    let Ok(names) = root.names() else {
         return;
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
+    for name in names {
         if let Some(tag) = name.to_str().and_then(|n| n.strip_prefix(".alive-")) {
             is_dead(root, tag);
         }
@@ -80,8 +79,8 @@ mod tests {
 
     #[test]
     fn a_held_lock_says_alive_and_a_released_one_says_dead() {
-        let root = std::env::temp_dir().join(format!("tca-alive-{}", std::process::id()));
-        fs::create_dir_all(&root).unwrap();
+        let path = std::env::temp_dir().join(format!("tca-alive-{}", std::process::id()));
+        let root = PrivateDir::open(&path).unwrap();
         let alive = hold(&root, "t1").unwrap();
         assert!(
             !is_dead(&root, "t1"),
@@ -94,9 +93,9 @@ mod tests {
         drop(alive);
         assert!(is_dead(&root, "t1"));
         assert!(
-            !lock_path(&root, "t1").exists(),
+            !path.join(lock_name("t1")).exists(),
             "a dead owner's file is removed"
         );
-        fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&path).unwrap();
     }
 }

@@ -26,9 +26,10 @@ mod write;
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::platform::owner_only::{check_path, create_private_dir};
+use crate::platform::owner_only::PrivateDir;
 
 /// A claim or temp file older than this was left by a process that died.
 const STALE: Duration = Duration::from_secs(10 * 60);
@@ -75,7 +76,8 @@ pub(crate) struct Written {
 /// A spool file this process claimed for replay.
 #[derive(Debug)]
 pub(crate) struct Claimed {
-    path: PathBuf,
+    /// Its name while claimed.
+    claim: String,
     /// The name it had (and gets back if released).
     pub(crate) name: String,
     pub(crate) events: usize,
@@ -83,12 +85,17 @@ pub(crate) struct Claimed {
 
 #[derive(Debug)]
 pub(crate) struct Spool {
-    root: PathBuf,
-    dir: PathBuf,
+    root_path: PathBuf,
+    partition: String,
+    /// The partition's path, for messages.
+    dir_path: PathBuf,
+    /// The root, opened once (shared with the breaker); `None` until [`Spool::ensure_dir`].
+    root: Option<Arc<PrivateDir>>,
+    /// The partition, opened once; `None` until [`Spool::ensure_dir`].
+    dir: Option<PrivateDir>,
     limit: u64,
     tag: String,
     seq: u64,
-    dir_ready: bool,
     size: Option<(u64, Instant)>,
     candidates: VecDeque<String>,
     listed_at: Option<Instant>,
@@ -107,12 +114,14 @@ impl Spool {
     /// names this process's files.
     pub(crate) fn new(root: PathBuf, partition: &str, limit: u64, tag: String) -> Spool {
         Spool {
-            dir: root.join(partition),
-            root,
+            dir_path: root.join(partition),
+            root_path: root,
+            partition: partition.to_owned(),
+            root: None,
+            dir: None,
             limit,
             tag,
             seq: 0,
-            dir_ready: false,
             size: None,
             candidates: VecDeque::new(),
             listed_at: None,
@@ -130,33 +139,49 @@ impl Spool {
         self.relist_after = self.relist_after.min(RELIST_SENDING);
     }
 
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
+    /// The root directory, once opened: the breaker keeps its marker there.
+    pub(crate) fn root(&self) -> Option<Arc<PrivateDir>> {
+        self.root.clone()
     }
 
+    /// The partition's path, for messages.
     pub(crate) fn dir(&self) -> &Path {
-        &self.dir
+        &self.dir_path
     }
 
-    /// Creates the partition directory (0700) if needed.
+    /// Opens the root and the partition directory (0700, made if needed), once: every
+    /// later file operation is relative to them.
     pub(crate) fn ensure_dir(&mut self) -> Result<(), SpoolError> {
-        if self.dir_ready {
+        if self.dir.is_some() {
             return Ok(());
         }
         let io = |path: &Path| {
             let path = path.to_owned();
             move |error| SpoolError::Io { path, error }
         };
-        create_private_dir(&self.dir).map_err(io(&self.dir))?;
-        check_path(&self.dir).map_err(io(&self.dir))?;
-        self.dir_ready = true;
+        let root = match &self.root {
+            Some(root) => Arc::clone(root),
+            None => Arc::new(PrivateDir::open(&self.root_path).map_err(io(&self.root_path))?),
+        };
+        let dir = root.subdir(&self.partition).map_err(io(&self.dir_path))?;
+        self.root = Some(root);
+        self.dir = Some(dir);
         Ok(())
+    }
+
+    /// Forgets the directories, so that the next [`Spool::ensure_dir`] opens (and makes)
+    /// them again by path: someone removed them.
+    fn reopen(&mut self) -> Result<(), SpoolError> {
+        self.dir = None;
+        self.root = None;
+        self.ensure_dir()
     }
 }
 
 #[derive(Debug)]
 struct FileInfo {
-    path: PathBuf,
+    /// Its partition.
+    part: String,
     name: String,
     bytes: u64,
     events: usize,

@@ -2,14 +2,13 @@
 //! rename), and eviction of the oldest ready files (any partition) once the spool would grow
 //! past its byte limit.
 
-use std::fs;
+use std::ffi::OsStr;
 use std::io;
 use std::time::{Instant, SystemTime};
 
 use super::file_name::Name;
 use super::{FileInfo, SIZE_FRESH, STALE, Spool, SpoolError, Written, liveness};
 use crate::platform::clock::wall_ms;
-use crate::platform::owner_only::write_private;
 
 impl Spool {
     /// Writes `body` (a request body of `events` events) as a new spool file, evicting the
@@ -31,28 +30,37 @@ impl Spool {
             self.tag,
             self.seq
         );
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let path = self.dir.join(&name);
-        let write = || write_private(&tmp, body).and_then(|()| fs::rename(&tmp, &path));
-        let mut written = write();
+        let tmp = format!(".{name}.tmp");
+        let write = |spool: &Spool| -> io::Result<()> {
+            let dir = spool.dir.as_ref().ok_or(io::ErrorKind::NotFound)?;
+            let written = dir
+                .write_new(&tmp, body)
+                .and_then(|()| dir.rename(&tmp, &name));
+            if written.is_err() {
+                let _ = dir.remove(OsStr::new(&tmp));
+            }
+            written
+        };
+        let mut written = write(self);
         if written
             .as_ref()
             .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
         {
             // Someone cleaned the cache directory while we ran: make it again, once.
-            self.dir_ready = false;
-            self.ensure_dir()?;
-            written = write();
+            self.reopen()?;
+            written = write(self);
         }
         if let Err(error) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(SpoolError::Io { path, error });
+            return Err(SpoolError::Io {
+                path: self.dir_path.join(&name),
+                error,
+            });
         }
         if let Some((size, _)) = self.size.as_mut() {
             *size += bytes;
         }
         self.evictable.push_back(FileInfo {
-            path,
+            part: self.partition.clone(),
             name: name.clone(),
             bytes,
             events,
@@ -87,7 +95,7 @@ impl Spool {
                 continue;
             };
             // Gone already: claimed or evicted by another process.
-            if fs::remove_file(&f.path).is_ok() {
+            if self.remove(&f).is_ok() {
                 self.size = Some((size.saturating_sub(f.bytes), now));
                 evicted.push((f.name, f.events));
             }
@@ -106,43 +114,59 @@ impl Spool {
         self.evictable = files.into();
     }
 
+    /// Removes `f`, in this partition or another.
+    fn remove(&self, f: &FileInfo) -> io::Result<()> {
+        let name = OsStr::new(&f.name);
+        match (&self.dir, &self.root) {
+            (Some(dir), _) if f.part == self.partition => dir.remove(name),
+            (_, Some(root)) => root.existing_subdir(OsStr::new(&f.part))?.remove(name),
+            _ => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
     /// Every file of every partition, with stale temp files removed on the way.
     fn scan(&self) -> Vec<FileInfo> {
-        liveness::sweep(&self.root);
         let mut out = Vec::new();
-        let Ok(parts) = fs::read_dir(&self.root) else {
+        let Some(root) = &self.root else {
+            return out;
+        };
+        liveness::sweep(root);
+        let Ok(parts) = root.names() else {
             return out;
         };
         let now = SystemTime::now();
-        for part in parts.flatten() {
-            if !part.file_type().is_ok_and(|t| t.is_dir()) {
+        for part in parts {
+            if !root.stat(&part).is_ok_and(|s| s.is_dir) {
                 continue;
             }
-            let Ok(entries) = fs::read_dir(part.path()) else {
+            let (Ok(dir), Some(part)) = (root.existing_subdir(&part), part.to_str()) else {
                 continue;
             };
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let Some(kind) = Name::parse(&name) else {
+            let Ok(names) = dir.names() else {
+                continue;
+            };
+            for name in names {
+                let Some(name) = name.to_str() else { continue };
+                let Some(kind) = Name::parse(name) else {
                     continue;
                 };
-                let Ok(meta) = e.metadata() else { continue };
+                let Ok(stat) = dir.stat(OsStr::new(name)) else {
+                    continue;
+                };
                 if kind.tmp {
-                    let old = meta
-                        .modified()
-                        .ok()
-                        .and_then(|m| now.duration_since(m).ok())
-                        .is_some_and(|age| age > STALE);
+                    let old = now
+                        .duration_since(stat.modified)
+                        .is_ok_and(|age| age > STALE);
                     if old {
-                        let _ = fs::remove_file(e.path());
+                        let _ = dir.remove(OsStr::new(name));
                     }
                 }
                 out.push(FileInfo {
-                    path: e.path(),
-                    bytes: meta.len(),
+                    part: part.to_owned(),
+                    bytes: stat.len,
                     events: kind.events,
                     ready: kind.ready,
-                    name,
+                    name: name.to_owned(),
                 });
             }
         }

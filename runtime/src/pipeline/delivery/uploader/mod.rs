@@ -107,6 +107,10 @@ pub(crate) struct Uploader {
     /// Flushes settled, for the worker to collect.
     answered: Vec<(u64, FlushReport)>,
     report: FlushReport,
+    /// Own events written to the spool (less those evicted since), and own events neither
+    /// delivered nor spooled, over the whole process: what the summary's header says.
+    spooled_total: u64,
+    dropped_total: u64,
     /// Counts reports sent, to tell this window's spool files from earlier ones.
     window: u64,
     /// Files this process spooled: events, and the window they were counted in.
@@ -159,6 +163,8 @@ impl Uploader {
             flushes: Vec::new(),
             answered: Vec::new(),
             report: FlushReport::default(),
+            spooled_total: 0,
+            dropped_total: 0,
             window: 0,
             own_files: HashMap::new(),
             off: None,
@@ -236,6 +242,12 @@ impl Uploader {
     /// Counts events lost before they reached this thread.
     pub(crate) fn count_dropped(&mut self, n: u64) {
         self.report.dropped += n;
+        self.dropped_total += n;
+    }
+
+    /// This process's events spooled (less those evicted since) and dropped so far.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (self.spooled_total, self.dropped_total)
     }
 
     fn seal(&mut self) {
@@ -319,6 +331,7 @@ impl Uploader {
                 }
                 if batch.origin == Origin::Own {
                     self.report.spooled += n as u64;
+                    self.spooled_total += n as u64;
                     self.own_files.insert(written.name, (n, self.window));
                 }
                 for (name, _) in &written.evicted {
@@ -326,6 +339,8 @@ impl Uploader {
                     // here are said on stderr (below), not added to what this run lost.
                     if let Some((n, window)) = self.own_files.remove(name) {
                         self.report.dropped += n as u64;
+                        self.dropped_total += n as u64;
+                        self.spooled_total = self.spooled_total.saturating_sub(n as u64);
                         if window == self.window {
                             self.report.spooled = self.report.spooled.saturating_sub(n as u64);
                         }
@@ -344,13 +359,17 @@ impl Uploader {
             }
             Some(Err(e)) => {
                 self.report.dropped += n as u64;
+                self.dropped_total += n as u64;
                 crate::log_once!(
                     Error,
                     "cannot write undelivered events to the spool: {e}; they are dropped \
                      (counted in the flush report)"
                 );
             }
-            None => self.report.dropped += n as u64,
+            None => {
+                self.report.dropped += n as u64;
+                self.dropped_total += n as u64;
+            }
         }
         self.resolve(&batch);
     }

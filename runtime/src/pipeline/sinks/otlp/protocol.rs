@@ -43,7 +43,7 @@ pub(crate) fn headers(protocol: OtlpProtocol, user: &Headers) -> HeaderMap {
                 Warn,
                 "OTEL_EXPORTER_OTLP_HEADERS: header `{}` has a name or value HTTP cannot carry; \
                  not sent",
-                name.escape_debug()
+                crate::platform::redact::header_name(name)
             ),
         }
     }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use super::cargo;
 use super::header::header;
 use super::node::Node;
 use super::tree::{self, fmt_duration, thousands};
@@ -100,13 +101,15 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
             out,
             "| {} | {} | {} | {:.1}% | {} {} |",
             escape(&tree::short(&n.name)),
-            escape(&n.kind),
+            escape(&tree::short(&n.kind)),
             fmt_duration(n.duration_ms),
             (n.duration_ms / run_ms * 100.0).min(100.0),
             n.conclusion.symbol(),
             n.conclusion.as_str().to_ascii_lowercase().replace('_', " ")
         );
     }
+
+    cargo_section(&mut out, nodes);
 
     let failed = |n: &Node| n.conclusion == Conclusion::Failure;
     let ids_failed: std::collections::HashSet<u64> =
@@ -130,7 +133,7 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
                 out,
                 "- ✘ **{}** ({}, {})",
                 escape(&tree::short(&n.name)),
-                escape(&n.kind),
+                escape(&tree::short(&n.kind)),
                 fmt_duration(n.duration_ms)
             );
             match &n.error {
@@ -146,35 +149,88 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
     }
 
     let drawn = tree::draw(nodes);
-    let text = tree::to_text(&drawn.lines);
-    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
-    let _ = write!(
-        out,
-        "\n<details><summary>The run's tree</summary>\n\n{fence}text\n{}",
-        text
-    );
+    let mut text = tree::to_text(&drawn.lines);
     let hidden = drawn.hidden + overflow;
     if hidden > 0 {
-        let _ = writeln!(out, "  … {} more events not shown", thousands(hidden));
+        let _ = writeln!(text, "  … {} more events not shown", thousands(hidden));
     }
-    let _ = write!(out, "{fence}\n\n</details>\n\n");
-    cap(out)
+    with_tree(out, &text)
 }
 
-/// Cuts `out` to [`MAX_BYTES`] at a line's end, saying so.
-fn cap(mut out: String) -> String {
-    const NOTE: &str = "\n_(cut: the job summary is bounded)_\n";
-    if out.len() <= MAX_BYTES {
-        return out;
+/// The critical paths of the steps that ran cargo, and the slowest crates as a table.
+fn cargo_section(out: &mut String, nodes: &[Node]) {
+    let (paths, more) = cargo::paths(nodes);
+    if !paths.is_empty() {
+        out.push('\n');
     }
-    let mut cut = MAX_BYTES - NOTE.len();
-    while !out.is_char_boundary(cut) {
+    for p in &paths {
+        let _ = writeln!(
+            out,
+            "**Critical path** of {} {}: {}  ",
+            escape(&tree::short(p.step)),
+            fmt_duration(p.ms),
+            escape(&p.text)
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(out, "… and the critical paths of {more} more steps");
+    }
+    let crates = cargo::slowest_crates(nodes);
+    if crates.is_empty() {
+        return;
+    }
+    out.push_str("\n| Slowest crates | Units | Compile time |\n|:--|--:|--:|\n");
+    for c in &crates {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            escape(&tree::short(c.name)),
+            c.units,
+            fmt_duration(c.ms)
+        );
+    }
+}
+
+/// What a cut section ends with.
+const CUT_NOTE: &str = "\n_(cut: the job summary is bounded)_\n";
+
+/// `head` and then the tree `text` in a code block folded in `<details>`, at most
+/// [`MAX_BYTES`] in all: a cut comes at a line's end and never inside the code block or the
+/// `<details>`, which stay closed (an open one would swallow the rest of the step's summary).
+fn with_tree(head: String, text: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+    let open = format!("\n<details><summary>The run's tree</summary>\n\n{fence}text\n");
+    let close = format!("{fence}\n\n</details>\n\n");
+    let room = MAX_BYTES - CUT_NOTE.len();
+    let Some(left) = room.checked_sub(head.len() + open.len() + close.len()) else {
+        // Not even the frame of the tree fits: the head alone, cut.
+        let mut out = head;
+        out.truncate(line_end_within(&out, room));
+        out.push_str(CUT_NOTE);
+        return out;
+    };
+    let body = line_end_within(text, left);
+    let mut out = head;
+    out.push_str(&open);
+    out.push_str(&text[..body]);
+    out.push_str(&close);
+    if body < text.len() {
+        out.push_str(CUT_NOTE);
+    }
+    out
+}
+
+/// Where `text` ends when cut to at most `room` bytes: all of it, or after the last whole
+/// line that fits.
+fn line_end_within(text: &str, room: usize) -> usize {
+    if text.len() <= room {
+        return text.len();
+    }
+    let mut cut = room;
+    while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    let cut = out[..cut].rfind('\n').map_or(cut, |i| i + 1);
-    out.truncate(cut);
-    out.push_str(NOTE);
-    out
+    text[..cut].rfind('\n').map_or(0, |i| i + 1)
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -196,7 +252,8 @@ pub(crate) fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\n' | '\r' | '\t' => out.push(' '),
-            '|' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '\\' | '!' | '(' | ')' => {
+            // `$` too: GitHub renders `$…$` as math.
+            '|' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '\\' | '!' | '(' | ')' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -230,6 +287,7 @@ mod tests {
             start_us: id as f64,
             pid: 1,
             error: (c == Conclusion::Failure).then(|| format!("error {id} `<x>`|")),
+            critical_path: None,
         }
     }
 
@@ -263,10 +321,64 @@ mod tests {
     }
 
     #[test]
-    fn a_long_section_is_cut_at_a_line() {
-        let long = "x\n".repeat(MAX_BYTES);
-        let out = cap(long);
+    fn steps_that_ran_cargo_show_their_critical_path_and_slowest_crates() {
+        let mut step = node(1, None, "test", Conclusion::Success, 130_000.0);
+        step.critical_path = Some(("syn → serde_derive → app (bin)".into(), 129_000.0));
+        let mut nodes = vec![step];
+        for (i, (name, ms)) in [("syn", 9_000.0), ("a|b", 20_000.0), ("syn", 1_000.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut n = node(i as u64 + 2, Some(1), name, Conclusion::Success, ms);
+            n.kind = "compile".into();
+            nodes.push(n);
+        }
+        let md = render(&nodes, 0, "local mode: not uploaded");
+        assert!(
+            md.contains(
+                "**Critical path** of test 2m09.0s: syn → serde\\_derive → app \\(bin\\)  \n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Slowest crates | Units | Compile time |\n|:--|--:|--:|\n| a\\|b | 1 | 20.00 s |\n| syn | 2 | 10.00 s |\n"),
+            "{md}"
+        );
+        // A step whose compiled units are not here (another process's) still names its
+        // path; without units, no table.
+        let plain = render(&nodes[..1], 0, "local mode: not uploaded");
+        assert!(plain.contains("**Critical path**"));
+        assert!(!plain.contains("Slowest crates"), "{plain}");
+    }
+
+    #[test]
+    fn a_long_section_is_cut_at_a_line_outside_the_code_block_and_details() {
+        let tree = "  ✔ step  1.0 ms\n".repeat(MAX_BYTES / 8);
+        let out = with_tree("### head\n".into(), &tree);
+        assert!(out.len() <= MAX_BYTES, "{}", out.len());
+        assert!(out.ends_with("bounded)_\n"), "{}", &out[out.len() - 80..]);
+        let cut = out.trim_end_matches(CUT_NOTE);
+        assert!(
+            cut.ends_with("```\n\n</details>\n\n"),
+            "{}",
+            &cut[cut.len() - 80..]
+        );
+        assert_eq!(out.matches("```").count(), 2);
+        // A head too long for the tree: cut at a line, no code block opened.
+        let out = with_tree("| row |\n".repeat(MAX_BYTES / 4), &tree);
         assert!(out.len() <= MAX_BYTES);
-        assert!(out.ends_with("bounded)_\n"));
+        assert!(!out.contains("<details>") && out.ends_with("bounded)_\n"));
+        // What fits is left whole.
+        let out = with_tree("### head\n".into(), "  ✔ a\n");
+        assert!(!out.contains("cut:") && out.ends_with("</details>\n\n"));
+    }
+
+    #[test]
+    fn kinds_are_bounded_and_dollars_are_not_math() {
+        let mut n = node(1, None, "price $x^2$", Conclusion::Failure, 5.0);
+        n.kind = "k".repeat(5_000);
+        let md = render(&[n], 0, "local mode");
+        assert!(md.lines().all(|l| l.len() < 400), "{md}");
+        assert!(md.contains("price \\$x^2\\$"), "{md}");
     }
 }

@@ -11,11 +11,15 @@
 //!         ✘ unit                      2.1 ms
 //! ```
 //!
+//! Below the tree of a run whose steps ran cargo with their work recorded: each step's
+//! critical path and the slowest crates ([`cargo`]).
+//!
 //! A process that inherited a context prints nothing: it adds its events to the chain file
 //! for its root to print. The first [`MAX_EAGER`] trees are printed as their roots end;
 //! later roots are kept and printed as one tree when the process exits, so a thousand
 //! top-level calls print a few dozen lines, not thousands.
 
+mod cargo;
 mod chain_file;
 mod header;
 pub(crate) mod job_summary;
@@ -41,6 +45,7 @@ use tree::{plural, thousands};
 /// far (read from its chain file, which stays for the root's summary).
 pub(crate) fn peek_chain(chain: u64) -> Vec<(Option<u64>, crate::Conclusion)> {
     chain_file::read(chain)
+        .0
         .into_iter()
         .map(|n| (n.parent, n.conclusion))
         .collect()
@@ -118,9 +123,9 @@ impl Summary {
             };
             self.held -= nodes.len();
             batch.extend(nodes);
-            let children = chain_file::collect(chain);
+            let (children, omitted) = chain_file::collect(chain);
             let room = MAX_NODES.saturating_sub(batch.len());
-            overflow += children.len().saturating_sub(room);
+            overflow += omitted + children.len().saturating_sub(room);
             batch.extend(children.into_iter().take(room));
         }
         if let Some(job) = &mut self.job {
@@ -147,8 +152,8 @@ impl Summary {
     }
 
     fn render(&self, nodes: &[Node], overflow: usize) -> String {
-        let mode = self.status.get().describe();
-        let mut out = header(nodes, overflow, mode);
+        let mode = header::upload_text(&self.status);
+        let mut out = header(nodes, overflow, &mode);
         let drawn = tree::draw(nodes);
         out.push_str(&tree::to_text(&drawn.lines));
         let hidden = drawn.hidden + overflow;
@@ -168,6 +173,7 @@ impl Summary {
                 }
             ));
         }
+        out.push_str(&cargo::text_lines(nodes));
         out
     }
 }
@@ -198,11 +204,14 @@ impl Sink for Summary {
 
     fn begin_flush(&mut self, flush: SinkFlush, _now: Instant) -> Option<FlushReport> {
         if flush.exit {
+            if let Some(share) = &mut self.share {
+                share.finish();
+            }
             if let Some(text) = self.take_deferred() {
                 print(&text);
             }
             if let Some(job) = &mut self.job {
-                job.write(self.status.get().describe());
+                job.write(&header::upload_text(&self.status));
             }
         }
         Some(FlushReport::default())
@@ -214,8 +223,9 @@ impl Sink for Summary {
     }
 }
 
+/// Never through std's stderr lock, never waiting long: see `sys::stderr`.
 fn print(text: &str) {
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    crate::platform::sys::stderr::write(text.as_bytes());
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ fn node(id: u64, parent: Option<u64>, name: &str, c: Conclusion, start: f64) -> 
         start_us: start,
         pid: 1,
         error: None,
+        critical_path: None,
     }
 }
 

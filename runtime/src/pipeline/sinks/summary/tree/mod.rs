@@ -2,7 +2,8 @@
 //! roots, at most [`MAX_LINES`] lines, indented at most [`MAX_INDENT`] levels.
 //!
 //! Siblings of the same name collapse into one line with their counts and total and
-//! longest time. Lines are chosen before they are drawn: first the slowest path (from the
+//! longest time; so do siblings of one of cargo's kinds (`compile ×248`), whatever their
+//! names, since a step that ran cargo has hundreds of them. Lines are chosen before they are drawn: first the slowest path (from the
 //! top, the slowest child at each level), then the first failures (each with the path
 //! to it), then, breadth first, whatever else fits. A path deeper than [`MAX_DEPTH`] shows
 //! its first levels, one line saying how many are left out, and its end. A member of a
@@ -13,6 +14,7 @@ use std::fmt::Write as _;
 
 use super::node::Node;
 use crate::Conclusion;
+use crate::model::cargo::KINDS;
 
 /// Most lines of a tree, not counting its header and the line saying what was left out.
 pub(crate) const MAX_LINES: usize = 40;
@@ -111,8 +113,14 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn name(&self, i: usize) -> &str {
-        &self.nodes[i].name
+    /// What siblings are grouped by: the name, or the kind for cargo's work.
+    fn group_key(&self, i: usize) -> &str {
+        let node = &self.nodes[i];
+        if KINDS.contains(&node.kind.as_str()) {
+            &node.kind
+        } else {
+            &node.name
+        }
     }
 
     /// The children of `i` by name, in the order each name first started.
@@ -120,10 +128,10 @@ impl<'a> Tree<'a> {
         let mut order: Vec<Vec<usize>> = Vec::new();
         let mut at: HashMap<&str, usize> = HashMap::new();
         for &k in &self.kids[i] {
-            match at.get(self.name(k)) {
+            match at.get(self.group_key(k)) {
                 Some(&g) => order[g].push(k),
                 None => {
-                    at.insert(self.name(k), order.len());
+                    at.insert(self.group_key(k), order.len());
                     order.push(vec![k]);
                 }
             }
@@ -131,11 +139,11 @@ impl<'a> Tree<'a> {
         order
     }
 
-    fn siblings_named(&self, i: usize) -> usize {
+    fn group_size(&self, i: usize) -> usize {
         let p = self.parent[i];
         self.kids[p]
             .iter()
-            .filter(|&&k| self.name(k) == self.name(i))
+            .filter(|&&k| self.group_key(k) == self.group_key(i))
             .count()
     }
 
@@ -181,8 +189,8 @@ impl Choice<'_, '_> {
             let direct = n == 0 || path[n - 1] == tree.parent[k];
             if !direct {
                 cost += 1; // the line that says how many levels are left out
-            } else if tree.siblings_named(k) > 1 {
-                let key = (tree.parent[k], tree.name(k).to_owned());
+            } else if tree.group_size(k) > 1 {
+                let key = (tree.parent[k], tree.group_key(k).to_owned());
                 if !self.groups.contains(&key) && !new_groups.contains(&key) {
                     cost += 1;
                     new_groups.push(key);
@@ -223,7 +231,7 @@ impl Choice<'_, '_> {
                     }
                     queue.push_back(k);
                 } else {
-                    let key = (i, tree.name(group[0]).to_owned());
+                    let key = (i, tree.group_key(group[0]).to_owned());
                     if self.groups.insert(key) {
                         self.lines += 1;
                     }
@@ -310,11 +318,30 @@ fn draw_node(
     out: &mut Vec<Line>,
     represented: &mut [bool],
 ) {
+    draw_node_in(tree, choice, i, level, out, represented, false);
+}
+
+/// Draws node `i`; `in_group`: below its group's line, which already says its kind.
+fn draw_node_in(
+    tree: &Tree<'_>,
+    choice: &Choice<'_, '_>,
+    i: usize,
+    level: usize,
+    out: &mut Vec<Line>,
+    represented: &mut [bool],
+    in_group: bool,
+) {
     let node = &tree.nodes[i];
     represented[i] = true;
+    let name = if !in_group && KINDS.contains(&node.kind.as_str()) {
+        // `serde` alone could be a compile or a build-script run.
+        format!("{} ({})", node.name, node.kind)
+    } else {
+        node.name.clone()
+    };
     out.push(Line {
         level: level.min(MAX_INDENT),
-        label: format!("{} {}", node.conclusion.symbol(), short(&node.name)),
+        label: format!("{} {}", node.conclusion.symbol(), short(&name)),
         detail: format!(
             "{}{}",
             fmt_duration(node.duration_ms),
@@ -339,7 +366,10 @@ fn draw_children(
             }
             continue;
         }
-        if !choice.groups.contains(&(i, tree.name(group[0]).to_owned())) {
+        if !choice
+            .groups
+            .contains(&(i, tree.group_key(group[0]).to_owned()))
+        {
             // A member reached by a cut path whose parent another path showed.
             for &k in &group {
                 if choice.shown[k] {
@@ -354,7 +384,7 @@ fn draw_children(
         }
         for &k in &group {
             if choice.shown[k] {
-                draw_node(tree, choice, k, level + 1, out, represented);
+                draw_node_in(tree, choice, k, level + 1, out, represented, true);
             }
         }
     }
@@ -417,7 +447,7 @@ fn group_line(tree: &Tree<'_>, group: &[usize], level: usize) -> Line {
         level: level.min(MAX_INDENT),
         label: format!(
             "{symbol} {} ×{}",
-            short(tree.name(group[0])),
+            short(tree.group_key(group[0])),
             thousands(group.len())
         ),
         detail: format!(
@@ -449,12 +479,15 @@ fn note(c: Conclusion) -> String {
     }
 }
 
-/// `name` cut to [`MAX_NAME`] characters.
+/// `name` as it may be printed: every control character replaced (a newline would break
+/// the tree and forge a line, an escape sequence would drive the terminal), cut to
+/// [`MAX_NAME`] characters. Every name and kind the summaries print goes through it.
 pub(crate) fn short(name: &str) -> String {
+    let printable = |c: char| if c.is_control() { '\u{fffd}' } else { c };
     if name.chars().count() <= MAX_NAME {
-        name.to_owned()
+        name.chars().map(printable).collect()
     } else {
-        let mut s: String = name.chars().take(MAX_NAME - 1).collect();
+        let mut s: String = name.chars().take(MAX_NAME - 1).map(printable).collect();
         s.push('…');
         s
     }

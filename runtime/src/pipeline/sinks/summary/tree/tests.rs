@@ -11,6 +11,7 @@ fn node(id: u64, parent: Option<u64>, name: &str, c: Conclusion, ms: f64) -> Nod
         start_us: id as f64,
         pid: 1,
         error: None,
+        critical_path: None,
     }
 }
 
@@ -137,4 +138,38 @@ fn numbers_read_naturally() {
     assert_eq!(thousands(999), "999");
     assert_eq!(thousands(10_000), "10,000");
     assert_eq!(thousands(1_234_567), "1,234,567");
+}
+
+#[test]
+fn cargo_s_work_collapses_by_kind_and_a_lone_run_says_its_kind() {
+    let mut nodes = vec![node(1, None, "cargo", Conclusion::Failure, 9_000.0)];
+    let mut add = |id: u64, name: &str, kind: &str, c: Conclusion, ms: f64| {
+        let mut n = node(id, Some(1), name, c, ms);
+        n.kind = kind.into();
+        nodes.push(n);
+    };
+    for i in 0..300u64 {
+        add(
+            10 + i,
+            &format!("crate{i}"),
+            "compile",
+            Conclusion::Success,
+            10.0,
+        );
+    }
+    add(400, "syn", "compile", Conclusion::Success, 4_000.0);
+    add(401, "serde", "build_script_run", Conclusion::Success, 50.0);
+    add(402, "e2e", "test_binary", Conclusion::Failure, 3_000.0);
+    add(403, "units", "test_binary", Conclusion::Success, 10.0);
+    let (text, drawn) = bounded(&nodes);
+    assert!(text.contains("✔ compile ×301 "), "{text}");
+    assert!(text.contains("✘ test_binary ×2 "), "{text}");
+    // Below the group lines, the slowest unit and the failed binary by name alone; the
+    // lone build-script run with its kind, which its name does not tell.
+    assert!(text.contains("\n      ✔ syn "), "{text}");
+    assert!(text.contains("\n      ✘ e2e "), "{text}");
+    assert!(text.contains("✔ serde (build_script_run) "), "{text}");
+    assert!(!text.contains("crate17"), "{text}");
+    assert_eq!(drawn.hidden, 0, "{text}");
+    assert!(text.lines().count() < 12, "{text}");
 }

@@ -1,5 +1,8 @@
 //! The operating system calls the runtime makes through `libc`, each behind a safe
-//! function: every `unsafe` block that talks to the OS is in this file.
+//! function: every `unsafe` block that talks to the OS is in this module, one file per kind
+//! of call: here the process (exit hook, ids, `flock`, `fork`), [`files`] (directories and
+//! files by descriptor), [`signals`] (actions, masks, the handler's pipe), [`stderr`] (a
+//! bounded write to descriptor 2).
 //!
 //! The exit hook: a flush at a normal process exit, for programs that never flush
 //! themselves (no `#[track_event] fn main`, no `init` guard, no `exit`), so that a build
@@ -17,6 +20,12 @@
 //! Not covered: exits through a signal, `_exit`, or `abort`. Windows has no equivalent that
 //! runs before other threads are killed; there the program must flush (the macro on `main`,
 //! the `init` guard, or `exit`).
+
+#[cfg(unix)]
+pub(crate) mod files;
+#[cfg(unix)]
+pub(crate) mod signals;
+pub(crate) mod stderr;
 
 use std::sync::OnceLock;
 
@@ -108,70 +117,6 @@ pub(crate) fn at_fork_child(handler: unsafe extern "C" fn()) {
         #[cfg(not(unix))]
         let _ = handler;
     });
-}
-
-/// Installs `handler` for signal `sig` if the process has not set its disposition (it is
-/// the default); returns whether it did. A program that handles or ignores the signal keeps
-/// its choice.
-#[cfg(unix)]
-pub(crate) fn handle_if_default(sig: i32, handler: extern "C" fn(i32)) -> bool {
-    // SAFETY: `sigaction` with a null new action only reads the current one into `old`,
-    // a zeroed struct of the right type.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-            || old.sa_sigaction != libc::SIG_DFL
-        {
-            return false;
-        }
-        let mut new: libc::sigaction = std::mem::zeroed();
-        new.sa_sigaction = handler as libc::sighandler_t;
-        // Interrupted system calls of the program resume: it runs on while the events
-        // are flushed, as if the signal had not arrived yet.
-        new.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut new.sa_mask);
-        libc::sigaction(sig, &new, std::ptr::null_mut()) == 0
-    }
-}
-
-/// Whether `handler` is the handler of `sig` now. Async-signal-safe.
-#[cfg(unix)]
-pub(crate) fn is_handler(sig: i32, handler: extern "C" fn(i32)) -> bool {
-    // SAFETY: as in `handle_if_default`: reads the current action into a zeroed struct.
-    unsafe {
-        let mut now: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut now) == 0
-            && now.sa_sigaction == handler as libc::sighandler_t
-    }
-}
-
-/// Restores the default action of `sig` and raises it, so the process ends the way the
-/// signal ends it (the shell sees 128 + `sig`). Async-signal-safe. In a signal handler, the
-/// signal (blocked while the handler runs) is delivered when the handler returns.
-#[cfg(unix)]
-pub(crate) fn raise_default(sig: i32) {
-    // SAFETY: installs the default action (a constant, no handler to call) and unblocks
-    // and raises the signal on the calling thread; no memory is shared with the kernel
-    // beyond the zeroed structs passed by reference for the call.
-    unsafe {
-        let mut dfl: libc::sigaction = std::mem::zeroed();
-        dfl.sa_sigaction = libc::SIG_DFL;
-        libc::sigemptyset(&mut dfl.sa_mask);
-        libc::sigaction(sig, &dfl, std::ptr::null_mut());
-        libc::raise(sig);
-    }
-}
-
-/// Unblocks `sig` on the calling thread, so that raising it there takes effect at once.
-#[cfg(unix)]
-pub(crate) fn unblock(sig: i32) {
-    // SAFETY: builds a signal set on the stack and changes only this thread's mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-    }
 }
 
 /// Whether a process `pid` exists (it may belong to another user): `kill(pid, 0)`.

@@ -1,0 +1,98 @@
+//! The critical path of a build: the chain of units that set its wall time. From the unit
+//! that ended last, back through whichever of its dependencies held it up longest (the one
+//! whose end came latest, counted up to the unit's start: with pipelining a dependent may
+//! start on a library's metadata before its code is generated, so of two dependencies that
+//! both reach the start, the one that ended first is the one it waited for), to a unit that
+//! waited for nothing built in this step.
+
+use std::time::SystemTime;
+
+/// A unit as the path sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Node {
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    /// Indexes of the nodes it depended on.
+    pub(crate) deps: Vec<usize>,
+}
+
+/// The indexes of the critical path's nodes, first to last; empty without nodes.
+pub(crate) fn critical_path(nodes: &[Node]) -> Vec<usize> {
+    let Some(mut at) = (0..nodes.len()).max_by_key(|&i| (nodes[i].end, std::cmp::Reverse(i)))
+    else {
+        return Vec::new();
+    };
+    let mut path = vec![at];
+    // Each step goes to a node that ended no later than the current one started (or, with
+    // pipelining, started before it): a cycle in broken input still ends, by the bound.
+    while path.len() <= nodes.len() {
+        let node = &nodes[at];
+        let held_up_by = node
+            .deps
+            .iter()
+            .copied()
+            .filter(|&d| d < nodes.len() && d != at && !path.contains(&d))
+            .max_by_key(|&d| {
+                (
+                    nodes[d].end.min(node.start),
+                    std::cmp::Reverse(nodes[d].end),
+                )
+            });
+        match held_up_by {
+            Some(d) => {
+                path.push(d);
+                at = d;
+            }
+            None => break,
+        }
+    }
+    path.reverse();
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    fn node(start: u64, end: u64, deps: &[usize]) -> Node {
+        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+        Node {
+            start: t(start),
+            end: t(end),
+            deps: deps.to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_path_follows_what_held_each_unit_up() {
+        // 0 proc-macro2 0–3, 1 quote 3–5, 2 syn 5–15, 3 serde 0–8 (in parallel),
+        // 4 serde_derive 15–20 (syn, quote), 5 app 20–22 (serde_derive, serde).
+        let nodes = [
+            node(0, 3, &[]),
+            node(3, 5, &[0]),
+            node(5, 15, &[0, 1]),
+            node(0, 8, &[]),
+            node(15, 20, &[2, 1]),
+            node(20, 22, &[4, 3]),
+        ];
+        assert_eq!(critical_path(&nodes), [0, 1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn pipelining_counts_a_dependency_up_to_the_dependents_start() {
+        // The lib's codegen (0–10) outlasts the start of its dependent (4), which also
+        // waited for another unit that ended at 6: that one held it up longer.
+        let nodes = [node(0, 10, &[]), node(0, 6, &[]), node(6, 12, &[0, 1])];
+        assert_eq!(critical_path(&nodes), [1, 2]);
+    }
+
+    #[test]
+    fn odd_input_still_gives_a_path() {
+        assert!(critical_path(&[]).is_empty());
+        assert_eq!(critical_path(&[node(0, 1, &[0, 7])]), [0]);
+        let cycle = [node(0, 2, &[1]), node(1, 3, &[0])];
+        assert_eq!(critical_path(&cycle), [0, 1]);
+    }
+}
