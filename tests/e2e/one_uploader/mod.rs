@@ -20,7 +20,7 @@ use trunk_ci_analytics_testserver::{Fault, TestServer};
 
 use crate::fixture::{Fixture, LIGHT_BUILD_SCRIPTS, copy_of};
 use crate::harness::{self, COLD_BUILD_LIMIT, QUICK_LIMIT, REPO};
-use crate::support::{Events, id, key, name, parent_id};
+use crate::support::{Events, id, key, name, parent_id, tag_of};
 use processes::{CARGO, CARGO_THEN_HOLD, CHILDREN, OUTLIVE, PARENT, wait_for_marker};
 
 /// The functions of each build script of the fixture.
@@ -246,6 +246,20 @@ fn build_scripts_under_exec_hand_their_events_to_exec() {
     let events = received_once(&s.server);
     let step = events.one("build");
     assert_build_scripts(&events, Some((id(step), id(step))));
+    // `exec` records cargo's own work as well (DESIGN §13), and delivers it over the same
+    // connection as what the build scripts handed over: one `build_script_run` per crate
+    // under the step, beside that script's own `main`.
+    let mut runs: Vec<&str> = events
+        .0
+        .iter()
+        .filter(|e| e["sequence"]["kind"] == "build_script_run")
+        .inspect(|e| assert_eq!(parent_id(e), Some(id(step)), "{e:#}"))
+        .filter_map(|e| tag_of(e, "crate")?.as_str())
+        .collect();
+    runs.sort_unstable();
+    let mut crates = LIGHT_BUILD_SCRIPTS.crates.to_vec();
+    crates.sort_unstable();
+    assert_eq!(runs, crates, "one recorded run per build script");
     s.assert_one_connection();
     assert!(s.spool_files(".json").is_empty(), "{:?}", s.spool_files(""));
 }
