@@ -1,11 +1,20 @@
 //! The critical path of a build: the chain of units that set its wall time. From the unit
-//! that ended last, back through whichever of its dependencies held it up longest (the one
+//! that ended last, back through whatever held each one up, to a unit that waited for
+//! nothing built in this step. What held a unit up is one of its dependencies — the one
 //! whose end came latest, counted up to the unit's start: with pipelining a dependent may
 //! start on a library's metadata before its code is generated, so of two dependencies that
-//! both reach the start, the one that ended first is the one it waited for), to a unit that
-//! waited for nothing built in this step.
+//! both reach the start, the one that ended first is the one it waited for — or, when its
+//! dependencies were all done well before it started, the unit whose end freed the job slot
+//! it waited for: on a machine with few cores most units wait for a slot, not for a
+//! dependency, and a path of dependencies alone would stop at the first such unit and
+//! explain a second of a ten-minute build.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// How much later than its best dependency another unit must have ended for the unit to
+/// count as waiting for a job slot: cargo starts a unit within milliseconds of what it
+/// waited for, so anything closer is the dependency.
+const SLOT_MARGIN: Duration = Duration::from_millis(50);
 
 /// A unit as the path sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,7 +47,14 @@ pub(crate) fn critical_path(nodes: &[Node]) -> Vec<usize> {
                     std::cmp::Reverse(nodes[d].end),
                 )
             });
-        match held_up_by {
+        let dependency_done = held_up_by.map(|d| nodes[d].end.min(node.start));
+        // The last unit to end before this one started, if it ended clearly after the
+        // dependency: its end freed the slot this one waited for.
+        let slot = (0..nodes.len())
+            .filter(|&s| s != at && !path.contains(&s) && nodes[s].end <= node.start)
+            .max_by_key(|&s| (nodes[s].end, std::cmp::Reverse(s)))
+            .filter(|&s| dependency_done.is_none_or(|done| nodes[s].end > done + SLOT_MARGIN));
+        match slot.or(held_up_by) {
             Some(d) => {
                 path.push(d);
                 at = d;
@@ -86,6 +102,29 @@ mod tests {
         // waited for another unit that ended at 6: that one held it up longer.
         let nodes = [node(0, 10, &[]), node(0, 6, &[]), node(6, 12, &[0, 1])];
         assert_eq!(critical_path(&nodes), [1, 2]);
+    }
+
+    #[test]
+    fn a_unit_that_waited_for_a_job_slot_follows_the_unit_that_freed_it() {
+        // Two jobs: 0 (0–5) and 1 (0–3) start together; 2 (3–10) takes 1's slot; 3 (5–12)
+        // depends on 1, done at 3, but starts only when 0 frees its slot at 5.
+        let nodes = [
+            node(0, 5, &[]),
+            node(0, 3, &[]),
+            node(3, 10, &[]),
+            node(5, 12, &[1]),
+        ];
+        assert_eq!(critical_path(&nodes), [0, 3]);
+        // A unit started as its dependency ended follows the dependency, even though
+        // another unit ended a moment before (within the margin).
+        let t = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+        let at = |start, end, deps: &[usize]| Node {
+            start: t(start),
+            end: t(end),
+            deps: deps.to_vec(),
+        };
+        let nodes = [at(0, 4000, &[]), at(0, 4010, &[]), at(4012, 6000, &[0])];
+        assert_eq!(critical_path(&nodes), [0, 2]);
     }
 
     #[test]

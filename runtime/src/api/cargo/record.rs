@@ -162,6 +162,11 @@ fn label(work: &Work, i: usize) -> String {
     match c.target {
         "lib" | "proc-macro" => c.package.clone(),
         "build-script" => format!("{} (build.rs)", c.package),
+        // A package's integration tests, benches, examples and extra bins each have a name
+        // of their own: without it a path through five of them says the same thing 5 times.
+        other if c.crate_name != c.package.replace('-', "_") => {
+            format!("{} ({other} {})", c.package, c.crate_name)
+        }
         other => format!("{} ({other})", c.package),
     }
 }
@@ -269,5 +274,41 @@ mod tests {
             "c0 → c1 → c2 → c3 → … 15 more … → c19 → c20 → c21 → c22 → c23 → c24"
         );
         assert_eq!(path_text(&labels[..3]), "c0 → c1 → c2");
+    }
+
+    #[test]
+    fn labels_name_a_packages_own_targets() {
+        let unit = |target: &'static str, crate_name: &str| Compile {
+            package: "trunk-ci-analytics".into(),
+            version: "0.1.0".into(),
+            crate_name: crate_name.into(),
+            target,
+            profile: "dev".into(),
+            start: SystemTime::UNIX_EPOCH,
+            ended: None,
+            hash: None,
+            deps: Vec::new(),
+            out_dir: std::path::PathBuf::new(),
+            script_out: None,
+        };
+        let work = Work {
+            compiles: vec![
+                unit("lib", "trunk_ci_analytics"),
+                unit("test", "trunk_ci_analytics"),
+                unit("test", "e2e"),
+                unit("build-script", "build_script_build"),
+            ],
+            ..Work::default()
+        };
+        let labels: Vec<String> = (0..4).map(|i| label(&work, i)).collect();
+        assert_eq!(
+            labels,
+            [
+                "trunk-ci-analytics",
+                "trunk-ci-analytics (test)",
+                "trunk-ci-analytics (test e2e)",
+                "trunk-ci-analytics (build.rs)"
+            ]
+        );
     }
 }
