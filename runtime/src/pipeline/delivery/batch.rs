@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use super::body::{self, Body};
 
 /// A batch is sealed once its body reaches this size, whatever its event count: large tags
 /// must not make one request huge.
@@ -36,7 +36,7 @@ pub(crate) struct Batch {
     /// Order of sealing; flushes wait for the batches sealed before them.
     pub(crate) seq: u64,
     pub(crate) origin: Origin,
-    pub(crate) body: Bytes,
+    pub(crate) body: Body,
     /// `{"repo":…,"events":[`, the start of the body.
     prefix: usize,
     spans: Vec<Range<usize>>,
@@ -230,14 +230,11 @@ impl BatchBuilder {
 
     /// Takes back the body of a batch that is done with, if nothing else holds it, as the
     /// buffer of a later batch.
-    pub(crate) fn recycle(&mut self, body: Bytes) {
+    pub(crate) fn recycle(&mut self, body: Body) {
         if self.spare.is_some() {
             return;
         }
-        if let Ok(mut body) = body.try_into_mut() {
-            // Emptied first: the conversion would move the bytes to the allocation's start.
-            body.clear();
-            let buf = Vec::from(body);
+        if let Some(buf) = body::take_back(body) {
             if buf.capacity() <= MAX_BODY_BYTES * 2 {
                 self.spare = Some(buf);
             }
@@ -259,7 +256,7 @@ impl BatchBuilder {
             return Batch {
                 seq,
                 origin,
-                body: Bytes::from(body),
+                body: Body::from(body),
                 prefix: self.prefix,
                 spans,
             };
@@ -269,7 +266,7 @@ impl BatchBuilder {
         let (body, start) = match self.prefix.checked_sub(header.len()) {
             Some(start) => {
                 body[start..self.prefix].copy_from_slice(&header);
-                (Bytes::from(body).slice(start..), start)
+                (Body::from(body).slice(start..), start)
             }
             // Never with a right-sized room; still a valid body if it happens.
             None => {
@@ -278,7 +275,7 @@ impl BatchBuilder {
                 for span in &mut spans {
                     *span = span.start + shift..span.end + shift;
                 }
-                (Bytes::from(header), self.prefix)
+                (Body::from(header), self.prefix)
             }
         };
         for span in &mut spans {

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use bytes::Bytes;
+use super::body::Body;
 
 use super::protocol::Outcome;
 
@@ -18,7 +18,7 @@ pub(crate) type Request = Pin<Box<dyn Future<Output = Outcome>>>;
 pub(crate) enum Http {}
 
 impl Http {
-    pub(crate) fn post(&self, _body: Bytes) -> Request {
+    pub(crate) fn post(&self, _body: Body) -> Request {
         match *self {}
     }
 }

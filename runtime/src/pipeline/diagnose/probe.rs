@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use crate::pipeline::delivery::body::Body;
 
 use crate::config::otlp::OtlpProtocol;
 use crate::config::{Config, Token};
@@ -160,7 +160,7 @@ pub fn probe(config: &Config, repo: Option<&Repo>, timeout: Duration) -> Vec<End
         let protocol = &trunk::protocol::TRACK_EVENTS;
         let http = track_events_client(token, &url, timeout);
         let body = serde_json::json!({ "repo": repo, "events": [] }).to_string();
-        asked.push(ask("trackEvents", url, protocol, http, Bytes::from(body)));
+        asked.push(ask("trackEvents", url, protocol, http, Body::from(body)));
     }
     if config.enabled {
         if let Some(url) = config.otlp.endpoint() {
@@ -168,8 +168,8 @@ pub fn probe(config: &Config, repo: Option<&Repo>, timeout: Duration) -> Vec<End
             let http = otlp_client(config, url, timeout);
             // No resource spans: an empty message is zero bytes in protobuf.
             let body = match config.otlp.protocol {
-                OtlpProtocol::HttpJson => Bytes::from_static(b"{}"),
-                _ => Bytes::new(),
+                OtlpProtocol::HttpJson => Body::from_static(b"{}"),
+                _ => Body::new(),
             };
             asked.push(ask("otlp", url.to_owned(), protocol, http, body));
         }
@@ -182,7 +182,7 @@ fn ask(
     url: String,
     protocol: &'static Protocol,
     http: Result<Http, String>,
-    body: Bytes,
+    body: Body,
 ) -> Endpoint {
     let started = Instant::now();
     let answer = match http {
@@ -227,12 +227,12 @@ fn otlp_client(_: &Config, _: &str, _: Duration) -> Result<Http, String> {
 }
 
 #[cfg(not(feature = "upload"))]
-fn send(http: &Http, _: Bytes) -> Probe {
+fn send(http: &Http, _: Body) -> Probe {
     match *http {}
 }
 
 #[cfg(feature = "upload")]
-fn send(http: &Http, body: Bytes) -> Probe {
+fn send(http: &Http, body: Body) -> Probe {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()

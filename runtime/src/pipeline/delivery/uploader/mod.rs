@@ -20,9 +20,8 @@ mod sending;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
 use super::batch::{Batch, BatchBuilder, Origin};
+use super::body::Body;
 use super::breaker::Breaker;
 use super::http::Request;
 use super::protocol::Protocol;
@@ -52,11 +51,11 @@ pub(crate) const MAX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 enum Job {
     Batch(Batch),
     /// A spool file, sent as it is.
-    Replay(Claimed, Bytes),
+    Replay(Claimed, Body),
 }
 
 impl Job {
-    fn body(&self) -> Bytes {
+    fn body(&self) -> Body {
         match self {
             Job::Batch(b) => b.body.clone(),
             Job::Replay(_, body) => body.clone(),

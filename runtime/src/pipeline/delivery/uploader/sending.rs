@@ -4,7 +4,7 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
+use crate::pipeline::delivery::body::Body;
 
 use super::{Current, Job, Phase, REPLAY_PAUSE, Uploader};
 use crate::platform::clock;
@@ -172,7 +172,7 @@ impl Uploader {
         let spool = self.spool.as_mut()?;
         let claimed = spool.claim_next(now)?;
         match spool.read(&claimed) {
-            Ok(body) => Some(Job::Replay(claimed, Bytes::from(body))),
+            Ok(body) => Some(Job::Replay(claimed, Body::from(body))),
             Err(e) => {
                 crate::log_once!(
                     Warn,
