@@ -3,8 +3,9 @@
 //! one-line diagnostics on stderr ([`log`]), the cancellation signals ([`signals`]),
 //! owner-only files and directories ([`owner_only`]), where per-user files live ([`dirs`]),
 //! whole lines appended to a file several processes share ([`append`]), what may be a secret
-//! taken out of everything printed ([`redact`]), and whether a process is an ancestor of this
-//! one ([`ancestry`]).
+//! taken out of everything printed ([`redact`]), whether a process is an ancestor of this
+//! one ([`ancestry`]), and sorting through one copy of the standard library's sort
+//! ([`sort`]).
 
 pub(crate) mod ancestry;
 pub(crate) mod append;
@@ -16,4 +17,5 @@ pub mod log;
 pub(crate) mod owner_only;
 pub mod redact;
 pub(crate) mod signals;
+pub(crate) mod sort;
 pub(crate) mod sys;

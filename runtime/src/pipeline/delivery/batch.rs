@@ -12,6 +12,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::body::{self, Body};
+use crate::platform::sort;
 
 /// A batch is sealed once its body reaches this size, whatever its event count: large tags
 /// must not make one request huge.
@@ -63,7 +64,7 @@ impl Batch {
     pub(crate) fn split(&self, suspects: &[usize]) -> Vec<Batch> {
         let n = self.len();
         let mut suspects: Vec<usize> = suspects.iter().copied().filter(|&i| i < n).collect();
-        suspects.sort_unstable();
+        sort::sort_by(&mut suspects, usize::cmp);
         suspects.dedup();
         let groups: Vec<Vec<usize>> = if suspects.is_empty() || suspects.len() == n {
             if suspects.len() == n && n > 0 {

@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::file_name::Name;
 use super::{Claimed, RELIST_EMPTY, STALE, Spool, liveness};
 use crate::platform::clock::wall_ms;
+use crate::platform::sort;
 
 impl Spool {
     /// Whether files may be waiting in this partition (without touching the disk when the
@@ -71,7 +72,7 @@ impl Spool {
                 (kind.ready || stale_claim).then_some(name)
             })
             .collect();
-        names.sort();
+        sort::sort_by(&mut names, String::cmp);
         self.relist_after = if names.is_empty() {
             (self.relist_after * 2).min(self.relist_max)
         } else {

@@ -25,6 +25,7 @@ use super::node::{Node, chain_name};
 use crate::model::json_fields::Fields;
 use crate::platform::dirs::user_temp_dir;
 use crate::platform::owner_only::PrivateDir;
+use crate::platform::sort;
 pub(crate) use read::{collect, read};
 pub(crate) use write::ChainWriter;
 
@@ -97,7 +98,7 @@ fn prune_once(dir: &PrivateDir) {
             }
         }
         let mut total: u64 = kept.iter().map(|(_, len, _)| len).sum();
-        kept.sort_by_key(|(modified, _, _)| *modified);
+        sort::sort_by_key(&mut kept, |(modified, _, _)| *modified);
         for (_, len, name) in kept {
             if total <= MAX_DIR_BYTES {
                 break;
