@@ -132,7 +132,7 @@
 //! # In an xtask
 //!
 //! Make each step a tracked function, record the cargo commands it runs under it
-//! ([`CommandExt::record_cargo`]), and leave with [`exit`] rather than
+//! ([`CommandExt::record_cargo`], feature `cargo`), and leave with [`exit`] rather than
 //! [`std::process::exit`] (which would lose the events of the functions it interrupts):
 //!
 //! ```no_run
@@ -174,12 +174,12 @@
 //!
 //! # Cargo, seen whole
 //!
-//! [`CommandExt::record_cargo`] (and `trunk-ci-analytics exec -- cargo …`) records what
-//! cargo does as children of the current event: one event per compiled unit (kind
-//! `compile`; tags `crate`, `version`, `target`, `profile`), build-script run
-//! (`build_script_run`) and test binary or doctest run (`test_binary`, with libtest's
-//! `passed`, `failed` and `ignored`), each with its real start and duration, and the
-//! critical path: its units tagged `critical_path_position`, the step tagged
+//! [`CommandExt::record_cargo`] (feature `cargo`, on by default; and
+//! `trunk-ci-analytics exec -- cargo …`) records what cargo does as children of the current
+//! event: one event per compiled unit (kind `compile`; tags `crate`, `version`, `target`,
+//! `profile`), build-script run (`build_script_run`) and test binary or doctest run
+//! (`test_binary`, with libtest's `passed`, `failed` and `ignored`), each with its real
+//! start and duration, and the critical path: its units tagged `critical_path_position`, the step tagged
 //! `critical_path` (`syn → serde_derive → app`) with the metric `critical_path_ms`, and
 //! `compiled_units`, `fresh_units`, `build_script_runs` and `test_binaries`. Cargo runs the
 //! recording program as its rustc wrapper, target runner and rustdoc, each running what
@@ -290,12 +290,17 @@
 //! | feature | default | what it does |
 //! |---|---|---|
 //! | `upload` | on | the HTTP client, TLS and async runtime (reqwest, rustls, tokio) that send events |
+//! | `cargo` | on | [`CommandExt::record_cargo`]: cargo's work as events (no dependency; code a build script never runs) |
 //! | `tracing` | off | [`tracing::layer()`]: `tracing` spans join the tree |
 //!
-//! Where to use which: an xtask, a CI runner, any program that runs the others — keep
-//! `upload`; a build-dependency — `default-features = false`, unless the build script runs
-//! alone (no xtask or `trunk-ci-analytics exec` around cargo, no `trunk-ci-analytics flush`
-//! step after it) and must send its events itself.
+//! Where to use which: an xtask, a CI runner, any program that runs the others — the
+//! defaults (or `default-features = false, features = ["cargo"]` for an xtask always run
+//! under `trunk-ci-analytics exec`, which uploads for it); a build-dependency —
+//! `default-features = false` (a build script never runs cargo), unless the build script
+//! runs alone (no xtask or `trunk-ci-analytics exec` around cargo, no
+//! `trunk-ci-analytics flush` step after it) and must send its events itself:
+//! `default-features = false, features = ["upload"]`. Without `cargo`,
+//! [`serve_cargo_helper`] does nothing, so the same `main` compiles either way.
 //!
 //! One uploader per run: a process that sends announces itself to the processes it starts
 //! (`TRUNK_UPLOADER`, set by [`CommandExt::with_event_context`] and
