@@ -95,8 +95,14 @@
 //!
 //! ```toml
 //! [build-dependencies]
-//! trunk-ci-analytics = "0.1"
+//! trunk-ci-analytics = { version = "0.1", default-features = false }
 //! ```
+//!
+//! Without its default features (see [Features](#features)) the library brings no HTTP
+//! client, TLS or async runtime into your build: a build script builds about as fast as one
+//! on `tracing` + `tracing-subscriber`. Its events still reach the API, through the run's
+//! uploader: the xtask or `trunk-ci-analytics exec` step that ran cargo, or, with none, the
+//! next process that uploads or `trunk-ci-analytics flush`.
 //!
 //! ```no_run
 //! // build.rs
@@ -118,14 +124,15 @@
 //! Cargo shows a build script's stderr, and so its tree summary, only when the script
 //! fails (or with `cargo build -vv`); use `TRUNK_EVENTS_FILE` to see its events locally.
 //! When a tracked step runs cargo with [`CommandExt::with_event_context`], the build
-//! scripts' events become children of that step. Those context variables never make cargo
-//! rerun a build script (nothing declares them with `rerun-if-env-changed`); a script cargo
-//! does not rerun records nothing.
+//! scripts' events become children of that step, and that process — the run's uploader —
+//! sends them: a build script opens no connection of its own. Those context variables never
+//! make cargo rerun a build script (nothing declares them with `rerun-if-env-changed`); a
+//! script cargo does not rerun records nothing.
 //!
 //! # In an xtask
 //!
 //! Make each step a tracked function, record the cargo commands it runs under it
-//! ([`CommandExt::record_cargo`]), and leave with [`exit`] rather than
+//! ([`CommandExt::record_cargo`], feature `cargo`), and leave with [`exit`] rather than
 //! [`std::process::exit`] (which would lose the events of the functions it interrupts):
 //!
 //! ```no_run
@@ -167,12 +174,12 @@
 //!
 //! # Cargo, seen whole
 //!
-//! [`CommandExt::record_cargo`] (and `trunk-ci-analytics exec -- cargo …`) records what
-//! cargo does as children of the current event: one event per compiled unit (kind
-//! `compile`; tags `crate`, `version`, `target`, `profile`), build-script run
-//! (`build_script_run`) and test binary or doctest run (`test_binary`, with libtest's
-//! `passed`, `failed` and `ignored`), each with its real start and duration, and the
-//! critical path: its units tagged `critical_path_position`, the step tagged
+//! [`CommandExt::record_cargo`] (feature `cargo`, on by default; and
+//! `trunk-ci-analytics exec -- cargo …`) records what cargo does as children of the current
+//! event: one event per compiled unit (kind `compile`; tags `crate`, `version`, `target`,
+//! `profile`), build-script run (`build_script_run`) and test binary or doctest run
+//! (`test_binary`, with libtest's `passed`, `failed` and `ignored`), each with its real
+//! start and duration, and the critical path: its units tagged `critical_path_position`, the step tagged
 //! `critical_path` (`syn → serde_derive → app`) with the metric `critical_path_ms`, and
 //! `compiled_units`, `fresh_units`, `build_script_runs` and `test_binaries`. Cargo runs the
 //! recording program as its rustc wrapper, target runner and rustdoc, each running what
@@ -278,6 +285,33 @@
 //! });
 //! ```
 //!
+//! # Features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `upload` | on | the HTTP client, TLS and async runtime (reqwest, rustls, tokio) that send events |
+//! | `cargo` | on | [`CommandExt::record_cargo`]: cargo's work as events (no dependency; code a build script never runs) |
+//! | `tracing` | off | [`tracing::layer()`]: `tracing` spans join the tree |
+//!
+//! Where to use which: an xtask, a CI runner, any program that runs the others — the
+//! defaults (or `default-features = false, features = ["cargo"]` for an xtask always run
+//! under `trunk-ci-analytics exec`, which uploads for it); a build-dependency —
+//! `default-features = false` (a build script never runs cargo), unless the build script
+//! runs alone (no xtask or `trunk-ci-analytics exec` around cargo, no
+//! `trunk-ci-analytics flush` step after it) and must send its events itself:
+//! `default-features = false, features = ["upload"]`. Without `cargo`,
+//! [`serve_cargo_helper`] does nothing, so the same `main` compiles either way.
+//!
+//! One uploader per run: a process that sends announces itself to the processes it starts
+//! (`TRUNK_UPLOADER`, set by [`CommandExt::with_event_context`] and
+//! [`EventContext::env_vars`] beside the context); a process under it — with `upload` or
+//! without — writes each batch to that process's spool instead of sending it, and the
+//! uploader sends those files with its own, while it runs and at its exit. Without `upload`
+//! and without an uploading ancestor, batches wait in the spool for the next process that
+//! uploads, or for `trunk-ci-analytics flush`. Everything else — the macro, context across
+//! threads and processes, `TRUNK_EVENTS_FILE`, `TRUNK_TRACE_FILE`, the summaries — works
+//! the same with or without `upload`.
+//!
 //! # Configuration
 //!
 //! Without [`init`], the first event configures everything from these variables; with it,
@@ -297,6 +331,7 @@
 //! | `TRUNK_FLUSH_TIMEOUT_MS` | longest wait at exit, default 2000 |
 //! | `TRUNK_CI_ANALYTICS_LOG` | `off error warn info debug` on stderr, default `warn` |
 //! | `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` | the parent handed to a child process |
+//! | `TRUNK_UPLOADER` | `<pid>:<spool dir>`, set for a child process by a process that uploads: the child hands its events to it (while that process is its ancestor) |
 //! | `TRACEPARENT` | W3C trace context. Out: set for a child process beside the three above, naming the span of the event that runs it. In: without the `TRUNK_*` context, root events become children of that span (parent sequence key `traceparent`) and the chain id is its trace id; malformed: one warning, ignored |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | export every event as an OpenTelemetry span to `{base}/v1/traces` (OTLP/HTTP) |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the OTLP traces URL, used as is |

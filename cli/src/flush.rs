@@ -82,7 +82,7 @@ pub(crate) fn run(args: &FlushArgs) -> ExitCode {
     );
     // The explicit configuration, so that nothing but this flush prints. The guard's own
     // flush at drop would replay once more after this one: it is not kept.
-    std::mem::forget(init(config.summary(false)));
+    std::mem::forget(init(config.summary(false).use_run_uploader(false)));
     let report = flush_spool(args.timeout);
     let after = diagnose::spool(&settings, repo.as_ref());
     let left: usize = current(&after).map(|p| p.events).sum();

@@ -9,7 +9,7 @@ mod runs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use runs::{Bounded, cli, named};
+use runs::{BIN, Bounded, cli, named};
 use trunk_ci_analytics_testkit::Scratch;
 use trunk_ci_analytics_testserver::{ClosedPort, TestServer};
 
@@ -135,6 +135,29 @@ fn doctor_tells_no_token_a_good_token_and_a_refused_one_apart() {
         "{stdout}"
     );
     assert!(stdout.contains("1 problem(s):"), "{stdout}");
+}
+
+#[test]
+fn doctor_names_the_run_s_uploader_under_exec_and_none_alone() {
+    let scratch = Scratch::new("cli-doctor-uploader");
+    let dir = scratch.path();
+    let server = TestServer::start_with_token(RIGHT);
+
+    let (output, stdout, _) = run(with_token(dir, &server, Some(RIGHT)).arg("doctor"));
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("none: events are sent by the process itself"),
+        "{stdout}"
+    );
+
+    // `exec` uploads, and announces itself to the command it runs.
+    let (output, stdout, _) =
+        run(with_token(dir, &server, Some(RIGHT)).args(["exec", "--", BIN, "doctor"]));
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("(TRUNK_UPLOADER): events are handed to it"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -33,6 +33,7 @@ mod pipeline;
 // The top: process-wide setup, and the public API built on it.
 mod api;
 
+#[cfg(feature = "cargo")]
 pub use api::cargo::{CargoRecording, serve_cargo_helper};
 pub use api::global::{InitGuard, exit, flush, flush_spool, init};
 pub use api::handover::{HandOver, HandOverError};
@@ -55,6 +56,16 @@ pub use platform::log::LogLevel;
 #[doc(hidden)]
 pub use platform::redact;
 pub use record::lineage::EventContext;
+
+/// Does the job of a cargo helper if cargo started this program as one: with the `cargo`
+/// feature (on by default), which this build is without, so it does nothing.
+///
+/// A program built without `cargo` cannot call `CommandExt::record_cargo`, so cargo never
+/// starts it as a helper; the function is here so that a `main` that calls it (and a
+/// tracked `fn main`, which does) compiles with the feature or without it.
+#[cfg(not(feature = "cargo"))]
+#[inline]
+pub fn serve_cargo_helper() {}
 
 /// `tracing` spans as events of the same tree (feature `tracing`): add [`layer()`] to a
 /// `tracing_subscriber::registry()`.

@@ -1,10 +1,10 @@
 //! A tracked step in this process runs `cargo build` of the fixture with its context handed
-//! on, as an xtask does: the build scripts' events reach the server before cargo returns, as
-//! children of the step; a new context does not make cargo run them again; the two crates'
-//! same-named functions keep apart.
+//! on, as an xtask does: the build scripts hand their events to this process, the run's
+//! uploader, which delivers them as children of the step; a new context does not make cargo
+//! run them again; the two crates' same-named functions keep apart.
 //!
 //! These are the only tests that track events in the test process itself: it uploads to a
-//! server of its own, shared with the build scripts its steps start.
+//! server of its own, for itself and the build scripts its steps start.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -60,8 +60,9 @@ fn here() -> &'static Here {
 struct StepRun {
     step: EventContext,
     out: Output,
-    /// The server's events of the step's chain at the moment cargo returned.
-    at_return: Events,
+    /// The server's events of the step's chain once what the build scripts handed over
+    /// (before cargo returned) was delivered.
+    delivered: Events,
 }
 
 #[track_event(kind = "step")]
@@ -70,7 +71,11 @@ fn cargo_step(here: &Here, fixture: &Fixture, args: &[&str]) -> StepRun {
     let mut cargo = fixture.cargo(args);
     harness::upload_to(&mut cargo, &here.server, &here.spool).env("TRUNK_REPO", harness::REPO);
     let out = harness::run(cargo.with_event_context(), COLD_BUILD_LIMIT);
-    let at_return = chain_of(&here.server, &step.chain_id());
+    // What the build scripts handed over waits in this process's spool (it lists it every
+    // half second anyway): sent now, as an xtask that wants it delivered before going on.
+    let report = trunk_ci_analytics::flush_spool(Duration::from_secs(10));
+    assert!(!report.timed_out, "flush_spool: {report}");
+    let delivered = chain_of(&here.server, &step.chain_id());
     assert!(
         out.status.success(),
         "cargo {args:?} failed:\n{}",
@@ -79,7 +84,7 @@ fn cargo_step(here: &Here, fixture: &Fixture, args: &[&str]) -> StepRun {
     StepRun {
         step,
         out,
-        at_return,
+        delivered,
     }
 }
 
@@ -130,13 +135,13 @@ fn build_script_key(krate: &str, function: &str) -> String {
 }
 
 #[test]
-fn build_scripts_report_to_the_step_that_ran_cargo_before_it_returns() {
+fn build_scripts_report_through_the_process_whose_step_ran_cargo() {
     let build = fresh_build();
-    let (step, events) = (&build.step, &build.at_return);
+    let (step, events) = (&build.step, &build.delivered);
     assert_eq!(
         events.len(),
         CRATES.len() * FUNCTIONS.len(),
-        "every build script event, and nothing else, arrived before cargo returned: {:?}",
+        "every build script event, and nothing else, arrived through this process: {:?}",
         events.names()
     );
     for krate in CRATES {
@@ -183,7 +188,7 @@ fn build_scripts_report_to_the_step_that_ran_cargo_before_it_returns() {
 
 #[test]
 fn same_named_build_script_functions_get_distinct_keys_per_crate() {
-    let events = &fresh_build().at_return;
+    let events = &fresh_build().delivered;
     let keys: BTreeSet<&str> = events.0.iter().map(key).collect();
     let expected: BTreeSet<String> = CRATES
         .iter()
@@ -234,10 +239,10 @@ fn a_new_context_does_not_make_cargo_rerun_build_scripts() {
         "nothing rebuilt or rerun:\n{log}"
     );
     assert_eq!(
-        second.at_return.len(),
+        second.delivered.len(),
         0,
         "no build script reported: {:?}",
-        second.at_return.names()
+        second.delivered.names()
     );
 
     // Nothing trickles in later either: once the step has arrived, its chain holds it alone.

@@ -60,29 +60,57 @@ pub fn upload_to<'c>(cmd: &'c mut Command, server: &TestServer, spool: &Path) ->
 /// would from the same shell). Fails when it is missing or older than its sources: `cargo
 /// test --test e2e` alone does not (re)build examples.
 pub fn example(name: &str) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    // <target>/<profile>/deps/<test binary>
-    let profile = exe.parent().and_then(Path::parent).unwrap();
-    let path = profile
+    let path = profile_dir()
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let built = modified(&path);
     let sources = [
         repo_root().join("examples").join(format!("{name}.rs")),
         repo_root().join("src"),
         repo_root().join("runtime/src"),
         repo_root().join("macros/src"),
     ];
-    let newest = sources.iter().filter_map(|s| newest_modified(s)).max();
-    assert!(
-        built.is_some_and(|b| newest.is_none_or(|n| b >= n)),
-        "{} is missing or older than its sources: run `cargo build --examples` first \
-         (a plain `cargo test` builds them too)",
-        path.display()
+    assert_fresh(
+        &path,
+        &sources,
+        "`cargo build --examples` (a plain `cargo test` builds them too)",
     );
     let mut cmd = clean_command(path);
     keep_toolchain(&mut cmd);
     cmd
+}
+
+/// The `trunk-ci-analytics` command as `cargo test --workspace` built it, from a cleared
+/// environment. Fails when it is missing or older than its sources: `cargo test --test e2e`
+/// alone does not build it.
+pub fn cli() -> Command {
+    let path = profile_dir().join(format!(
+        "trunk-ci-analytics{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    let sources = [repo_root().join("cli/src"), repo_root().join("runtime/src")];
+    assert_fresh(
+        &path,
+        &sources,
+        "`cargo build -p trunk-ci-analytics-cli` (a plain `cargo test --workspace` builds it too)",
+    );
+    clean_command(path)
+}
+
+/// `<target>/<profile>`, where this test binary is (in its `deps`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_owned()
+}
+
+/// Fails unless `program` exists and is newer than every file of `sources`.
+fn assert_fresh(program: &Path, sources: &[PathBuf], build: &str) {
+    let built = modified(program);
+    let newest = sources.iter().filter_map(|s| newest_modified(s)).max();
+    assert!(
+        built.is_some_and(|b| newest.is_none_or(|n| b >= n)),
+        "{} is missing or older than its sources: run {build} first",
+        program.display()
+    );
 }
 
 pub fn modified(path: &Path) -> Option<SystemTime> {

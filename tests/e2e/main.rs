@@ -16,6 +16,7 @@
 mod build_scripts;
 mod fixture;
 mod harness;
+mod one_uploader;
 mod otlp;
 mod runner;
 #[path = "../support/mod.rs"]

@@ -77,6 +77,16 @@ pub(crate) fn show(settings: &Settings, problems: &mut Problems) {
         ),
         None => row("parent context", "none: root events start a new chain"),
     }
+    match settings.run_uploader {
+        Some(pid) => row(
+            "run's uploader",
+            format!("process {pid} (TRUNK_UPLOADER): events are handed to it, which sends them"),
+        ),
+        None => row(
+            "run's uploader",
+            "none: events are sent by the process itself",
+        ),
+    }
     row("TRACEPARENT", set_or_not("TRACEPARENT"));
     otel(settings.otlp_traces_endpoint.as_ref());
 }

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use trunk_ci_analytics_runtime::{Conclusion, Config, EventBuilder, HandOver};
 
 use crate::exec::parse_tag;
-use environment::{Exports, HANDED_OVER};
+use environment::{CONTEXT, Exports, HANDED_OVER};
 
 #[derive(Debug, Args)]
 pub(crate) struct JobArgs {
@@ -94,8 +94,12 @@ fn start(args: &StartArgs) -> ! {
     };
     let mut exports = Exports::new();
     if let Some(context) = context {
+        // The context alone: this process is no uploader of the later steps (it ends now),
+        // so its `TRUNK_UPLOADER` must not reach them.
         for (name, value) in context.env_vars() {
-            exports.set(name, value);
+            if CONTEXT.contains(&name) {
+                exports.set(name, value);
+            }
         }
     }
     exports.set(HANDED_OVER, handed.to_string());
@@ -140,7 +144,7 @@ fn finish(args: &FinishArgs) -> ! {
     handed.finish(conclusion);
     // Later steps (and a second `job finish`) are no longer under the job.
     let mut exports = Exports::new();
-    for name in environment::CONTEXT {
+    for name in CONTEXT {
         exports.set(name, String::new());
     }
     exports.set(HANDED_OVER, String::new());

@@ -2,17 +2,19 @@
 //! event (or [`init`]) reads the configuration, starts the pipeline, and fills the slots the
 //! lower layers read: the on/off gate (`gate`), the inherited context (`record::lineage`), the
 //! producer end of the hand-off (`handoff`), the log level, the exit hook and the handlers
-//! of the cancellation signals (`signals`).
+//! of the cancellation signals (`signals`), and what this process announces to its children
+//! as the run's uploader (`record::run_uploader`).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::config::delivery::Delivery;
 use crate::hot_path::event;
 use crate::hot_path::gate::{self, State};
 use crate::model::flush_report::FlushReport;
 use crate::platform::{signals, sys};
-use crate::record::lineage;
+use crate::record::{lineage, run_uploader};
 use crate::{handoff, pipeline};
 
 /// After a cancellation signal, how long beyond the flush timeout the process may take to
@@ -49,7 +51,9 @@ fn install(config: impl FnOnce() -> Config) -> bool {
             return false;
         }
         let exit_timeout = config.flush_timeout;
-        handoff::install(pipeline::start(config), exit_timeout);
+        let delivery = Delivery::decide(&config);
+        run_uploader::set_announced(delivery.announcement(&config).as_ref());
+        handoff::install(pipeline::start(config, delivery), exit_timeout);
         sys::at_exit(at_exit);
         sys::at_fork_child(forked_child);
         signals::install(exit_timeout.saturating_add(SIGNAL_MARGIN));

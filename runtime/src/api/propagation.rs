@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+#[cfg(feature = "cargo")]
 use crate::api::cargo::CargoRecording;
 use crate::hot_path::future::WithContext;
 use crate::hot_path::stack::{self, Entered};
@@ -150,6 +151,8 @@ pub trait CommandExt {
     /// recording on or off makes cargo rebuild nothing. With analytics off, outside any
     /// event, or on platforms other than Unix, it only hands the context on.
     ///
+    /// With the `cargo` feature (on by default).
+    ///
     /// ```no_run
     /// use std::process::{Command, ExitStatus};
     /// use trunk_ci_analytics::{CommandExt, track_event};
@@ -170,10 +173,12 @@ pub trait CommandExt {
     ///     status
     /// }
     /// ```
+    #[cfg(feature = "cargo")]
     fn record_cargo(&mut self) -> CargoRecording;
 }
 
 impl CommandExt for std::process::Command {
+    #[cfg(feature = "cargo")]
     fn record_cargo(&mut self) -> CargoRecording {
         self.with_event_context();
         CargoRecording::prepare(self)

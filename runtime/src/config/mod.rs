@@ -1,9 +1,11 @@
 //! Configuration: [`Config`], from the pinned environment variables ([`env`](mod@env), the one
 //! reader of them) or built in code (the OTLP part in [`otlp`] and [`otlp_builder`]); where
 //! the token and headers may be sent ([`address`]); what the environment says about the CI
-//! job and the repository ([`detect`]).
+//! job and the repository ([`detect`]); whether this process sends, hands its events to the
+//! run's uploader, or spools them ([`delivery`]).
 
 pub(crate) mod address;
+pub(crate) mod delivery;
 pub mod detect;
 pub(crate) mod env;
 pub(crate) mod otlp;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use crate::model::wire::Repo;
 use crate::platform::log::LogLevel;
 use crate::record::lineage::EventContext;
+use crate::record::run_uploader::RunUploader;
 
 /// Default API base URL (`TRUNK_PUBLIC_API_ADDRESS`); events go to
 /// `{base}/v1/metrics/trackEvents`.
@@ -55,6 +58,7 @@ impl Token {
         Token(value.into())
     }
 
+    #[cfg(any(test, feature = "upload"))]
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -101,6 +105,11 @@ pub struct Config {
     pub(crate) flush_timeout: Duration,
     pub(crate) log_level: LogLevel,
     pub(crate) parent: Option<EventContext>,
+    /// The run's uploader an ancestor announced (`TRUNK_UPLOADER`).
+    pub(crate) run_uploader: Option<RunUploader>,
+    /// Whether to hand events to [`run_uploader`](Self::run_uploader) (see
+    /// [`Config::use_run_uploader`]).
+    pub(crate) use_run_uploader: bool,
     pub(crate) summary: bool,
     pub(crate) tuning: Tuning,
     pub(crate) otlp: crate::config::otlp::Otlp,
@@ -155,6 +164,8 @@ impl Default for Config {
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             log_level: LogLevel::Warn,
             parent: None,
+            run_uploader: None,
+            use_run_uploader: true,
             summary: true,
             tuning: Tuning::default(),
             otlp: crate::config::otlp::Otlp::new(),
@@ -318,6 +329,23 @@ impl Config {
     /// ```
     pub fn parent(mut self, parent: Option<EventContext>) -> Self {
         self.parent = parent;
+        self
+    }
+
+    /// Whether this process hands its events to the run's uploader, when an ancestor process
+    /// announced one (`TRUNK_UPLOADER`, set by an uploading parent's
+    /// [`CommandExt::with_event_context`](crate::CommandExt::with_event_context) and by
+    /// `trunk-ci-analytics exec`): its events then reach the API through that process, and
+    /// this one opens no connection of its own. Default on; off, a process with the
+    /// `upload` feature sends by itself (`trunk-ci-analytics flush` does, whose job is to
+    /// send). Without the `upload` feature events are spooled either way.
+    ///
+    /// ```
+    /// let config = trunk_ci_analytics::Config::from_env().use_run_uploader(false);
+    /// # let _ = config;
+    /// ```
+    pub fn use_run_uploader(mut self, on: bool) -> Self {
+        self.use_run_uploader = on;
         self
     }
 

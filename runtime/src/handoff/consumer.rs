@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::mpsc::TryRecvError;
+use std::task::{Context, Poll};
 
 use super::{Consumer, Msg, Parcel, ThreadNames};
 use crate::record::Record;
@@ -27,9 +28,10 @@ impl Consumer {
         Arc::clone(&self.shared.names)
     }
 
-    /// Resolves when a sender or a flush wakes the background thread.
-    pub(crate) async fn woken(&self) {
-        self.shared.wake.notified().await;
+    /// `Ready` when a sender or a flush woke the background thread since the last `Ready`;
+    /// else `cx`'s waker is woken when one does.
+    pub(crate) fn poll_woken(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.shared.wake.poll(cx)
     }
 
     /// Takes up to about `limit` records (and any flushes among them) without blocking.

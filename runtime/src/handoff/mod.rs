@@ -35,13 +35,12 @@ mod outbox;
 mod overflow;
 mod process_slot;
 mod thread_names;
+mod wake;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
-
-use tokio::sync::Notify;
 
 use crate::model::flush_report::FlushReport;
 use crate::platform::clock;
@@ -56,6 +55,7 @@ pub(crate) use process_slot::{
     request_exit_flush,
 };
 pub(crate) use thread_names::ThreadNames;
+use wake::Wake;
 
 /// Records a thread collects before handing them over in one send.
 pub(crate) const LOCAL_BATCH: usize = 64;
@@ -135,7 +135,7 @@ pub(crate) struct Shared {
     /// The names of the threads that recorded events.
     names: Arc<ThreadNames>,
     /// Wakes the background thread.
-    wake: Notify,
+    wake: Wake,
     /// `queued` value at which a sender wakes the background thread.
     wake_at: usize,
 }
@@ -155,7 +155,7 @@ pub(crate) fn channel(wake_at: usize, bound: usize, overflow: Bounds) -> (Produc
         locals: Mutex::new(Vec::new()),
         pool: Pool::default(),
         names: Arc::default(),
-        wake: Notify::new(),
+        wake: Wake::default(),
         wake_at: wake_at.max(1),
     });
     (
@@ -210,7 +210,7 @@ impl Producer {
             return;
         }
         if before < shared.wake_at && before + n >= shared.wake_at {
-            shared.wake.notify_one();
+            shared.wake.notify();
         }
     }
 
@@ -223,7 +223,7 @@ impl Producer {
             reply,
         };
         let sent = self.tx.send(Parcel::Flush(request)).is_ok();
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         if !sent {
             return FlushReport::default();
         }

@@ -60,7 +60,7 @@ pub(crate) fn request_exit_flush() -> Option<(Receiver<FlushReport>, Instant)> {
 pub(crate) fn announce(frame: Frame) {
     if let Some(i) = INSTALLED.get().filter(|_| !disowned()) {
         if i.producer.tx.send(Parcel::Started(frame)).is_ok() {
-            i.producer.shared.wake.notify_one();
+            i.producer.shared.wake.notify();
         }
     }
 }

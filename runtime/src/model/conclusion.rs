@@ -1,7 +1,5 @@
 //! How an event ended, and how a function's return value maps to it.
 
-use serde::{Deserialize, Serialize};
-
 /// How an event ended: the `conclusion` field of the wire event.
 ///
 /// A tracked function's conclusion comes from its return value (see [`IntoConclusion`]);
@@ -15,8 +13,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(Conclusion::TimedOut.as_str(), "TIMED_OUT");
 /// assert_eq!(Conclusion::Skipped.to_string(), "SKIPPED");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Conclusion {
     /// The work succeeded.
     Success,
@@ -69,6 +66,35 @@ impl Conclusion {
             Conclusion::TimedOut => "⏱",
             Conclusion::Skipped => "↷",
         }
+    }
+}
+
+/// Every conclusion, in the order of the wire's list.
+const ALL: [Conclusion; 5] = [
+    Conclusion::Success,
+    Conclusion::Failure,
+    Conclusion::Cancelled,
+    Conclusion::TimedOut,
+    Conclusion::Skipped,
+];
+
+/// As its wire spelling (`SUCCESS`…).
+impl serde::Serialize for Conclusion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// From its wire spelling; any other text is an error.
+impl<'de> serde::Deserialize<'de> for Conclusion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        ALL.into_iter().find(|c| c.as_str() == text).ok_or_else(|| {
+            serde::de::Error::unknown_variant(
+                &text,
+                &["SUCCESS", "FAILURE", "CANCELLED", "TIMED_OUT", "SKIPPED"],
+            )
+        })
     }
 }
 
@@ -268,6 +294,8 @@ mod tests {
         ] {
             let json = serde_json::to_string(&c).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert_eq!(serde_json::from_str::<Conclusion>(&json).ok(), Some(c));
         }
+        assert!(serde_json::from_str::<Conclusion>("\"success\"").is_err());
     }
 }

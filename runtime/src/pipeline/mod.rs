@@ -27,6 +27,12 @@
 //!   own batch waits. A flush at exit also keeps replaying until the spool is empty or its
 //!   deadline passes — the last chance for short-lived processes such as build scripts —
 //!   while a plain flush returns once this process's own events are settled.
+//! - **One uploader per run.** A process under an uploading ancestor, or built without the
+//!   `upload` feature, has remote sinks that only spool (`config::delivery`): each sealed
+//!   batch is written to its partition at once, under the uploader's spool root when it
+//!   hands over. A process that sends lists its spool at least every
+//!   [`RELIST_SENDING`](delivery::spool::RELIST_SENDING), so what the processes under it
+//!   hand over goes out with its own batches while it runs, and at its exit flush.
 //! - **Breaker.** Two connection failures in a row, or a request still unanswered when an
 //!   exit deadline cuts it (after ≥ 250 ms), open the shared breaker for
 //!   `Tuning::breaker_cooldown`; 5xx and 429 do not (the endpoint is there, just unhappy).
@@ -40,17 +46,19 @@ mod upload_status;
 mod worker;
 
 use crate::config::Config;
+use crate::config::delivery::Delivery;
 use crate::handoff::{self, Producer};
 pub(crate) use sinks::summary::peek_chain;
 
-/// Starts the background thread for `config` and returns the senders' end of its channel.
-pub(crate) fn start(config: Config) -> Producer {
+/// Starts the background thread for `config` and returns the senders' end of its channel;
+/// its remote sinks deliver as `delivery` says.
+pub(crate) fn start(config: Config, delivery: Delivery) -> Producer {
     let (producer, consumer) = handoff::channel(
         config.tuning.batch_size,
         config.tuning.memory_events,
         worker::overflow_bounds(&config),
     );
-    if let Err(e) = worker::spawn(config, consumer) {
+    if let Err(e) = worker::spawn(config, delivery, consumer) {
         crate::log!(
             Error,
             "cannot start the background thread: {e}; events are not recorded"

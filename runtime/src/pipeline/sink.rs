@@ -25,6 +25,13 @@ pub(crate) trait Sink {
         None
     }
 
+    /// Whether it sends over the network, so that the background thread must drive its
+    /// requests on an async runtime.
+    #[cfg(feature = "upload")]
+    fn sends(&self) -> bool {
+        false
+    }
+
     /// Takes a finished event.
     fn take(&mut self, record: &Record, now: Instant);
 

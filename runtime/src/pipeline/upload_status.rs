@@ -31,6 +31,11 @@ pub(crate) enum Upload {
     NoRepository,
     /// No token, but spans are exported over OTLP.
     Exporting,
+    /// Handed to the run's uploader (an ancestor process), which sends them.
+    ThroughUploader,
+    /// Spooled for the next uploading process or `trunk-ci-analytics flush`: built without
+    /// the `upload` feature, and no uploading ancestor.
+    Spooled,
 }
 
 impl UploadStatus {
@@ -65,6 +70,8 @@ impl UploadStatus {
             3 => Upload::Stopped,
             4 => Upload::NoRepository,
             5 => Upload::Exporting,
+            6 => Upload::ThroughUploader,
+            7 => Upload::Spooled,
             _ => Upload::Local,
         }
     }
@@ -84,6 +91,8 @@ mod tests {
             Upload::Stopped,
             Upload::NoRepository,
             Upload::Exporting,
+            Upload::ThroughUploader,
+            Upload::Spooled,
             Upload::Local,
         ] {
             s.set(u);

@@ -75,6 +75,8 @@ impl PrivateDir {
     }
 
     /// Opens the directory at `path` if it exists, under the module's rules; makes nothing.
+    // Only cargo recording's run directories need it.
+    #[cfg(feature = "cargo")]
     pub(crate) fn open_existing(path: &Path) -> io::Result<PrivateDir> {
         #[cfg(unix)]
         {
@@ -218,6 +220,8 @@ impl PrivateDir {
     }
 
     /// Removes its subdirectory `name`, which must be empty.
+    // Only cargo recording's run directories need it.
+    #[cfg(feature = "cargo")]
     pub(crate) fn remove_subdir(&self, name: &OsStr) -> io::Result<()> {
         #[cfg(unix)]
         {
@@ -232,6 +236,8 @@ impl PrivateDir {
 
     /// Makes `name` in it a symbolic link to `target` (for a program started through the
     /// link, its name says what it is).
+    // Only cargo recording's run directories need it.
+    #[cfg(feature = "cargo")]
     pub(crate) fn symlink(&self, name: &str, target: &Path) -> io::Result<()> {
         #[cfg(unix)]
         {

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use crate::model::id::otel;
 use crate::model::id::trace_context::{self, ENV_TRACEPARENT};
 use crate::model::site::Meta;
+use crate::record::run_uploader::{self, ENV_UPLOADER};
 
 /// Environment variables that hand the current event to a child process (pinned names).
 pub(crate) const ENV_CHAIN_ID: &str = "TRUNK_CHAIN_ID";
@@ -254,8 +255,10 @@ impl EventContext {
     /// The variables that make a root event in a child process a child of this event:
     /// `TRUNK_CHAIN_ID`, `TRUNK_PARENT_EVENT_ID`, `TRUNK_PARENT_SEQUENCE_KEY` and, for
     /// OpenTelemetry-instrumented children, `TRACEPARENT` (see
-    /// [`traceparent`](Self::traceparent)), in that order. Pass them to any process
-    /// launcher; for `std::process::Command` use
+    /// [`traceparent`](Self::traceparent)), in that order; then, when this process is the
+    /// run's uploader or hands its events to one, `TRUNK_UPLOADER`, so that the child hands
+    /// its events to that uploader instead of sending them itself (one uploader per run).
+    /// Pass them to any process launcher; for `std::process::Command` use
     /// [`CommandExt::with_event_context`](crate::CommandExt::with_event_context).
     ///
     /// ```
@@ -265,12 +268,16 @@ impl EventContext {
     /// assert!(vars.contains(&("TRUNK_PARENT_EVENT_ID", "e".to_string())));
     /// assert!(vars.contains(&("TRACEPARENT", ctx.traceparent())));
     /// ```
-    pub fn env_vars(&self) -> [(&'static str, String); 4] {
-        [
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
             (ENV_CHAIN_ID, self.chain_id()),
             (ENV_PARENT_EVENT_ID, self.event_id()),
             (ENV_PARENT_SEQUENCE_KEY, self.sequence_key()),
             (ENV_TRACEPARENT, self.traceparent()),
-        ]
+        ];
+        if let Some(uploader) = run_uploader::announced() {
+            vars.push((ENV_UPLOADER, uploader.to_owned()));
+        }
+        vars
     }
 }

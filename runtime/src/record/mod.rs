@@ -3,12 +3,14 @@
 //! as plain data: ids as integers, `&'static` site constants, clock readings, and owned
 //! values only where the user declared tags or metrics.
 //!
-//! Beside it, the rest of layer 3: where an event belongs ([`lineage`]), the events
-//! running now as another thread may see them ([`running`]), and finished records kept
-//! for later when they come faster than they are sent ([`overflow`]).
+//! Beside it, the rest of layer 3: where an event belongs ([`lineage`]), who delivers the
+//! events of the run ([`run_uploader`]), the events running now as another thread may see
+//! them ([`running`]), and finished records kept for later when they come faster than they
+//! are sent ([`overflow`]).
 
 pub(crate) mod lineage;
 pub(crate) mod overflow;
+pub(crate) mod run_uploader;
 pub(crate) mod running;
 
 use std::borrow::Cow;

@@ -3,6 +3,12 @@
 //! (`build_script_run`) and test binary or doctest run (`test_binary`), with their real
 //! times, and the build's critical path.
 //!
+//! Compiled with the `cargo` feature only: a build script never runs cargo, and as a
+//! build-dependency these lines were compiled on its build's critical path for nothing
+//! (BENCHMARKS.md, "Light in build scripts"). What the summaries make of recorded events
+//! (`model::cargo`, the summary sink) is there either way: a process without the feature
+//! still shows the cargo work another process recorded.
+//!
 //! How (the mechanism, chosen by measurement; BENCHMARKS.md has the figures): the command
 //! runs with this program in three places cargo looks up, `RUSTC_WRAPPER`, the target runner
 //! of each target triple and `RUSTDOC`, through symlinks in a private run directory whose
@@ -52,6 +58,10 @@ static SERVED: AtomicBool = AtomicBool::new(false);
 /// before anything else (argument parsing included); until it has, `record_cargo` records
 /// nothing.
 ///
+/// With the `cargo` feature (on by default). Without it this function does nothing, and is
+/// there so that the same `main` compiles either way: such a program cannot record cargo,
+/// so cargo never starts it as a helper.
+///
 /// ```no_run
 /// use std::process::Command;
 /// use trunk_ci_analytics::{CommandExt, EventBuilder};
@@ -87,6 +97,8 @@ pub fn serve_cargo_helper() {
 /// ended, [`finish`](Self::finish) it (or drop it) inside the event that ran the command:
 /// that records its units, build-script runs and test binaries as children of the event,
 /// and tells the event what the command compiled and its critical path.
+///
+/// With the `cargo` feature (on by default).
 ///
 /// ```no_run
 /// use std::process::Command;

@@ -11,6 +11,7 @@ use super::work::{Compile, ScriptRun, TestRun, Work};
 use crate::model::cargo::{
     KIND_BUILD_SCRIPT_RUN, KIND_COMPILE, KIND_TEST_BINARY, TAG_PATH_POSITION,
 };
+use crate::platform::sort;
 use crate::record::lineage::EventContext;
 use crate::{Conclusion, EventBuilder};
 
@@ -72,7 +73,7 @@ pub(crate) fn record(work: &Work, parent: &EventContext, ended: SystemTime) -> S
             .map_or((ended, Conclusion::Cancelled), |e| (e.at, e.conclusion()));
         events.push((t.start, test_event(t, parent), end, conclusion));
     }
-    events.sort_by_key(|(start, ..)| *start);
+    sort::sort_by_key(&mut events, |(start, ..)| *start);
     for (start, builder, end, conclusion) in events {
         builder.started_at(start).start().finish_at(end, conclusion);
     }

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::config::address::check_api_address;
 use crate::model::id::trace_context::ENV_TRACEPARENT;
 use crate::record::lineage::{ENV_CONTEXT, EventContext};
+use crate::record::run_uploader::{ENV_UPLOADER, RunUploader};
 
 impl Config {
     /// Reads every `TRUNK_*` variable, `TRACEPARENT`, and the OpenTelemetry SDK's `OTEL_*`
@@ -117,6 +118,15 @@ pub(crate) fn parse(get: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<String
             Err(_) => warnings.push(format!(
                 "TRUNK_FLUSH_TIMEOUT_MS=`{v}` is not a whole number of milliseconds; using {}",
                 crate::config::DEFAULT_FLUSH_TIMEOUT.as_millis()
+            )),
+        }
+    }
+    if let Some(v) = var(ENV_UPLOADER) {
+        match RunUploader::parse(&v) {
+            Ok(uploader) => c.run_uploader = Some(uploader),
+            Err(why) => warnings.push(format!(
+                "{ENV_UPLOADER}=`{v}` is not an uploader's announcement ({why}); this process \
+                 delivers its events itself"
             )),
         }
     }

@@ -11,7 +11,8 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use super::body::{self, Body};
+use crate::platform::sort;
 
 /// A batch is sealed once its body reaches this size, whatever its event count: large tags
 /// must not make one request huge.
@@ -36,7 +37,7 @@ pub(crate) struct Batch {
     /// Order of sealing; flushes wait for the batches sealed before them.
     pub(crate) seq: u64,
     pub(crate) origin: Origin,
-    pub(crate) body: Bytes,
+    pub(crate) body: Body,
     /// `{"repo":…,"events":[`, the start of the body.
     prefix: usize,
     spans: Vec<Range<usize>>,
@@ -63,7 +64,7 @@ impl Batch {
     pub(crate) fn split(&self, suspects: &[usize]) -> Vec<Batch> {
         let n = self.len();
         let mut suspects: Vec<usize> = suspects.iter().copied().filter(|&i| i < n).collect();
-        suspects.sort_unstable();
+        sort::sort_by(&mut suspects, usize::cmp);
         suspects.dedup();
         let groups: Vec<Vec<usize>> = if suspects.is_empty() || suspects.len() == n {
             if suspects.len() == n && n > 0 {
@@ -96,15 +97,10 @@ impl Batch {
     /// Rebuilds a batch from a spooled body, so a 400 on a replay can be split like any
     /// batch. `None` when the body is not the JSON the spool writes.
     pub(crate) fn from_body(body: &[u8], seq: u64) -> Option<Batch> {
-        #[derive(serde::Deserialize)]
-        struct Body {
-            repo: serde_json::Value,
-            events: Vec<serde_json::Value>,
-        }
-        let parsed: Body = serde_json::from_slice(body).ok()?;
-        let repo_json = serde_json::to_vec(&parsed.repo).ok()?;
+        let parsed: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let repo_json = serde_json::to_vec(parsed.get("repo")?).ok()?;
         let mut b = BatchBuilder::new(&repo_json);
-        for event in &parsed.events {
+        for event in parsed.get("events")?.as_array()? {
             let json = serde_json::to_vec(event).ok()?;
             b.push(&json, Instant::now());
         }
@@ -235,14 +231,11 @@ impl BatchBuilder {
 
     /// Takes back the body of a batch that is done with, if nothing else holds it, as the
     /// buffer of a later batch.
-    pub(crate) fn recycle(&mut self, body: Bytes) {
+    pub(crate) fn recycle(&mut self, body: Body) {
         if self.spare.is_some() {
             return;
         }
-        if let Ok(mut body) = body.try_into_mut() {
-            // Emptied first: the conversion would move the bytes to the allocation's start.
-            body.clear();
-            let buf = Vec::from(body);
+        if let Some(buf) = body::take_back(body) {
             if buf.capacity() <= MAX_BODY_BYTES * 2 {
                 self.spare = Some(buf);
             }
@@ -264,7 +257,7 @@ impl BatchBuilder {
             return Batch {
                 seq,
                 origin,
-                body: Bytes::from(body),
+                body: Body::from(body),
                 prefix: self.prefix,
                 spans,
             };
@@ -274,7 +267,7 @@ impl BatchBuilder {
         let (body, start) = match self.prefix.checked_sub(header.len()) {
             Some(start) => {
                 body[start..self.prefix].copy_from_slice(&header);
-                (Bytes::from(body).slice(start..), start)
+                (Body::from(body).slice(start..), start)
             }
             // Never with a right-sized room; still a valid body if it happens.
             None => {
@@ -283,7 +276,7 @@ impl BatchBuilder {
                 for span in &mut spans {
                     *span = span.start + shift..span.end + shift;
                 }
-                (Bytes::from(header), self.prefix)
+                (Body::from(header), self.prefix)
             }
         };
         for span in &mut spans {

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
+use super::body::Body;
 use reqwest::header::{CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::protocol::{Failure, Judge, Outcome};
@@ -93,12 +93,8 @@ impl Http {
         })
     }
 
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Sends one body; the future owns everything it needs.
-    pub(crate) fn post(&self, body: Bytes) -> Request {
+    pub(crate) fn post(&self, body: Body) -> Request {
         let mut request = self.client.post(&self.url);
         request = match self.gzip.then(|| gzip(&body)).flatten() {
             Some(packed) => request

@@ -1,19 +1,29 @@
 //! A remote sink's own place on disk: its spool partition and its breaker marker, both in
-//! the spool directory every process of a pipeline shares.
+//! the spool directory every process of a pipeline shares (the run's uploader's, when this
+//! process hands its events to it).
 
 use super::breaker::Breaker;
 use super::retry::Jitter;
 use super::spool::Spool;
 use crate::config::Config;
-use crate::platform::dirs::default_spool_root;
+use crate::config::delivery::Delivery;
 
 /// The spool partition `partition` (`None`, said once on stderr, when it cannot be used) and
-/// the breaker of `address`.
-pub(crate) fn open(config: &Config, partition: &str, address: &str) -> (Option<Spool>, Breaker) {
+/// the breaker of `address`, under the spool root `delivery` names. A process that sends
+/// looks for new files often: the processes under it hand their events over there.
+pub(crate) fn open(
+    config: &Config,
+    delivery: &Delivery,
+    partition: &str,
+    address: &str,
+) -> (Option<Spool>, Breaker) {
     let tuning = &config.tuning;
     let tag = format!("{:x}{:04x}", std::process::id(), Jitter::new().tag());
-    let root = config.spool_dir.clone().unwrap_or_else(default_spool_root);
+    let root = delivery.spool_root(config);
     let mut spool = Spool::new(root, partition, tuning.spool_bytes, tag.clone());
+    if delivery.sends() {
+        spool.watch_for_children();
+    }
     let spool = match spool.ensure_dir() {
         Ok(()) => Some(spool),
         Err(e) => {

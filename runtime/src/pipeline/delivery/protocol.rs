@@ -31,6 +31,8 @@ pub(crate) enum Outcome {
 }
 
 /// Why a request should be retried.
+// Without `upload` no request is made: only the HTTP client makes the transport failures.
+#[cfg_attr(not(feature = "upload"), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) enum Failure {
     Status(u16),
@@ -76,5 +78,7 @@ pub(crate) struct Protocol {
     /// Whether a refused batch is split to find the bad events (only they are dropped), or
     /// dropped whole.
     pub(crate) split_rejected: bool,
+    /// Read by the HTTP client, which a build without `upload` has not.
+    #[cfg_attr(not(feature = "upload"), allow(dead_code))]
     pub(crate) judge: Judge,
 }

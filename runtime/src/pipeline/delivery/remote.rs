@@ -60,6 +60,11 @@ impl<E: Encode> Sink for RemoteSink<E> {
         Some(E::NAME)
     }
 
+    #[cfg(feature = "upload")]
+    fn sends(&self) -> bool {
+        self.uploader.sends()
+    }
+
     fn take(&mut self, record: &Record, now: Instant) {
         let encoder = &mut self.encoder;
         let pushed = self

@@ -2,7 +2,9 @@
 //! server's `Retry-After`.
 
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+#[cfg(feature = "upload")]
+use std::time::SystemTime;
 
 /// First retry waits about this long; each further one doubles it.
 const BASE: Duration = Duration::from_millis(200);
@@ -10,6 +12,7 @@ const BASE: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest `Retry-After` honoured: a server asking for more gets this, and what does not fit
 /// in the process's life waits in the spool instead.
+#[cfg(feature = "upload")]
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Wait before retry number `retry` (1-based): "equal jitter", uniformly in `[d/2, d]` where
@@ -25,6 +28,7 @@ pub(crate) fn backoff(retry: u32, jitter: &mut Jitter) -> Duration {
 
 /// The wait a `Retry-After` header asks for: delay-seconds or an HTTP date (a date in the past
 /// means now). `None` when the value is neither. Capped at [`MAX_RETRY_AFTER`].
+#[cfg(feature = "upload")]
 pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     let wait = match value.parse::<u64>() {
@@ -91,6 +95,7 @@ mod tests {
         assert!((400..600).contains(&low), "{low} of 1000 below 0.5");
     }
 
+    #[cfg(feature = "upload")]
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);

@@ -27,6 +27,7 @@ pub use probe::{Endpoint, Probe, probe};
 pub use spool_state::{BreakerState, Partition, SpoolState, spool};
 
 use crate::config::Config;
+use crate::config::delivery::Delivery;
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::platform::dirs::default_spool_root;
 use crate::platform::log::LogLevel;
@@ -68,6 +69,10 @@ pub struct Settings {
     pub log_level: LogLevel,
     /// The context handed over by a parent process (`TRUNK_CHAIN_ID`…).
     pub parent: Option<EventContext>,
+    /// The process id of the run's uploader this process would hand its events to: the
+    /// ancestor announced in `TRUNK_UPLOADER`. `None`: it sends them itself (with the
+    /// `upload` feature), or spools them (without).
+    pub run_uploader: Option<u32>,
     /// Where spans are exported (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`); `None`: no OTLP export.
     pub otlp_traces_endpoint: Option<String>,
@@ -97,6 +102,10 @@ pub fn settings(config: &Config) -> Settings {
         flush_timeout: config.flush_timeout,
         log_level: config.log_level,
         parent: config.parent.clone(),
+        run_uploader: match Delivery::decide(config) {
+            Delivery::ToUploader(uploader) => Some(uploader.pid),
+            _ => None,
+        },
         otlp_traces_endpoint: config.otlp.endpoint().map(str::to_owned),
         otlp_partition: config
             .otlp

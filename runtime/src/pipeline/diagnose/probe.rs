@@ -3,13 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use crate::pipeline::delivery::body::Body;
 
-use crate::config::Config;
 use crate::config::otlp::OtlpProtocol;
+use crate::config::{Config, Token};
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::pipeline::delivery::http::Http;
-use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
+use crate::pipeline::delivery::protocol::Protocol;
+#[cfg(feature = "upload")]
+use crate::pipeline::delivery::protocol::{Failure, Outcome};
 use crate::pipeline::sinks::{otlp, trunk};
 
 /// What an endpoint said to a request carrying no events.
@@ -156,20 +158,18 @@ pub fn probe(config: &Config, repo: Option<&Repo>, timeout: Duration) -> Vec<End
     if let (Some(token), Some(repo)) = (config.token.as_ref(), repo) {
         let url = format!("{}{TRACK_EVENTS_PATH}", config.api_address);
         let protocol = &trunk::protocol::TRACK_EVENTS;
-        let http = trunk::protocol::headers(token)
-            .and_then(|h| Http::new(url.clone(), h, timeout, protocol.judge, false));
+        let http = track_events_client(token, &url, timeout);
         let body = serde_json::json!({ "repo": repo, "events": [] }).to_string();
-        asked.push(ask("trackEvents", url, protocol, http, Bytes::from(body)));
+        asked.push(ask("trackEvents", url, protocol, http, Body::from(body)));
     }
     if config.enabled {
         if let Some(url) = config.otlp.endpoint() {
             let protocol = &otlp::protocol::OTLP;
-            let headers = otlp::protocol::headers(config.otlp.protocol, &config.otlp.headers);
-            let http = Http::new(url.to_owned(), headers, timeout, protocol.judge, false);
+            let http = otlp_client(config, url, timeout);
             // No resource spans: an empty message is zero bytes in protobuf.
             let body = match config.otlp.protocol {
-                OtlpProtocol::HttpJson => Bytes::from_static(b"{}"),
-                _ => Bytes::new(),
+                OtlpProtocol::HttpJson => Body::from_static(b"{}"),
+                _ => Body::new(),
             };
             asked.push(ask("otlp", url.to_owned(), protocol, http, body));
         }
@@ -182,7 +182,7 @@ fn ask(
     url: String,
     protocol: &'static Protocol,
     http: Result<Http, String>,
-    body: Bytes,
+    body: Body,
 ) -> Endpoint {
     let started = Instant::now();
     let answer = match http {
@@ -198,7 +198,41 @@ fn ask(
     }
 }
 
-fn send(http: &Http, body: Bytes) -> Probe {
+/// Why nothing is asked in a build without an HTTP client.
+#[cfg(not(feature = "upload"))]
+const NO_CLIENT: &str = "this build has no HTTP client (the `upload` feature is off)";
+
+#[cfg(feature = "upload")]
+fn track_events_client(token: &Token, url: &str, timeout: Duration) -> Result<Http, String> {
+    let judge = trunk::protocol::TRACK_EVENTS.judge;
+    trunk::protocol::headers(token)
+        .and_then(|h| Http::new(url.to_owned(), h, timeout, judge, false))
+}
+
+#[cfg(not(feature = "upload"))]
+fn track_events_client(_: &Token, _: &str, _: Duration) -> Result<Http, String> {
+    Err(NO_CLIENT.to_owned())
+}
+
+#[cfg(feature = "upload")]
+fn otlp_client(config: &Config, url: &str, timeout: Duration) -> Result<Http, String> {
+    let headers = otlp::protocol::headers(config.otlp.protocol, &config.otlp.headers);
+    let judge = otlp::protocol::OTLP.judge;
+    Http::new(url.to_owned(), headers, timeout, judge, false)
+}
+
+#[cfg(not(feature = "upload"))]
+fn otlp_client(_: &Config, _: &str, _: Duration) -> Result<Http, String> {
+    Err(NO_CLIENT.to_owned())
+}
+
+#[cfg(not(feature = "upload"))]
+fn send(http: &Http, _: Body) -> Probe {
+    match *http {}
+}
+
+#[cfg(feature = "upload")]
+fn send(http: &Http, body: Body) -> Probe {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()

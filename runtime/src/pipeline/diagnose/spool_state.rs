@@ -9,6 +9,7 @@ use crate::model::wire::Repo;
 use crate::pipeline::delivery::breaker::{marker_name, read_marker};
 use crate::pipeline::delivery::spool::file_name::Name;
 use crate::pipeline::sinks::trunk::partition;
+use crate::platform::sort;
 
 /// The spool as found on disk.
 ///
@@ -112,7 +113,7 @@ pub fn spool(settings: &Settings, repo: Option<&Repo>) -> SpoolState {
             p
         })
         .collect();
-    partitions.sort_by(|a, b| a.name.cmp(&b.name));
+    sort::sort_by(&mut partitions, |a, b| a.name.cmp(&b.name));
     let breaker = read_breaker(&root, &settings.api_address);
     let otlp_breaker = settings
         .otlp_traces_endpoint

@@ -1,19 +1,21 @@
-//! The background thread: one current-thread tokio runtime, one loop.
+//! The background thread: one loop of turns, driven by [`drive`].
 //!
 //! Each turn takes a chunk of records from the hand-off and gives each to every sink, lets
 //! the sinks do what is due (seal, spool, send, settle flushes), answers the flushes every
-//! sink has settled, then waits — for a sender's or a flush's wake-up, the next timer, or
-//! the answer to a request in flight. While records keep coming it only yields between
-//! chunks, so the network makes progress during a burst and the hand-off never waits on
-//! the network.
+//! sink has settled, then says what comes next: stop, go again at once, or sleep until a
+//! given time — or until a sender's or a flush's wake-up, or the answer to a request in
+//! flight, whichever comes first. While records keep coming the driver only yields between
+//! chunks, so the network makes progress during a burst and the hand-off never waits on the
+//! network. The turns are the same whichever driver runs them: a blocking one when no sink
+//! sends (no `upload` feature, or events handed to the run's uploader), a current-thread
+//! tokio runtime when one does.
 
+mod drive;
 mod running;
 
-use std::future::poll_fn;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::sink::{Sink, SinkFlush};
@@ -22,6 +24,7 @@ use super::sinks::trunk::{TrunkSink, Undeliverable};
 use super::sinks::{EventsFile, JobSummary, Summary, TraceFile};
 use super::upload_status::{Upload, UploadStatus};
 use crate::config::Config;
+use crate::config::delivery::Delivery;
 use crate::config::detect::process_info;
 use crate::handoff::{ChannelState, Consumer, FlushRequest, Msg};
 use crate::model::flush_report::FlushReport;
@@ -57,28 +60,21 @@ const OVERFLOW_BYTES_PER_EVENT: usize = 64;
 /// before its deadline: all of it goes to them, a turn at a time (to be sent or spooled).
 const FLUSH_MARGIN: Duration = Duration::from_secs(1);
 
-pub(crate) fn spawn(config: Config, consumer: Consumer) -> std::io::Result<()> {
-    signals::spawn("trunk-ci-analytics", None, move || run(config, consumer))
+pub(crate) fn spawn(config: Config, delivery: Delivery, consumer: Consumer) -> std::io::Result<()> {
+    signals::spawn("trunk-ci-analytics", None, move || {
+        drive::run(&config, &delivery, consumer)
+    })
 }
 
-fn run(config: Config, consumer: Consumer) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build();
-    let runtime = match runtime {
-        Ok(rt) => rt,
-        Err(e) => {
-            crate::log!(
-                Error,
-                "cannot start the background I/O runtime: {e}; events are not recorded"
-            );
-            return;
-        }
-    };
-    let _enter = runtime.enter();
-    let worker = Worker::new(&config, consumer);
-    runtime.block_on(worker.run());
+/// What a driver does after a turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Every sender is gone and nothing is left to do.
+    Stop,
+    /// More records wait: let the requests in flight move, then turn again.
+    Again,
+    /// Sleep until this time at the latest.
+    Sleep(Instant),
 }
 
 /// A flush some sinks have not answered yet.
@@ -128,7 +124,7 @@ pub(crate) fn overflow_bounds(config: &Config) -> Bounds {
 }
 
 /// The sinks `config` asks for.
-fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
+fn sinks(config: &Config, delivery: &Delivery, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let trace = config
         .trace_file
@@ -142,9 +138,13 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
         Upload::Local
     }));
     if config.token.is_some() {
-        status.set(Upload::Uploading);
+        status.set(match delivery {
+            Delivery::ToUploader(_) => Upload::ThroughUploader,
+            _ if delivery.sends() => Upload::Uploading,
+            _ => Upload::Spooled,
+        });
         let trunk = match &repo {
-            Some(repo) => TrunkSink::new(config, info.clone(), repo, Arc::clone(&status)),
+            Some(repo) => TrunkSink::new(config, delivery, info.clone(), repo, Arc::clone(&status)),
             None => {
                 crate::log!(
                     Error,
@@ -168,7 +168,7 @@ fn sinks(config: &Config, consumer: &Consumer) -> Vec<Box<dyn Sink>> {
             }
         }
     }
-    if let Some(sink) = OtlpSink::new(config, &info, repo.as_ref()) {
+    if let Some(sink) = OtlpSink::new(config, delivery, &info, repo.as_ref()) {
         sinks.push(Box::new(sink));
     }
     if let Some(path) = config.events_file.as_deref() {
@@ -199,8 +199,8 @@ fn add_share(total: &mut FlushReport, remote: Option<&'static str>, share: Flush
 }
 
 impl Worker {
-    fn new(config: &Config, consumer: Consumer) -> Worker {
-        let sinks = sinks(config, &consumer);
+    fn new(config: &Config, delivery: &Delivery, consumer: Consumer) -> Worker {
+        let sinks = sinks(config, delivery, &consumer);
         // `held` counts the events of every remote sink.
         let remote = sinks.iter().filter(|s| s.remote_name().is_some()).count();
         Worker {
@@ -223,40 +223,65 @@ impl Worker {
         }
     }
 
-    async fn run(mut self) {
+    /// Before the first turn.
+    fn start(&mut self) {
         signals::set_watched(true);
-        loop {
-            let now = Instant::now();
-            let taken = self.drain(now);
-            self.settle(now);
-            self.consumer.settled();
-            self.running.turn(&mut self.sinks, now);
-            if taken == ChannelState::Closed
-                && self.pending.is_empty()
-                && self.deferred.is_empty()
-                && self.kept() == 0
-            {
-                break;
-            }
-            if taken == ChannelState::More {
-                // Let the I/O driver and the requests in flight move, then take more.
-                tokio::task::yield_now().await;
-                let sinks = &mut self.sinks;
-                poll_fn(|cx| {
-                    for sink in sinks.iter_mut() {
-                        let _ = sink.poll(cx);
-                    }
-                    Poll::Ready(())
-                })
-                .await;
-                continue;
-            }
-            self.wait(now).await;
+    }
+
+    /// One turn: take what the hand-off holds, let the sinks do what is due, answer flushes.
+    fn turn(&mut self) -> Next {
+        let now = Instant::now();
+        let taken = self.drain(now);
+        self.settle(now);
+        self.consumer.settled();
+        self.running.turn(&mut self.sinks, now);
+        if taken == ChannelState::Closed
+            && self.pending.is_empty()
+            && self.deferred.is_empty()
+            && self.kept() == 0
+        {
+            return Next::Stop;
         }
+        if taken == ChannelState::More {
+            return Next::Again;
+        }
+        Next::Sleep(self.due(now))
+    }
+
+    /// After the last turn.
+    fn end(&mut self) {
         signals::set_watched(false);
         for sink in &mut self.sinks {
             sink.caught_up();
         }
+    }
+
+    /// Whether a sink sends over the network (then an async driver must run the turns).
+    #[cfg(feature = "upload")]
+    fn sends(&self) -> bool {
+        self.sinks.iter().any(|s| s.sends())
+    }
+
+    /// Polls the requests in flight; `Ready` if one got its answer (and was acted on).
+    fn poll_requests(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut ready = false;
+        for sink in &mut self.sinks {
+            ready |= sink.poll(cx).is_ready();
+        }
+        if ready {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// `Ready` when the thread has something to do before its next due time: an answer to a
+    /// request in flight, or a sender's or a flush's wake-up.
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.poll_requests(cx).is_ready() || self.consumer.poll_woken(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 
     /// Takes up to a chunk of messages: records go to every sink (or, while the sinks are
@@ -438,10 +463,10 @@ impl Worker {
         self.lost += refused;
     }
 
-    /// Sleeps until a wake-up, the next due time, or the answer of a request in flight.
-    async fn wait(&mut self, now: Instant) {
-        let due = self
-            .sinks
+    /// The latest time to turn again: the next due time of a sink, a deferred flush or the
+    /// running events, else a tick from now.
+    fn due(&self, now: Instant) -> Instant {
+        self.sinks
             .iter()
             .filter_map(|s| s.next_due())
             .chain(
@@ -453,20 +478,6 @@ impl Worker {
             .fold(
                 crate::platform::clock::deadline_after(now, self.tick),
                 Instant::min,
-            );
-        let mut sleep = pin!(tokio::time::sleep_until(due.into()));
-        let mut woken = pin!(self.consumer.woken());
-        let sinks = &mut self.sinks;
-        poll_fn(|cx| {
-            let mut ready = false;
-            for sink in sinks.iter_mut() {
-                ready |= sink.poll(cx).is_ready();
-            }
-            if ready || woken.as_mut().poll(cx).is_ready() || sleep.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
-        .await;
+            )
     }
 }

@@ -95,6 +95,7 @@ fn open_raw(dir: libc::c_int, name: &CStr, flags: libc::c_int, mode: u32) -> io:
 }
 
 /// Makes `name` in `dir` a symbolic link to `target`.
+#[cfg(feature = "cargo")]
 pub(crate) fn symlink_at(dir: BorrowedFd<'_>, name: &OsStr, target: &OsStr) -> io::Result<()> {
     let name = c_name(name)?;
     let target = CString::new(target.as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;

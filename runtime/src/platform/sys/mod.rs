@@ -118,3 +118,14 @@ pub(crate) fn at_fork_child(handler: unsafe extern "C" fn()) {
         let _ = handler;
     });
 }
+
+/// Whether a process `pid` exists (it may belong to another user): `kill(pid, 0)`.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub(crate) fn is_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing; kill only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

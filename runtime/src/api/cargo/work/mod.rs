@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use super::command_line::profile_dir;
 use super::message::{Line, Role, TestCounts, time_of};
 use crate::Conclusion;
+use crate::platform::sort;
 
 /// How far behind the clock a file's time may be: the kernel stamps files from a clock
 /// that advances once per tick (up to 10 ms), so a file written just after a reading of the
@@ -334,7 +335,7 @@ fn script_runs(compiles: &[Compile], since: SystemTime) -> Vec<ScriptRun> {
         build_dirs.extend(build);
     }
     let mut build_dirs: Vec<PathBuf> = build_dirs.into_iter().collect();
-    build_dirs.sort();
+    sort::sort_by(&mut build_dirs, PathBuf::cmp);
     for build in build_dirs {
         let Ok(entries) = std::fs::read_dir(&build) else {
             continue;
@@ -378,7 +379,7 @@ fn script_runs(compiles: &[Compile], since: SystemTime) -> Vec<ScriptRun> {
             end,
         });
     }
-    runs.sort_by_key(|r| r.start);
+    sort::sort_by_key(&mut runs, |r| r.start);
     runs
 }
 

@@ -8,8 +8,9 @@ use std::io;
 use std::time::Instant;
 
 use super::file_name::Name;
-use super::{Claimed, RELIST_EMPTY, RELIST_MAX, STALE, Spool, liveness};
+use super::{Claimed, RELIST_EMPTY, STALE, Spool, liveness};
 use crate::platform::clock::wall_ms;
+use crate::platform::sort;
 
 impl Spool {
     /// Whether files may be waiting in this partition (without touching the disk when the
@@ -27,7 +28,7 @@ impl Spool {
     /// chance to send what other processes left).
     pub(crate) fn relist_soon(&mut self) {
         self.listed_at = None;
-        self.relist_after = RELIST_EMPTY;
+        self.relist_after = RELIST_EMPTY.min(self.relist_max);
     }
 
     /// Claims the oldest ready (or stale claimed) file of this partition.
@@ -71,11 +72,11 @@ impl Spool {
                 (kind.ready || stale_claim).then_some(name)
             })
             .collect();
-        names.sort();
+        sort::sort_by(&mut names, String::cmp);
         self.relist_after = if names.is_empty() {
-            (self.relist_after * 2).min(RELIST_MAX)
+            (self.relist_after * 2).min(self.relist_max)
         } else {
-            RELIST_EMPTY
+            RELIST_EMPTY.min(self.relist_max)
         };
         self.candidates = names.into();
     }

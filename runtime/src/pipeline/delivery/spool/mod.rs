@@ -39,6 +39,9 @@ const SIZE_FRESH: Duration = Duration::from_secs(1);
 /// listing doubles the wait, up to [`RELIST_MAX`], so an idle process does not keep polling.
 const RELIST_EMPTY: Duration = Duration::from_secs(1);
 const RELIST_MAX: Duration = Duration::from_secs(32);
+/// How soon a process that sends lists its partition again, however often it found it
+/// empty: the processes under it hand their events over as files there (`config::delivery`).
+pub(crate) const RELIST_SENDING: Duration = Duration::from_millis(500);
 
 /// Why a batch could not be spooled.
 #[derive(Debug)]
@@ -97,6 +100,8 @@ pub(crate) struct Spool {
     candidates: VecDeque<String>,
     listed_at: Option<Instant>,
     relist_after: Duration,
+    /// The longest `relist_after` grows to.
+    relist_max: Duration,
     /// Ready files, oldest first, known from the last scan or written since.
     evictable: VecDeque<FileInfo>,
     /// This process's liveness lock, taken at its first claim (`None` before, or if it
@@ -121,9 +126,17 @@ impl Spool {
             candidates: VecDeque::new(),
             listed_at: None,
             relist_after: RELIST_EMPTY,
+            relist_max: RELIST_MAX,
             evictable: VecDeque::new(),
             alive: None,
         }
+    }
+
+    /// Lists the partition at least every [`RELIST_SENDING`]: this process is the run's
+    /// uploader, and the processes under it hand their events over here.
+    pub(crate) fn watch_for_children(&mut self) {
+        self.relist_max = RELIST_SENDING;
+        self.relist_after = self.relist_after.min(RELIST_SENDING);
     }
 
     /// The root directory, once opened: the breaker keeps its marker there.

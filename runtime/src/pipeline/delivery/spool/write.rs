@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use super::file_name::Name;
 use super::{FileInfo, SIZE_FRESH, STALE, Spool, SpoolError, Written, liveness};
 use crate::platform::clock::wall_ms;
+use crate::platform::sort;
 
 impl Spool {
     /// Writes `body` (a request body of `events` events) as a new spool file, evicting the
@@ -109,7 +110,7 @@ impl Spool {
         let mut files = self.scan();
         let total = files.iter().map(|f| f.bytes).sum();
         files.retain(|f| f.ready);
-        files.sort_by(|a, b| a.name.cmp(&b.name));
+        sort::sort_by(&mut files, |a, b| a.name.cmp(&b.name));
         self.size = Some((total, now));
         self.evictable = files.into();
     }

@@ -20,14 +20,14 @@ mod sending;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
 use super::batch::{Batch, BatchBuilder, Origin};
+use super::body::Body;
 use super::breaker::Breaker;
-use super::http::{Http, Request};
+use super::http::Request;
 use super::protocol::Protocol;
 use super::retry::Jitter;
 use super::spool::{Claimed, Spool};
+use super::transport::Transport;
 use crate::config::Tuning;
 use crate::model::flush_report::FlushReport;
 use crate::pipeline::sink::SinkFlush;
@@ -51,11 +51,11 @@ pub(crate) const MAX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 enum Job {
     Batch(Batch),
     /// A spool file, sent as it is.
-    Replay(Claimed, Bytes),
+    Replay(Claimed, Body),
 }
 
 impl Job {
-    fn body(&self) -> Bytes {
+    fn body(&self) -> Body {
         match self {
             Job::Batch(b) => b.body.clone(),
             Job::Replay(_, body) => body.clone(),
@@ -85,7 +85,9 @@ struct PendingFlush {
 pub(crate) struct Uploader {
     protocol: &'static Protocol,
     tuning: Tuning,
-    http: Http,
+    /// The endpoint, for messages.
+    url: String,
+    transport: Transport,
     spool: Option<Spool>,
     breaker: Breaker,
     builder: BatchBuilder,
@@ -125,7 +127,7 @@ pub(crate) struct Uploader {
 impl std::fmt::Debug for Uploader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Uploader")
-            .field("url", &self.http.url())
+            .field("url", &self.url)
             .field("held", &self.held)
             .field("ready", &self.ready.len())
             .finish_non_exhaustive()
@@ -135,7 +137,8 @@ impl std::fmt::Debug for Uploader {
 impl Uploader {
     pub(crate) fn new(
         tuning: Tuning,
-        http: Http,
+        url: String,
+        transport: Transport,
         builder: BatchBuilder,
         spool: Option<Spool>,
         breaker: Breaker,
@@ -144,7 +147,8 @@ impl Uploader {
         Uploader {
             protocol,
             tuning,
-            http,
+            url,
+            transport,
             spool,
             breaker,
             builder,
@@ -200,9 +204,16 @@ impl Uploader {
             .push_back(self.builder.seal(seq, Origin::Started));
     }
 
-    /// Whether uploading goes on, is stopped, or waits for the endpoint (breaker open).
+    /// Whether uploading goes on, is stopped, or waits for the endpoint (breaker open); or
+    /// whether this process spools, for the run's uploader or for later.
     pub(crate) fn upload(&self) -> crate::pipeline::upload_status::Upload {
         use crate::pipeline::upload_status::Upload;
+        match self.transport {
+            Transport::Http(_) => {}
+            Transport::ToUploader { .. } => return Upload::ThroughUploader,
+            #[cfg(not(feature = "upload"))]
+            Transport::Spool => return Upload::Spooled,
+        }
         if self.off.is_some() {
             Upload::Stopped
         } else if self.breaker.is_open() {
@@ -220,6 +231,11 @@ impl Uploader {
     /// Whether undelivered events have somewhere to go.
     pub(crate) fn spool_usable(&self) -> bool {
         self.spool.is_some()
+    }
+
+    /// Whether it sends over the network (else every batch goes to the spool).
+    pub(crate) fn sends(&self) -> bool {
+        self.transport.http().is_some()
     }
 
     /// Counts events lost before they reached this thread.
@@ -253,7 +269,8 @@ impl Uploader {
     }
 
     fn can_replay(&self, now: Instant) -> bool {
-        self.off.is_none()
+        self.sends()
+            && self.off.is_none()
             && !self.breaker.is_open()
             && self.replay_after.is_none_or(|t| now >= t)
             && self.spool.as_ref().is_some_and(|s| s.may_have_files(now))
@@ -274,7 +291,7 @@ impl Uploader {
             Warn,
             "{} is unreachable or hanging ({failure}); for the next {} s this and other \
              processes write events to the spool {} instead of waiting on the network",
-            self.http.url(),
+            self.url,
             self.breaker.cooldown().as_secs(),
             self.spool_dir()
         );
@@ -302,7 +319,15 @@ impl Uploader {
         }
         match self.spool.as_mut().map(|s| s.write(&batch.body, n)) {
             Some(Ok(written)) => {
-                crate::log!(Info, "wrote {n} events to the spool {}", self.spool_dir());
+                match self.transport {
+                    Transport::ToUploader { pid } => crate::log!(
+                        Info,
+                        "handed {n} events to the run's uploader (process {pid}) through the \
+                         spool {}",
+                        self.spool_dir()
+                    ),
+                    _ => crate::log!(Info, "wrote {n} events to the spool {}", self.spool_dir()),
+                }
                 if batch.origin == Origin::Own {
                     self.report.spooled += n as u64;
                     self.spooled_total += n as u64;

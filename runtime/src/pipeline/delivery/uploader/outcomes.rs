@@ -26,7 +26,7 @@ impl Uploader {
                 crate::log!(
                     Info,
                     "delivered {n} {what} to {} (attempt {attempts})",
-                    self.http.url()
+                    self.url
                 );
                 self.failing = false;
                 self.unreachable_streak = 0;
@@ -37,7 +37,7 @@ impl Uploader {
                             Warn,
                             "{} took a batch only in part: {rejected} refused ({reason}); \
                              refused ones are counted as rejected in the flush report",
-                            self.http.url()
+                            self.url
                         );
                         rejected
                     }
@@ -61,7 +61,7 @@ impl Uploader {
                      process and events are kept in the spool {}",
                     p.peer,
                     p.credentials,
-                    self.http.url(),
+                    self.url,
                     p.credentials_var,
                     self.spool_dir()
                 ));
@@ -71,7 +71,7 @@ impl Uploader {
                 self.stop(format!(
                     "{} answered HTTP {status}{}: check {}; uploading is off for this process \
                      and events are kept in the spool {}",
-                    self.http.url(),
+                    self.url,
                     if reason.is_empty() {
                         String::new()
                     } else {
@@ -104,7 +104,7 @@ impl Uploader {
                         Warn,
                         "cannot deliver events to {} after {attempts} attempt(s), last: {failure}; \
                          they wait in the spool {} for a later run",
-                        self.http.url(),
+                        self.url,
                         self.spool_dir()
                     );
                     self.park(job);
@@ -114,7 +114,7 @@ impl Uploader {
                 crate::log!(
                     Debug,
                     "{}: {failure}; attempt {} in {} ms",
-                    self.http.url(),
+                    self.url,
                     attempts + 1,
                     wait.as_millis()
                 );
@@ -250,14 +250,14 @@ impl Uploader {
             crate::log!(
                 Error,
                 "{} refused a batch of {n} events (HTTP {status}) and it is dropped: {reason}",
-                self.http.url()
+                self.url
             );
         } else {
             crate::log_once!(
                 Error,
                 "more batches refused by {}; only the first {MAX_REJECTION_LINES} are described \
                  (see the flush report for the count)",
-                self.http.url()
+                self.url
             );
         }
     }

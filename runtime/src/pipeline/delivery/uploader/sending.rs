@@ -4,7 +4,7 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
+use crate::pipeline::delivery::body::Body;
 
 use super::{Current, Job, Phase, REPLAY_PAUSE, Uploader};
 use crate::platform::clock;
@@ -127,7 +127,9 @@ impl Uploader {
                     None => return,
                 },
             };
-            if self.off.is_some() {
+            if !self.sends() || self.off.is_some() {
+                // Nothing sends in this process (the spool is where its batches go), or
+                // uploading stopped.
                 self.park(job);
                 continue;
             }
@@ -137,13 +139,16 @@ impl Uploader {
                     "events are written to the spool {}, not sent: {} was found unreachable or \
                      hanging in the last {} s (by this or another process); a later run sends them",
                     self.spool_dir(),
-                    self.http.url(),
+                    self.url,
                     self.breaker.cooldown().as_secs()
                 );
                 self.park(job);
                 continue;
             }
-            let request = self.http.post(job.body());
+            let Some(request) = self.transport.http().map(|http| http.post(job.body())) else {
+                self.park(job);
+                continue;
+            };
             self.current = Some(Current {
                 job,
                 attempts: attempts + 1,
@@ -167,7 +172,7 @@ impl Uploader {
         let spool = self.spool.as_mut()?;
         let claimed = spool.claim_next(now)?;
         match spool.read(&claimed) {
-            Ok(body) => Some(Job::Replay(claimed, Bytes::from(body))),
+            Ok(body) => Some(Job::Replay(claimed, Body::from(body))),
             Err(e) => {
                 crate::log_once!(
                     Warn,

@@ -13,13 +13,16 @@ mod span;
 use std::rc::Rc;
 
 use crate::config::Config;
+use crate::config::delivery::Delivery;
 use crate::config::detect::process_info::ProcessInfo;
 use crate::config::otlp::OtlpProtocol;
 use crate::model::wire::Repo;
 use crate::pipeline::delivery::batch::{BatchBuilder, WriteHeader};
+#[cfg(feature = "upload")]
 use crate::pipeline::delivery::http::Http;
 use crate::pipeline::delivery::on_disk;
 use crate::pipeline::delivery::remote::{Encode, RemoteSink};
+use crate::pipeline::delivery::transport::Transport;
 use crate::pipeline::delivery::uploader::Uploader;
 use crate::record::Record;
 use protocol::OTLP;
@@ -65,35 +68,21 @@ pub(crate) fn partition(url: &str, protocol: OtlpProtocol) -> String {
 
 impl OtlpSink {
     /// The sink, when OTLP export is configured; `None` otherwise, or (said once on stderr)
-    /// when the HTTP client cannot be built.
+    /// when it should send and the HTTP client cannot be built.
     pub(crate) fn new(
         config: &Config,
+        delivery: &Delivery,
         info: &ProcessInfo,
         repo: Option<&Repo>,
     ) -> Option<OtlpSink> {
         let otlp = &config.otlp;
         let url = otlp.endpoint()?.to_owned();
-        if !otlp.headers.0.is_empty() && crate::config::address::is_cleartext_remote(&url) {
-            crate::log_once!(
-                Warn,
-                "OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to {url} (plain http to a \
-                 host that is not this machine); use https if they are secrets"
-            );
-        }
-        let headers = protocol::headers(otlp.protocol, &otlp.headers);
-        let http = Http::new(
-            url.clone(),
-            headers,
-            config.tuning.request_timeout,
-            OTLP.judge,
-            otlp.gzip,
-        );
-        let http = match http {
-            Ok(http) => http,
-            Err(e) => {
-                crate::log!(Error, "{e}; this process's spans are not exported");
-                return None;
-            }
+        let transport = match Transport::spooling(delivery) {
+            Some(spooling) => spooling,
+            #[cfg(feature = "upload")]
+            None => Transport::Http(client(config, &url)?),
+            #[cfg(not(feature = "upload"))]
+            None => Transport::Spool,
         };
         let get = |name: &str| std::env::var(name).ok();
         let resource = resource::resource(otlp, &get);
@@ -128,8 +117,17 @@ impl OtlpSink {
                 )
             }
         };
-        let (spool, breaker) = on_disk::open(config, &partition(&url, otlp.protocol), &url);
-        let uploader = Uploader::new(config.tuning.clone(), http, builder, spool, breaker, &OTLP);
+        let (spool, breaker) =
+            on_disk::open(config, delivery, &partition(&url, otlp.protocol), &url);
+        let uploader = Uploader::new(
+            config.tuning.clone(),
+            url,
+            transport,
+            builder,
+            spool,
+            breaker,
+            &OTLP,
+        );
         Some(RemoteSink {
             encoder: Spans {
                 encoder,
@@ -139,6 +137,35 @@ impl OtlpSink {
             uploader,
             status: None,
         })
+    }
+}
+
+/// The HTTP client of a process that sends; `None` (said once on stderr) when it cannot be
+/// built.
+#[cfg(feature = "upload")]
+fn client(config: &Config, url: &str) -> Option<Http> {
+    let otlp = &config.otlp;
+    if !otlp.headers.0.is_empty() && crate::config::address::is_cleartext_remote(url) {
+        crate::log_once!(
+            Warn,
+            "OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to {url} (plain http to a \
+             host that is not this machine); use https if they are secrets"
+        );
+    }
+    let headers = protocol::headers(otlp.protocol, &otlp.headers);
+    let http = Http::new(
+        url.to_owned(),
+        headers,
+        config.tuning.request_timeout,
+        OTLP.judge,
+        otlp.gzip,
+    );
+    match http {
+        Ok(http) => Some(http),
+        Err(e) => {
+            crate::log!(Error, "{e}; this process's spans are not exported");
+            None
+        }
     }
 }
 

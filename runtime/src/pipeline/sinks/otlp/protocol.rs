@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "upload")]
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
+#[cfg(feature = "upload")]
 use crate::config::otlp::{Headers, OtlpProtocol};
 use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
 
@@ -20,6 +22,7 @@ pub(crate) static OTLP: Protocol = Protocol {
 
 /// The headers of every request: the content type, and the user's, marked sensitive. A
 /// header HTTP cannot carry is skipped, said once by name (its value may be a secret).
+#[cfg(feature = "upload")]
 pub(crate) fn headers(protocol: OtlpProtocol, user: &Headers) -> HeaderMap {
     let mut out = HeaderMap::new();
     let content_type = match protocol {

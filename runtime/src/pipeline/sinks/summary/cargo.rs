@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::node::Node;
 use super::tree::{fmt_duration, short};
 use crate::model::cargo::KIND_COMPILE;
+use crate::platform::sort;
 
 /// Steps whose critical path is shown; the rest are counted.
 const PATHS: usize = 5;
@@ -33,7 +34,7 @@ pub(crate) struct Crate<'a> {
 /// many more there were.
 pub(crate) fn paths(nodes: &[Node]) -> (Vec<Path<'_>>, usize) {
     let mut steps: Vec<&Node> = nodes.iter().filter(|n| n.critical_path.is_some()).collect();
-    steps.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
+    sort::sort_by(&mut steps, |a, b| a.start_us.total_cmp(&b.start_us));
     let more = steps.len().saturating_sub(PATHS);
     let paths = steps
         .into_iter()
@@ -62,7 +63,9 @@ pub(crate) fn slowest_crates(nodes: &[Node]) -> Vec<Crate<'_>> {
         .into_iter()
         .map(|(name, (units, ms))| Crate { name, units, ms })
         .collect();
-    crates.sort_by(|a, b| b.ms.total_cmp(&a.ms).then(a.name.cmp(b.name)));
+    sort::sort_by(&mut crates, |a, b| {
+        b.ms.total_cmp(&a.ms).then(a.name.cmp(b.name))
+    });
     crates.truncate(SLOWEST_CRATES);
     crates
 }

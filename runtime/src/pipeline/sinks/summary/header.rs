@@ -5,6 +5,7 @@ use super::node::Node;
 use super::tree::{self, plural, thousands};
 use crate::Conclusion;
 use crate::pipeline::upload_status::{Upload, UploadStatus};
+use crate::platform::sort;
 
 /// `trunk-ci-analytics: ci ✔ 4.21 s (5 events, local mode: not uploaded)`, or for several
 /// roots their count and conclusions.
@@ -12,7 +13,7 @@ pub(crate) fn header(nodes: &[Node], overflow: usize, mode: &str) -> String {
     let roots: Vec<&Node> = nodes.iter().filter(|n| n.parent.is_none()).collect();
     let events = nodes.len() + overflow;
     let mut pids: Vec<u32> = nodes.iter().map(|n| n.pid).collect();
-    pids.sort_unstable();
+    sort::sort_by(&mut pids, u32::cmp);
     pids.dedup();
     let processes = if pids.len() > 1 {
         format!(" in {} processes", thousands(pids.len()))
@@ -79,6 +80,16 @@ pub(crate) fn upload_text(status: &UploadStatus) -> String {
         ),
         Upload::NoRepository => "not uploaded: no repository (set TRUNK_REPO)".into(),
         Upload::Exporting => "exported over OTLP, not uploaded to Trunk".into(),
+        // Handing over is writing to the spool, so what it could not take is lost the same way.
+        Upload::ThroughUploader => kept(
+            "handed to the run's uploader",
+            "not handed to the run's uploader",
+        ),
+        Upload::Spooled => kept(
+            "spooled for the next uploading process or `trunk-ci-analytics flush` (no `upload` \
+             feature)",
+            "not uploaded (no `upload` feature)",
+        ),
     }
 }
 

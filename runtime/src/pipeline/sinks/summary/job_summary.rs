@@ -12,6 +12,7 @@ use super::header::header;
 use super::node::Node;
 use super::tree::{self, fmt_duration, thousands};
 use crate::Conclusion;
+use crate::platform::sort;
 
 /// Most bytes of the section; GitHub takes up to 1 MiB per step, for every tool's output.
 pub(crate) const MAX_BYTES: usize = 64 * 1024;
@@ -93,7 +94,7 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
     let run_ms = ((end - start) / 1e3).max(f64::MIN_POSITIVE);
 
     let mut slowest: Vec<&Node> = nodes.iter().collect();
-    slowest.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
+    sort::sort_by(&mut slowest, |a, b| b.duration_ms.total_cmp(&a.duration_ms));
     out.push_str("| Slowest events | Kind | Duration | Share of the run | Conclusion |\n");
     out.push_str("|:--|:--|--:|--:|:--|\n");
     for n in slowest.iter().take(SLOWEST) {
@@ -125,7 +126,7 @@ pub(crate) fn render(nodes: &[Node], overflow: usize, mode: &str) -> String {
         .iter()
         .filter(|n| failed(n) && !parents_of_failures.contains(&n.id))
         .collect();
-    causes.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
+    sort::sort_by(&mut causes, |a, b| a.start_us.total_cmp(&b.start_us));
     if !causes.is_empty() {
         let _ = writeln!(out, "\n**Failures ({})**\n", thousands(causes.len()));
         for n in causes.iter().take(FAILURES) {

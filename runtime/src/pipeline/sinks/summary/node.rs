@@ -1,11 +1,10 @@
 //! What the summaries keep of one finished event, from this process or (through the chain
 //! file) from a process under it.
 
-use serde::{Deserialize, Serialize};
-
 use crate::Conclusion;
 use crate::model::cargo::{METRIC_CRITICAL_PATH_MS, TAG_CRITICAL_PATH};
 use crate::model::id;
+use crate::model::json_fields::{Fields, field_opt};
 use crate::model::wire::TagValue;
 use crate::platform::clock;
 use crate::record::Record;
@@ -14,34 +13,61 @@ use crate::record::lineage::{ParentRef, inherited};
 /// Longest error text kept per event.
 const MAX_ERROR_CHARS: usize = 300;
 
-/// One finished event, in the compact form the chain file carries (one JSON line each).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One finished event, in the compact form the chain file carries (one JSON line each, its
+/// fields named by one letter, or two: `i p n k c d s x e cp`, in the order below).
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Node {
-    #[serde(rename = "i")]
     pub(crate) id: u64,
     /// The parent's id; `None` for a root.
-    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub(crate) parent: Option<u64>,
-    #[serde(rename = "n")]
     pub(crate) name: String,
-    #[serde(rename = "k")]
     pub(crate) kind: String,
-    #[serde(rename = "c")]
     pub(crate) conclusion: Conclusion,
-    #[serde(rename = "d")]
     pub(crate) duration_ms: f64,
     /// Start, in µs since the Unix epoch: comparable across processes.
-    #[serde(rename = "s")]
     pub(crate) start_us: f64,
-    #[serde(rename = "x")]
     pub(crate) pid: u32,
     /// The `error.message` tag, when the event has one.
-    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     /// The critical path of the cargo command the event ran, and its length in ms (its
     /// `critical_path` tag and `critical_path_ms` metric).
-    #[serde(rename = "cp", default, skip_serializing_if = "Option::is_none")]
     pub(crate) critical_path: Option<(String, f64)>,
+}
+
+impl serde::Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Node", 10)?;
+        o.serialize_field("i", &self.id)?;
+        field_opt(&mut o, "p", self.parent.as_ref())?;
+        o.serialize_field("n", &self.name)?;
+        o.serialize_field("k", &self.kind)?;
+        o.serialize_field("c", &self.conclusion)?;
+        o.serialize_field("d", &self.duration_ms)?;
+        o.serialize_field("s", &self.start_us)?;
+        o.serialize_field("x", &self.pid)?;
+        field_opt(&mut o, "e", self.error.as_ref())?;
+        field_opt(&mut o, "cp", self.critical_path.as_ref())?;
+        o.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = Fields::read(d, "Node", None)?;
+        Ok(Node {
+            id: f.take("i")?,
+            parent: f.take_opt("p")?,
+            name: f.take("n")?,
+            kind: f.take("k")?,
+            conclusion: f.take("c")?,
+            duration_ms: f.take("d")?,
+            start_us: f.take("s")?,
+            pid: f.take("x")?,
+            error: f.take_opt("e")?,
+            critical_path: f.take_opt("cp")?,
+        })
+    }
 }
 
 impl Node {

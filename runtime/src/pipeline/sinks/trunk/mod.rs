@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::config::delivery::Delivery;
 use crate::config::detect::process_info::ProcessInfo;
 use crate::model::flush_report::FlushReport;
 use crate::model::wire::{Repo, TRACK_EVENTS_PATH};
 use crate::pipeline::delivery::batch::BatchBuilder;
+#[cfg(feature = "upload")]
 use crate::pipeline::delivery::http::Http;
 use crate::pipeline::delivery::on_disk;
 use crate::pipeline::delivery::remote::{Encode, RemoteSink};
+use crate::pipeline::delivery::transport::Transport;
 use crate::pipeline::delivery::uploader::Uploader;
 use crate::pipeline::json::EventEncoder;
 use crate::pipeline::sink::{Sink, SinkFlush};
@@ -26,42 +29,36 @@ use trunk_ci_analytics_rules::fnv1a64;
 pub(crate) type TrunkSink = RemoteSink<TrackEvents>;
 
 impl TrunkSink {
-    /// The sink for `repo`, or `None` (said once on stderr) when the HTTP client cannot be
-    /// built.
+    /// The sink for `repo` with a token, or `None` (said once on stderr) when it should send
+    /// and the HTTP client cannot be built.
     pub(crate) fn new(
         config: &Config,
+        delivery: &Delivery,
         info: ProcessInfo,
         repo: &Repo,
         status: Arc<UploadStatus>,
     ) -> Option<TrunkSink> {
-        let token = config.token.as_ref()?;
+        config.token.as_ref()?;
         let tuning = config.tuning.clone();
         let url = format!("{}{TRACK_EVENTS_PATH}", config.api_address);
-        let http = protocol::headers(token).and_then(|headers| {
-            Http::new(
-                url,
-                headers,
-                tuning.request_timeout,
-                TRACK_EVENTS.judge,
-                false,
-            )
-        });
-        let http = match http {
-            Ok(http) => http,
-            Err(e) => {
-                crate::log!(Error, "{e}; this process's events are not uploaded");
-                return None;
-            }
+        let transport = match Transport::spooling(delivery) {
+            Some(spooling) => spooling,
+            #[cfg(feature = "upload")]
+            None => Transport::Http(client(config, &url)?),
+            #[cfg(not(feature = "upload"))]
+            None => Transport::Spool,
         };
         let (spool, breaker) = on_disk::open(
             config,
+            delivery,
             &partition(&config.api_address, repo),
             &config.api_address,
         );
         let repo_json = serde_json::to_vec(repo).unwrap_or_default();
         let uploader = Uploader::new(
             tuning,
-            http,
+            url,
+            transport,
             BatchBuilder::new(&repo_json),
             spool,
             breaker,
@@ -72,6 +69,29 @@ impl TrunkSink {
             uploader,
             status: Some(status),
         })
+    }
+}
+
+/// The HTTP client of a process that sends; `None` (said once on stderr) when it cannot be
+/// built.
+#[cfg(feature = "upload")]
+fn client(config: &Config, url: &str) -> Option<Http> {
+    let token = config.token.as_ref()?;
+    let http = protocol::headers(token).and_then(|headers| {
+        Http::new(
+            url.to_owned(),
+            headers,
+            config.tuning.request_timeout,
+            TRACK_EVENTS.judge,
+            false,
+        )
+    });
+    match http {
+        Ok(http) => Some(http),
+        Err(e) => {
+            crate::log!(Error, "{e}; this process's events are not uploaded");
+            None
+        }
     }
 }
 

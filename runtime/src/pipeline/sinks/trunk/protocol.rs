@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "upload")]
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
+#[cfg(feature = "upload")]
 use crate::config::Token;
 use crate::pipeline::delivery::protocol::{Failure, Outcome, Protocol};
 
 /// `x-source` of every request.
+#[cfg(feature = "upload")]
 pub(crate) const X_SOURCE: &str = "trunk-ci-analytics-rust";
 
 pub(crate) static TRACK_EVENTS: Protocol = Protocol {
@@ -20,6 +23,7 @@ pub(crate) static TRACK_EVENTS: Protocol = Protocol {
 };
 
 /// The headers of every request; the token's is marked sensitive.
+#[cfg(feature = "upload")]
 pub(crate) fn headers(token: &Token) -> Result<HeaderMap, String> {
     let mut token = HeaderValue::from_str(token.expose()).map_err(|_| {
         "TRUNK_API_TOKEN contains characters an HTTP header cannot carry (a stray newline?)"
@@ -60,22 +64,33 @@ fn judge(status: u16, after: Option<Duration>, body: &[u8]) -> Outcome {
     }
 }
 
+/// The `error` and `violations` of an error body `{"error": "…", "violations": […]}` (both
+/// optional); `None` for a body of another shape.
+fn error_body(body: &[u8]) -> Option<(Option<String>, Vec<serde_json::Value>)> {
+    use serde_json::Value;
+    let parsed: Value = serde_json::from_slice(body).ok()?;
+    let object = parsed.as_object()?;
+    let error = match object.get("error") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(_) => return None,
+    };
+    let violations = match object.get("violations") {
+        None => Vec::new(),
+        Some(Value::Array(all)) => all.clone(),
+        Some(_) => return None,
+    };
+    Some((error, violations))
+}
+
 /// The server's reason from an error body `{"error", "violations"}` (or its raw text), and the
 /// indexes of the events its violations name (`events[3].sequence.platform: …`).
 pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        violations: Vec<serde_json::Value>,
-    }
-    let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) else {
+    let Some((error, violations)) = error_body(body) else {
         let text = String::from_utf8_lossy(body);
         return (text.trim().chars().take(300).collect(), Vec::new());
     };
-    let violations: Vec<String> = parsed
-        .violations
+    let violations: Vec<String> = violations
         .iter()
         .map(|v| match v {
             serde_json::Value::String(s) => s.clone(),
@@ -89,7 +104,7 @@ pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
             rest[..rest.find(']')?].parse().ok()
         })
         .collect();
-    let mut reason = parsed.error.unwrap_or_default();
+    let mut reason = error.unwrap_or_default();
     if !violations.is_empty() {
         if !reason.is_empty() {
             reason.push_str(": ");
@@ -102,7 +117,6 @@ pub(crate) fn reason_of(body: &[u8]) -> (String, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::delivery::http::Http;
 
     #[test]
     fn reasons_name_the_suspect_events() {
@@ -132,8 +146,10 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "upload")]
     #[test]
     fn the_token_stays_out_of_debug_output() {
+        use crate::pipeline::delivery::http::Http;
         let token = Token::new("tca-unit-secret-42");
         let headers = headers(&token).unwrap_or_else(|e| panic!("{e}"));
         let http = Http::new(

@@ -22,8 +22,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use super::node::{Node, chain_name};
+use crate::model::json_fields::Fields;
 use crate::platform::dirs::user_temp_dir;
 use crate::platform::owner_only::PrivateDir;
+use crate::platform::sort;
 pub(crate) use read::{collect, read};
 pub(crate) use write::ChainWriter;
 
@@ -96,7 +98,7 @@ fn prune_once(dir: &PrivateDir) {
             }
         }
         let mut total: u64 = kept.iter().map(|(_, len, _)| len).sum();
-        kept.sort_by_key(|(modified, _, _)| *modified);
+        sort::sort_by_key(&mut kept, |(modified, _, _)| *modified);
         for (_, len, name) in kept {
             if total <= MAX_DIR_BYTES {
                 break;
@@ -108,11 +110,28 @@ fn prune_once(dir: &PrivateDir) {
     });
 }
 
-/// The line that counts events a writer left out past [`MAX_BYTES`].
-#[derive(serde::Serialize, serde::Deserialize)]
+/// The line that counts events a writer left out past [`MAX_BYTES`]: `{"omitted":N}`.
 struct Omitted {
-    #[serde(rename = "omitted")]
     count: usize,
+}
+
+// By hand, as every JSON object of the runtime (`model::json_fields` says why).
+impl serde::Serialize for Omitted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Omitted", 1)?;
+        o.serialize_field("omitted", &self.count)?;
+        o.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Omitted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut f = Fields::read(d, "Omitted", None)?;
+        Ok(Omitted {
+            count: f.take("omitted")?,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use super::node::Node;
 use crate::Conclusion;
 use crate::model::cargo::KINDS;
+use crate::platform::sort;
 
 /// Most lines of a tree, not counting its header and the line saying what was left out.
 pub(crate) const MAX_LINES: usize = 40;
@@ -100,7 +101,9 @@ impl<'a> Tree<'a> {
             }
         }
         for list in &mut kids {
-            list.sort_by(|&a, &b| nodes[a].start_us.total_cmp(&nodes[b].start_us));
+            sort::sort_by(list, |&a, &b| {
+                nodes[a].start_us.total_cmp(&nodes[b].start_us)
+            });
         }
         // One root is drawn as the top itself.
         let top = if kids[n].len() == 1 { kids[n][0] } else { n };
@@ -281,7 +284,9 @@ pub(crate) fn draw(nodes: &[Node]) -> Drawn {
     let mut causes: Vec<usize> = (0..n)
         .filter(|&i| failed(i) && !tree.kids[i].iter().any(|&k| failed(k)))
         .collect();
-    causes.sort_by(|&a, &b| nodes[a].start_us.total_cmp(&nodes[b].start_us));
+    sort::sort_by(&mut causes, |&a, &b| {
+        nodes[a].start_us.total_cmp(&nodes[b].start_us)
+    });
     for &i in causes.iter().take(MAX_FAILURES) {
         choice.show_path(i);
     }
@@ -433,7 +438,7 @@ fn group_line(tree: &Tree<'_>, group: &[usize], level: usize) -> Line {
         total += nodes[k].duration_ms;
         max = max.max(nodes[k].duration_ms);
     }
-    counts.sort_by_key(|(c, _)| order(*c));
+    sort::sort_by_key(&mut counts, |(c, _)| order(*c));
     let symbol = if counts.iter().any(|(c, _)| *c == Conclusion::Failure) {
         Conclusion::Failure.symbol()
     } else {

@@ -1,15 +1,53 @@
 //! Which API addresses the token may be sent to.
 //!
-//! Judged with the parser that sends ([`reqwest::Url`]), on the URL as it normalised it
-//! (tabs and newlines dropped, `\` read as `/`, numeric IPv4 forms made dotted), and the
-//! normalised text is what the client is later given: no second parser can disagree with
-//! the first about the host.
+//! Judged with the parser that sends (`reqwest::Url`, with the `upload` feature), on the URL
+//! as it normalised it (tabs and newlines dropped, `\` read as `/`, numeric IPv4 forms made
+//! dotted), and the normalised text is what the client is later given: no second parser can
+//! disagree with the first about the host.
+//!
+//! Without `upload` nothing is sent, but the normalised addresses still name the spool
+//! partitions, which an uploading process must find under the same names: [`plain`] reads
+//! the plain forms (`https://host[:port][/path]`, ASCII, dotted IPv4, bracketed IPv6) with
+//! std alone, and gives for each exactly the text the sending parser gives (checked against
+//! it in the tests of the `upload` build). Another form is refused there with a warning,
+//! where the sending parser might have read it: the `url` crate and its Unicode tables
+//! (IDNA) are what a build-dependency without `upload` must not compile.
+
+#[cfg(any(test, not(feature = "upload")))]
+mod plain;
 
 use std::net::IpAddr;
 
-use reqwest::Url;
-
 use crate::platform::redact;
+
+/// A URL as the parser read it: what the checks below judge.
+pub(crate) struct Parsed {
+    scheme: String,
+    host: Option<String>,
+    user_info: bool,
+    query_or_fragment: bool,
+    /// The whole URL, normalised.
+    text: String,
+}
+
+/// Reads `text` with the parser that sends.
+#[cfg(feature = "upload")]
+fn parse(text: &str) -> Result<Parsed, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| e.to_string())?;
+    Ok(Parsed {
+        scheme: url.scheme().to_owned(),
+        host: url.host_str().map(str::to_owned),
+        user_info: !url.username().is_empty() || url.password().is_some(),
+        query_or_fragment: url.query().is_some() || url.fragment().is_some(),
+        text: url.as_str().to_owned(),
+    })
+}
+
+/// Reads `text` in its plain forms (see [`plain`]).
+#[cfg(not(feature = "upload"))]
+fn parse(text: &str) -> Result<Parsed, String> {
+    plain::parse(text)
+}
 
 /// Accepts https URLs, and plain http only to a loopback host (for tests). Refuses user
 /// info, queries and fragments, which have no place in a base address and only serve to
@@ -17,23 +55,24 @@ use crate::platform::redact;
 pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
     let url = url.trim();
     let shown = redact::text(url);
-    let parsed = Url::parse(url)
-        .map_err(|e| format!("`{shown}` is not a URL ({e}; expected https://host)"))?;
+    let parsed =
+        parse(url).map_err(|e| format!("`{shown}` is not a URL ({e}; expected https://host)"))?;
     let host = parsed
-        .host_str()
+        .host
+        .as_deref()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| format!("`{shown}` has no host"))?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
+    if parsed.user_info {
         return Err(format!(
             "`{shown}` holds user info before the host; give the address alone"
         ));
     }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
+    if parsed.query_or_fragment {
         return Err(format!(
             "`{shown}` has a query or fragment; give the base address alone"
         ));
     }
-    match parsed.scheme() {
+    match parsed.scheme.as_str() {
         "https" => {}
         "http" if is_loopback(host) => {}
         "http" => {
@@ -48,10 +87,10 @@ pub(crate) fn check_api_address(url: &str) -> Result<String, String> {
             ));
         }
     }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+    Ok(parsed.text.trim_end_matches('/').to_owned())
 }
 
-/// Whether `host` (as [`Url::host_str`] gives it) is a loopback address, or the exact name
+/// Whether `host` (as the parser gives it) is a loopback address, or the exact name
 /// `localhost`, which the client pins to 127.0.0.1 rather than asking a resolver.
 pub(crate) fn is_loopback(host: &str) -> bool {
     let literal = host
@@ -67,40 +106,43 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 pub(crate) fn check_otlp_endpoint(url: &str) -> Result<String, String> {
     let url = url.trim();
     let shown = redact::text(url);
-    let parsed = Url::parse(url)
+    let parsed = parse(url)
         .map_err(|e| format!("`{shown}` is not a URL ({e}; expected http://host:4318)"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
+    if !matches!(parsed.scheme.as_str(), "http" | "https") {
         return Err(format!(
             "`{shown}` has unsupported scheme `{}` (expected http or https)",
-            parsed.scheme()
+            parsed.scheme
         ));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
+    if parsed.host.as_deref().is_none_or(str::is_empty) {
         return Err(format!("`{shown}` has no host"));
     }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+    Ok(parsed.text.trim_end_matches('/').to_owned())
 }
 
 /// `path` appended to the path of `base` (a checked URL): a query or fragment of `base`
-/// stays after it, instead of the path landing inside the query.
+/// stays after it, instead of the path landing inside the query. Read as text, the same with
+/// or without `upload`: in a checked URL's normalised text the first `?` or `#` after the
+/// scheme ends the path (the parser percent-encodes them anywhere before).
 pub(crate) fn append_path(base: &str, path: &str) -> String {
-    match Url::parse(base) {
-        Ok(mut url) => {
-            let joined = format!("{}{path}", url.path().trim_end_matches('/'));
-            url.set_path(&joined);
-            url.into()
-        }
-        Err(_) => format!("{base}{path}"),
-    }
+    let start = base.find("://").map_or(0, |at| at + 3);
+    let end = base[start..]
+        .find(['?', '#'])
+        .map_or(base.len(), |at| start + at);
+    let (head, tail) = base.split_at(end);
+    format!("{}{path}{tail}", head.trim_end_matches('/'))
 }
 
 /// Whether `url` is plain http to a host other than loopback: what is sent there can be read
 /// on the way.
+#[cfg(feature = "upload")]
 pub(crate) fn is_cleartext_remote(url: &str) -> bool {
-    Url::parse(url).is_ok_and(|u| u.scheme() == "http" && !u.host_str().is_some_and(is_loopback))
+    parse(url).is_ok_and(|u| u.scheme == "http" && !u.host.as_deref().is_some_and(is_loopback))
 }
 
-#[cfg(test)]
+// What the sending parser makes of addresses: with `upload` only (the plain forms' own tests
+// are in `plain`).
+#[cfg(all(test, feature = "upload"))]
 mod tests {
     use super::{check_api_address, check_otlp_endpoint, is_cleartext_remote};
 
@@ -233,5 +275,30 @@ mod tests {
         assert!(!is_cleartext_remote("http://127.0.0.1:4318/v1/traces"));
         assert!(!is_cleartext_remote("http://[::1]:4318"));
         assert!(!is_cleartext_remote("https://collector/v1/traces"));
+    }
+
+    /// The text reading gives what the sending parser's `set_path` gives, for every shape of
+    /// base a checked endpoint has.
+    #[test]
+    fn a_path_appended_as_text_is_what_the_parser_makes_of_it() {
+        for base in [
+            "http://collector:4318",
+            "http://collector:4318/",
+            "http://collector:4318/base",
+            "http://collector:4318/base//",
+            "https://collector/base?tenant=a",
+            "https://collector/?tenant=a#part",
+            "https://collector#part",
+            "http://[::1]:4318/x",
+        ] {
+            let checked = check_otlp_endpoint(base).unwrap_or_else(|e| panic!("{base}: {e}"));
+            let mut url = reqwest::Url::parse(&checked).unwrap_or_else(|e| panic!("{e}"));
+            url.set_path(&format!("{}/v1/traces", url.path().trim_end_matches('/')));
+            assert_eq!(
+                super::append_path(&checked, "/v1/traces"),
+                url.as_str(),
+                "{base}"
+            );
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! The documented JSON of `POST /v1/metrics/trackEvents`: field names exactly as the API
 //! tables spell them, absent optionals omitted. Each line of `TRUNK_EVENTS_FILE` is one
-//! [`Event`], so these types also read what a run wrote.
+//! [`Event`], so these types also read what a run wrote. Their `Serialize` and `Deserialize`
+//! are written by hand in `json.rs` (no `serde_derive` in a build-dependency's tree).
 
-use serde::{Deserialize, Serialize};
+mod json;
 
 use crate::Conclusion;
 
@@ -35,8 +36,7 @@ pub const TRACK_EVENTS_PATH: &str = "/v1/metrics/trackEvents";
 /// assert_eq!(body["events"][0]["chainId"], "17133b7500ee6dc8");
 /// assert!(trunk_ci_analytics::validate::validate_request(&body).is_ok());
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrackEventsRequest {
     /// Where the events ran.
     pub repo: Repo,
@@ -53,8 +53,7 @@ pub struct TrackEventsRequest {
 /// assert_eq!(serde_json::to_string(&repo).unwrap(),
 ///            r#"{"host":"github.com","owner":"acme","name":"app"}"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Repo {
     /// The code host, `github.com`.
     pub host: String,
@@ -80,29 +79,23 @@ pub struct Repo {
 /// assert_eq!(event.conclusion, Some(Conclusion::Success));
 /// assert_eq!(event.sequence.unwrap().name, "fmt");
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// Unique id of this event.
     pub id: String,
     /// The id of the root event of this run.
     pub chain_id: String,
     /// The parent event, absent for a root.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Parent>,
     /// Start, in milliseconds since the Unix epoch.
     pub created_at: u64,
     /// End, in milliseconds since the Unix epoch; never earlier than `created_at`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<u64>,
     /// How the event ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusion: Option<Conclusion>,
     /// Metrics and tags of this event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Payload>,
     /// The sequence (pipeline, job, function) this event belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<Sequence>,
 }
 
@@ -115,8 +108,7 @@ pub struct Event {
 /// assert_eq!(serde_json::to_string(&parent).unwrap(),
 ///            r#"{"eventId":"6fe60912edd71483","sequenceKey":"xtask::ci"}"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parent {
     /// The parent event's id.
     pub event_id: String,
@@ -137,8 +129,7 @@ pub struct Parent {
 ///            r#"{"metrics":[{"k":"duration_ms","v":1000}],"tags":[{"k":"os","v":"linux"}]}"#);
 /// assert_eq!(serde_json::to_string(&Payload::default()).unwrap(), r#"{"metrics":[],"tags":[]}"#);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Payload {
     /// Numeric measurements, e.g. `duration_ms`.
     pub metrics: Vec<Metric>,
@@ -154,27 +145,12 @@ pub struct Payload {
 /// let m = Metric { k: "duration_ms".into(), v: 0.5 };
 /// assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"k":"duration_ms","v":0.5}"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
     /// Metric name.
     pub k: String,
     /// Value; always finite on the wire.
-    #[serde(serialize_with = "whole_as_integer")]
     pub v: f64,
-}
-
-/// Writes a whole number as a JSON integer (`1000`, as the API documents metrics) rather
-/// than `1000.0`; fractions, and magnitudes past 2^53 where `f64` stops being exact, stay
-/// floats.
-fn whole_as_integer<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if v.fract() == 0.0 && v.abs() <= EXACT {
-        // In range and whole, so the cast is exact.
-        s.serialize_i64(*v as i64)
-    } else {
-        s.serialize_f64(*v)
-    }
 }
 
 /// A label.
@@ -185,8 +161,7 @@ fn whole_as_integer<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Err
 /// let t = Tag { k: "shard".into(), v: 3.into() };
 /// assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"k":"shard","v":3}"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Tag {
     /// Tag name.
     pub k: String,
@@ -201,8 +176,7 @@ pub struct Tag {
 /// assert_eq!(TagValue::from(3u8), TagValue::Int(3));
 /// assert_eq!(TagValue::from("main"), TagValue::Str("main".into()));
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum TagValue {
     /// A whole number, sent as a JSON integer.
     Int(i64),
@@ -294,8 +268,7 @@ impl From<bool> for TagValue {
 /// let json = serde_json::to_value(&seq).unwrap();
 /// assert_eq!(json["payload"]["metrics"], serde_json::json!([]));
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sequence {
     /// The CI platform, snake_case (`github_actions`, `local`, …).
     pub platform: String,

@@ -4,13 +4,13 @@
 //! environment variable, a file): the event's id, chain, parent, sequence, start time and
 //! tags. Finished there, it is the same event: same id, same `createdAt`.
 
+mod json;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use serde::{Deserialize, Serialize};
 
 use crate::Conclusion;
 use crate::api::global;
@@ -41,26 +41,22 @@ use crate::record::lineage::{Chain, EventContext, ParentRef, RemoteParent};
 ///     job.finish(Conclusion::Success);
 /// }
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HandOver {
     id: String,
     chain: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     parent: Option<Parent>,
     name: String,
     key: String,
     kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     platform: Option<String>,
     /// Nanoseconds since the Unix epoch.
     start_ns: u64,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     tags: Vec<(String, TagValue)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     sequence_tags: Vec<(String, TagValue)>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 struct Parent {
     event_id: String,
     sequence_key: String,

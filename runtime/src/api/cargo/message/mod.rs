@@ -1,15 +1,15 @@
 //! What passes between the recording process and the helpers cargo runs: the helpers'
 //! roles, what they chain to (written once by the recording), and the lines they append,
-//! one when a rustc, test binary or doctest run starts and one when it ends.
+//! one when a rustc, test binary or doctest run starts and one when it ends. Their JSON is
+//! written and read by hand ([`json`]).
+
+mod json;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 /// What cargo runs a helper as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
     /// `RUSTC_WRAPPER`: `helper rustc ARGS…`.
     Rustc,
@@ -35,7 +35,7 @@ impl Role {
 /// What the helpers run on the user's behalf: the wrapper, runners and rustdoc the user had
 /// (cargo no longer sees them, since ours take their place), and the variables to give
 /// back their own values in a test binary.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HelperConfig {
     /// The user's `RUSTC_WRAPPER`, program and arguments; empty for none.
     pub(crate) rustc_wrapper: Vec<String>,
@@ -49,7 +49,7 @@ pub(crate) struct HelperConfig {
 }
 
 /// Test counts from libtest's summary lines.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct TestCounts {
     pub(crate) passed: u64,
     pub(crate) failed: u64,
@@ -65,8 +65,7 @@ impl TestCounts {
 }
 
 /// One line of the log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "line", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Line {
     /// A run began.
     Start {
