@@ -11,6 +11,8 @@ use std::collections::hash_map::Entry;
 use serde_json::{Map, Value};
 use trunk_ci_analytics_rules::{MAX_KEY_CHARS, is_snake_case};
 
+use super::wire::EVENT_FIELDS;
+
 /// One broken rule: where (a JSON path like `events[0].sequence.platform`) and which rule.
 ///
 /// ```
@@ -37,16 +39,6 @@ const CONCLUSIONS: [&str; 5] = ["SUCCESS", "FAILURE", "CANCELLED", "TIMED_OUT", 
 
 const REQUEST_FIELDS: &[&str] = &["repo", "events"];
 const REPO_FIELDS: &[&str] = &["host", "owner", "name"];
-const EVENT_FIELDS: &[&str] = &[
-    "id",
-    "chainId",
-    "parent",
-    "createdAt",
-    "finishedAt",
-    "conclusion",
-    "payload",
-    "sequence",
-];
 const PARENT_FIELDS: &[&str] = &["eventId", "sequenceKey"];
 const PAYLOAD_FIELDS: &[&str] = &["metrics", "tags"];
 const KV_FIELDS: &[&str] = &["k", "v"];
@@ -168,7 +160,7 @@ impl Checker {
     }
 
     fn event(&mut self, v: &Value, path: &str) {
-        let Some(event) = self.object(v, path, EVENT_FIELDS) else {
+        let Some(event) = self.object(v, path, &EVENT_FIELDS) else {
             return;
         };
         self.text(event, path, "id", true);

@@ -8,7 +8,9 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Event, Metric, Parent, Payload, Repo, Sequence, Tag, TagValue, TrackEventsRequest};
+use super::{
+    EVENT_FIELDS, Event, Metric, Parent, Payload, Repo, Sequence, Tag, TagValue, TrackEventsRequest,
+};
 use crate::model::json_fields::{Fields, field_opt};
 
 impl Serialize for TrackEventsRequest {
@@ -50,18 +52,6 @@ impl<'de> Deserialize<'de> for Repo {
         })
     }
 }
-
-/// The fields of [`Event`], as the API spells them.
-const EVENT_FIELDS: [&str; 8] = [
-    "id",
-    "chainId",
-    "parent",
-    "createdAt",
-    "finishedAt",
-    "conclusion",
-    "payload",
-    "sequence",
-];
 
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

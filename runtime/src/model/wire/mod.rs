@@ -5,6 +5,19 @@
 
 mod json;
 
+/// The fields of [`Event`], as the API spells them: what we write, and all that the
+/// validator allows.
+pub(crate) const EVENT_FIELDS: [&str; 8] = [
+    "id",
+    "chainId",
+    "parent",
+    "createdAt",
+    "finishedAt",
+    "conclusion",
+    "payload",
+    "sequence",
+];
+
 use crate::Conclusion;
 
 /// The path of the API endpoint under its base URL (`TRUNK_PUBLIC_API_ADDRESS`).
