@@ -32,15 +32,17 @@ pub(crate) fn critical_path(nodes: &[Node]) -> Vec<usize> {
         return Vec::new();
     };
     let mut path = vec![at];
-    // Each step goes to a node that ended no later than the current one started (or, with
-    // pipelining, started before it): a cycle in broken input still ends, by the bound.
-    while path.len() <= nodes.len() {
+    // Each step goes to a node not on the path yet, so even a cycle in broken input ends;
+    // the flags keep each step one pass over the nodes, for workspaces of thousands of units.
+    let mut on_path = vec![false; nodes.len()];
+    on_path[at] = true;
+    loop {
         let node = &nodes[at];
         let held_up_by = node
             .deps
             .iter()
             .copied()
-            .filter(|&d| d < nodes.len() && d != at && !path.contains(&d))
+            .filter(|&d| d < nodes.len() && !on_path[d])
             .max_by_key(|&d| {
                 (
                     nodes[d].end.min(node.start),
@@ -51,16 +53,15 @@ pub(crate) fn critical_path(nodes: &[Node]) -> Vec<usize> {
         // The last unit to end before this one started, if it ended clearly after the
         // dependency: its end freed the slot this one waited for.
         let slot = (0..nodes.len())
-            .filter(|&s| s != at && !path.contains(&s) && nodes[s].end <= node.start)
+            .filter(|&s| !on_path[s] && nodes[s].end <= node.start)
             .max_by_key(|&s| (nodes[s].end, std::cmp::Reverse(s)))
             .filter(|&s| dependency_done.is_none_or(|done| nodes[s].end > done + SLOT_MARGIN));
-        match slot.or(held_up_by) {
-            Some(d) => {
-                path.push(d);
-                at = d;
-            }
-            None => break,
-        }
+        let Some(next) = slot.or(held_up_by) else {
+            break;
+        };
+        on_path[next] = true;
+        path.push(next);
+        at = next;
     }
     path.reverse();
     path
