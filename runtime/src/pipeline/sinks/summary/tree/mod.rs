@@ -306,6 +306,7 @@ pub(crate) fn draw(nodes: &[Node]) -> Drawn {
             1,
             &mut drawn.lines,
             &mut represented,
+            false,
         );
     } else {
         draw_children(&tree, &choice, n, 1, &mut drawn.lines, &mut represented);
@@ -315,19 +316,8 @@ pub(crate) fn draw(nodes: &[Node]) -> Drawn {
     drawn
 }
 
-fn draw_node(
-    tree: &Tree<'_>,
-    choice: &Choice<'_, '_>,
-    i: usize,
-    level: usize,
-    out: &mut Vec<Line>,
-    represented: &mut [bool],
-) {
-    draw_node_in(tree, choice, i, level, out, represented, false);
-}
-
 /// Draws node `i`; `in_group`: below its group's line, which already says its kind.
-fn draw_node_in(
+fn draw_node(
     tree: &Tree<'_>,
     choice: &Choice<'_, '_>,
     i: usize,
@@ -367,7 +357,7 @@ fn draw_children(
     for group in tree.groups(i) {
         if let [k] = group[..] {
             if choice.shown[k] {
-                draw_node(tree, choice, k, level, out, represented);
+                draw_node(tree, choice, k, level, out, represented, false);
             }
             continue;
         }
@@ -378,7 +368,7 @@ fn draw_children(
             // A member reached by a cut path whose parent another path showed.
             for &k in &group {
                 if choice.shown[k] {
-                    draw_node(tree, choice, k, level, out, represented);
+                    draw_node(tree, choice, k, level, out, represented, false);
                 }
             }
             continue;
@@ -389,7 +379,7 @@ fn draw_children(
         }
         for &k in &group {
             if choice.shown[k] {
-                draw_node_in(tree, choice, k, level + 1, out, represented, true);
+                draw_node(tree, choice, k, level + 1, out, represented, true);
             }
         }
     }
@@ -402,7 +392,7 @@ fn draw_children(
             label: format!("⋮ {} level{} left out", thousands(skipped), plural(skipped)),
             detail: String::new(),
         });
-        draw_node(tree, choice, k, level, out, represented);
+        draw_node(tree, choice, k, level, out, represented, false);
     }
 }
 
