@@ -54,9 +54,7 @@ pub(crate) fn function(args: &Args, item: &FnItem) -> TokenStream {
     };
     // A program's `main` first does the job of a cargo helper, if cargo started it as one
     // (`CommandExt::record_cargo` runs the program that records as its rustc wrapper).
-    let is_main =
-        syn::ext::IdentExt::unraw(&item.sig.ident) == "main" && item.sig.inputs.is_empty();
-    let starts = is_main.then(|| {
+    let starts = is_main(&item.sig).then(|| {
         let p = &cg.krate;
         quote!(#p::__private::main_starts();)
     });
@@ -119,7 +117,7 @@ impl<'a> Gen<'a> {
             None => quote!("function"),
         };
         let root = a.root.unwrap_or(false);
-        let flush = a.flush.unwrap_or(fn_name == "main");
+        let flush = a.flush.unwrap_or_else(|| is_main(&self.item.sig));
         let site = local("__TRUNK_SITE");
         quote! {
             {
@@ -367,4 +365,10 @@ impl<'a> Gen<'a> {
             }
         }
     }
+}
+
+/// A program's `fn main`: it flushes at its end by default and first does a cargo helper's
+/// job when cargo started the program as one.
+fn is_main(sig: &syn::Signature) -> bool {
+    syn::ext::IdentExt::unraw(&sig.ident) == "main" && sig.inputs.is_empty()
 }
