@@ -1,6 +1,6 @@
 //! The JSON objects of our types, read and written by hand rather than derived: `serde_derive`
 //! and the second `syn` it brings were the longest chain of a cold build of a build script on
-//! the library (a third of it, measured in BENCHMARKS.md), and a build-dependency compiles
+//! the library (13.7 s of 24.7 s, BENCHMARKS.md "Light in build scripts"), and a build-dependency compiles
 //! them before anything else of ours. What the derives did is kept: absent optional fields
 //! read as `None` (and `null` too), present ones are written only when set, and types that
 //! refused unknown fields still do.
